@@ -1,0 +1,82 @@
+#ifndef ROVE_RECORDS_H
+#define ROVE_RECORDS_H
+
+/*
+ * Records: reading and writing the replica with no network.
+ *
+ * Every write lands in the replica and in the durable outbox in one SQLite
+ * transaction; rove_client_sync() later pushes the outbox. Column names and
+ * types are those of the schema (docs/sdk-guide.md lists them). Writes to
+ * system columns (id, version, created_*, updated_*, deleted) and to
+ * server-owned columns (e.g. account.owner_id, account.tier) are refused
+ * locally with ROVE_ESERVEROWNED / ROVE_EFORBIDDEN, exactly as the server
+ * would refuse them.
+ *
+ * Thread model: as rove_client (one thread at a time per client). A
+ * rove_record or rove_rows belongs to the thread that uses it; a rove_rows
+ * must be freed before its client.
+ */
+
+#include "rove/client.h"
+
+ROVE_BEGIN_DECLS
+
+/* ---- generic records --------------------------------------------------- */
+
+typedef struct rove_record rove_record;
+
+/* A new, empty record of table ("account", "contact", "visit",
+ * "service_task"). ROVE_EUNKNOWNTABLE for any other name. */
+ROVE_EXTERN(int) rove_record_new(rove_record **out, const char *table);
+ROVE_EXTERN(void) rove_record_free(rove_record *r);
+ROVE_EXTERN(const char *) rove_record_table(const rove_record *r);
+/* The record id; empty string until inserted or loaded. Borrowed. */
+ROVE_EXTERN(const char *) rove_record_id(const rove_record *r);
+
+/* Setters mark the column as changed. ROVE_EUNKNOWNCOLUMN, ROVE_EBADVALUE
+ * (wrong type or enum value), ROVE_ENOMEM. A NULL text sets SQL NULL. */
+ROVE_EXTERN(int) rove_record_set_text(rove_record *r, const char *col, const char *v);
+ROVE_EXTERN(int) rove_record_set_int(rove_record *r, const char *col, int64_t v);
+ROVE_EXTERN(int) rove_record_set_real(rove_record *r, const char *col, double v);
+ROVE_EXTERN(int) rove_record_set_null(rove_record *r, const char *col);
+
+/* Getters. text: borrowed (valid until the record changes or is freed), NULL
+ * when the value is NULL or the column unknown. int/real: dflt when NULL. */
+ROVE_EXTERN(const char *) rove_record_text(const rove_record *r, const char *col);
+ROVE_EXTERN(int64_t) rove_record_int(const rove_record *r, const char *col, int64_t dflt);
+ROVE_EXTERN(double) rove_record_real(const rove_record *r, const char *col, double dflt);
+ROVE_EXTERN(int) rove_record_is_null(const rove_record *r, const char *col);
+
+/* Inserts r (a new id is generated and readable with rove_record_id()). */
+ROVE_EXTERN(int) rove_client_insert(rove_client *c, rove_record *r);
+/* Writes the columns changed since r was loaded. ROVE_ENOTFOUND when the
+ * record is not in the replica. */
+ROVE_EXTERN(int) rove_client_update(rove_client *c, rove_record *r);
+ROVE_EXTERN(int) rove_client_delete(rove_client *c, const char *table, const char *id);
+/* Loads one record; ROVE_ENOTFOUND when absent or deleted. */
+ROVE_EXTERN(int) rove_client_get(rove_client *c, rove_record **out, const char *table,
+                                 const char *id);
+
+/* ---- read-only queries --------------------------------------------------- */
+
+typedef struct rove_rows rove_rows;
+
+/*
+ * Runs a read-only SQL statement on the replica (anything that would write is
+ * refused with ROVE_EREADONLY). params are bound as text to ?1..?n.
+ */
+ROVE_EXTERN(int) rove_client_query(rove_client *c, rove_rows **out, const char *sql,
+                                   const char *const *params, size_t nparams);
+/* 1 when a row is available, 0 at the end, or a negative ROVE_E* code. */
+ROVE_EXTERN(int) rove_rows_next(rove_rows *q);
+ROVE_EXTERN(int) rove_rows_columns(const rove_rows *q);
+ROVE_EXTERN(const char *) rove_rows_name(const rove_rows *q, int i);
+ROVE_EXTERN(const char *) rove_rows_text(rove_rows *q, int i);
+ROVE_EXTERN(int64_t) rove_rows_int(rove_rows *q, int i);
+ROVE_EXTERN(double) rove_rows_real(rove_rows *q, int i);
+ROVE_EXTERN(int) rove_rows_is_null(rove_rows *q, int i);
+ROVE_EXTERN(void) rove_rows_free(rove_rows *q);
+
+ROVE_END_DECLS
+
+#endif
