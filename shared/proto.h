@@ -129,8 +129,9 @@ typedef struct rove__sync_resp_hdr {
 /*
  * Encoder, used by the server. Order: begin (receipt count), receipts,
  * tables_begin (table count), for each table: table_begin then nrows rows of
- * exactly ncols values each (rove__sync_resp_value), evictions_begin + evictions,
- * then finish. The encoder writes the map keys; the caller supplies counts.
+ * exactly ncols values each (row_begin then rove__sync_resp_value per value),
+ * evictions_begin (always, n may be 0) + n evictions, then finish. The encoder
+ * writes the map keys; the caller supplies exact counts.
  */
 void rove__sync_resp_begin(rove__buf *b, size_t nreceipts);
 void rove__sync_resp_receipt(rove__buf *b, const rove__receipt *r);

@@ -79,6 +79,9 @@ int rove__r_text(rove__reader *r, const char **s, size_t *len);
 int rove__r_text_or_null(rove__reader *r, const char **s, size_t *len);
 int rove__r_bool(rove__reader *r, int *v);
 
+/* 1 when s[0..len) is well-formed UTF-8 with no NUL byte. */
+int rove__utf8_valid(const char *s, size_t len);
+
 /* 1 when text item s[0..len) equals the C string lit. */
 int rove__text_eq(const char *s, size_t len, const char *lit);
 
