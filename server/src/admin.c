@@ -1,0 +1,334 @@
+/* The admin JSON API (see admin.h). */
+#include "admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "rove/errors.h"
+#include "util.h"
+
+#define MAX_JSON_BODY (64 * 1024)
+
+static int send_json(struct mg_connection *c, int status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL) {
+        roved_http_error(c, ROVE_ENOMEM, "out of memory");
+        return 503;
+    }
+    roved_http_send(c, status, "application/json", text, strlen(text));
+    free(text);
+    return status;
+}
+
+static int error(struct mg_connection *c, int code, const char *msg)
+{
+    roved_http_error(c, code, msg);
+    return rove_error_http_status(code);
+}
+
+static json_t *read_json(struct mg_connection *c, int *code, const char **msg)
+{
+    if (!roved_http_content_type_is(c, "application/json")) {
+        *code = ROVE_EUNSUPPORTED;
+        *msg = "Content-Type must be application/json";
+        return NULL;
+    }
+    rove__buf body = ROVE__BUF_INIT;
+    int rc = roved_http_read_body(c, &body, MAX_JSON_BODY);
+    if (rc != 0) {
+        rove__buf_free(&body);
+        *code = rc == ROVE_ETOOBIG ? rc : ROVE_EPROTO;
+        *msg = rc == ROVE_ETOOBIG ? "body larger than 64 KiB" : "could not read the body";
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)body.ptr, body.len, JSON_REJECT_DUPLICATES, &jerr);
+    rove__buf_free(&body);
+    if (j == NULL || !json_is_object(j)) {
+        json_decref(j);
+        *code = ROVE_EPROTO;
+        *msg = "body must be a JSON object";
+        return NULL;
+    }
+    return j;
+}
+
+/* The session's user, who must be an active manager or admin. */
+static int session_user(roved_server *srv, struct mg_connection *c, roved_user *u)
+{
+    char hash[65], user_id[27];
+    int rc = roved_auth_bearer_hash(roved_http_header(c, "Authorization"), hash);
+    if (rc != 0)
+        return rc;
+    roved_db *db = NULL;
+    rc = roved_store_read_begin(srv->store, &db);
+    if (rc != 0)
+        return rc;
+    rc = roved_store_session_user(db, hash, roved_util_now_ms(), user_id);
+    if (rc == 0)
+        rc = roved_store_user_by_id(db, user_id, u);
+    roved_store_read_end(srv->store, db);
+    if (rc == ROVE_ENOTFOUND)
+        return ROVE_EAUTH;
+    if (rc != 0)
+        return rc;
+    memset(u->password_hash, 0, sizeof(u->password_hash));
+    if (u->status != ROVED_USER_ACTIVE ||
+        (u->role != ROVE__ROLE_ADMIN && u->role != ROVE__ROLE_MANAGER))
+        return ROVE_EFORBIDDEN;
+    return 0;
+}
+
+static int do_login(roved_server *srv, struct mg_connection *c)
+{
+    int code = 0;
+    const char *msg = NULL;
+    json_t *j = read_json(c, &code, &msg);
+    if (j == NULL)
+        return error(c, code, msg);
+    const char *username = json_string_value(json_object_get(j, "user"));
+    const char *password = json_string_value(json_object_get(j, "password"));
+    if (username == NULL || password == NULL || strlen(username) >= 64) {
+        json_decref(j);
+        return error(c, ROVE_EPROTO, "want {\"user\": ..., \"password\": ...}");
+    }
+    if (!roved_auth_limit_ok(username, srv->cfg->login_max_failures)) {
+        json_decref(j);
+        return error(c, ROVE_ERATELIMIT, "too many failed logins; try again later");
+    }
+    roved_user u;
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = roved_store_user_by_name(db, username, &u);
+        roved_store_read_end(srv->store, db);
+    }
+    int ok = 0;
+    if (rc == 0)
+        ok = roved_auth_verify_password(u.password_hash, password);
+    else if (rc == ROVE_ENOTFOUND)
+        roved_auth_verify_dummy(password, srv->cfg->pbkdf2_iterations);
+    char name_copy[64];
+    roved_util_copy(name_copy, sizeof(name_copy), username);
+    json_decref(j); /* also drops the password text */
+    if (rc != 0 && rc != ROVE_ENOTFOUND)
+        return error(c, ROVE_ESTORE, "the store is unavailable");
+    if (!ok) {
+        roved_auth_limit_fail(name_copy);
+        roved_log_warn("admin_login", "status=401");
+        return error(c, ROVE_EAUTH, "wrong user name or password");
+    }
+    if (u.status != ROVED_USER_ACTIVE ||
+        (u.role != ROVE__ROLE_ADMIN && u.role != ROVE__ROLE_MANAGER))
+        return error(c, ROVE_EFORBIDDEN, "only active managers and admins may use this API");
+    roved_auth_limit_reset(name_copy);
+    char token[65], hash[65];
+    if (roved_auth_new_token(token, hash) != 0)
+        return error(c, ROVE_EGENERIC, "no randomness");
+    int64_t expires = roved_util_now_ms() + (int64_t)srv->cfg->admin_session_hours * 3600000;
+    rc = roved_store_write_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = roved_store_session_insert(db, hash, u.id, expires);
+        if (rc == 0)
+            rc = roved_store_write_commit(srv->store, db);
+        else
+            roved_store_write_rollback(srv->store, db);
+    }
+    if (rc != 0) {
+        memset(token, 0, sizeof(token));
+        return error(c, ROVE_ESTORE, "the session could not be stored");
+    }
+    roved_log_info("admin_login", "user=%s status=200", u.id);
+    json_t *out = json_pack("{s:s,s:I,s:s,s:s}", "token", token, "expires_at",
+                            (json_int_t)expires, "user_id", u.id, "role",
+                            rove__role_name(u.role));
+    memset(token, 0, sizeof(token));
+    return send_json(c, 200, out);
+}
+
+static json_t *user_json(const roved_user *u)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", u->id, "username", u->username,
+                          "name", u->name, "role", rove__role_name(u->role), "status",
+                          roved_user_status_name(u->status), "created_at",
+                          (json_int_t)u->created_at);
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "home_territory_id",
+                        u->home_territory_id[0] ? json_string(u->home_territory_id)
+                                                : json_null());
+    json_object_set_new(o, "manager_id",
+                        u->manager_id[0] ? json_string(u->manager_id) : json_null());
+    json_object_set_new(o, "skills", u->skills[0] ? json_string(u->skills) : json_null());
+    return o;
+}
+
+static int add_user(const roved_user *u, void *payload)
+{
+    return json_array_append_new(payload, user_json(u)) == 0 ? 0 : ROVE_ENOMEM;
+}
+
+static int add_device(const roved_device *d, void *payload)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", d->id, "user_id",
+                          d->user_id, "name", d->name, "status",
+                          d->status == ROVED_DEVICE_ACTIVE ? "active" : "revoked",
+                          "registered_at", (json_int_t)d->registered_at, "last_sync_at",
+                          (json_int_t)d->last_sync_at, "last_cursor",
+                          (json_int_t)d->last_cursor);
+    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+}
+
+static int list(roved_server *srv, struct mg_connection *c, int users)
+{
+    json_t *arr = json_array();
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = users ? roved_store_user_list(db, add_user, arr)
+                   : roved_store_device_list(db, add_device, arr);
+        roved_store_read_end(srv->store, db);
+    }
+    if (rc != 0) {
+        json_decref(arr);
+        return error(c, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE, "the list could not be read");
+    }
+    return send_json(c, 200, json_pack("{s:o}", users ? "users" : "devices", arr));
+}
+
+static int create_user(roved_server *srv, struct mg_connection *c, const roved_user *actor)
+{
+    if (actor->role != ROVE__ROLE_ADMIN)
+        return error(c, ROVE_EFORBIDDEN, "only admins may create users");
+    int code = 0;
+    const char *msg = NULL;
+    json_t *j = read_json(c, &code, &msg);
+    if (j == NULL)
+        return error(c, code, msg);
+    const char *username = json_string_value(json_object_get(j, "username"));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *role = json_string_value(json_object_get(j, "role"));
+    const char *password = json_string_value(json_object_get(j, "password"));
+    const char *home = json_string_value(json_object_get(j, "home_territory_id"));
+    const char *manager = json_string_value(json_object_get(j, "manager_id"));
+    const char *skills = json_string_value(json_object_get(j, "skills"));
+    roved_user u;
+    memset(&u, 0, sizeof(u));
+    const char *bad = NULL;
+    if (username == NULL || username[0] == '\0' || strlen(username) >= sizeof(u.username))
+        bad = "username is required (at most 63 bytes)";
+    else if (name == NULL || strlen(name) >= sizeof(u.name))
+        bad = "name is required (at most 127 bytes)";
+    else if (rove__role_from_name(role) == 0)
+        bad = "role must be rep, technician, manager or admin";
+    else if (password == NULL || strlen(password) < 8 || strlen(password) > 200)
+        bad = "password must be 8 to 200 bytes";
+    else if ((home && strlen(home) > 26) || (manager && strlen(manager) > 26) ||
+             (skills && strlen(skills) >= sizeof(u.skills)))
+        bad = "home_territory_id, manager_id or skills too long";
+    if (bad != NULL) {
+        json_decref(j);
+        return error(c, ROVE_EBADVALUE, bad);
+    }
+    roved_util_new_id(u.id);
+    roved_util_copy(u.username, sizeof(u.username), username);
+    roved_util_copy(u.name, sizeof(u.name), name);
+    u.role = rove__role_from_name(role);
+    u.status = ROVED_USER_ACTIVE;
+    roved_util_copy(u.home_territory_id, sizeof(u.home_territory_id), home);
+    roved_util_copy(u.manager_id, sizeof(u.manager_id), manager);
+    roved_util_copy(u.skills, sizeof(u.skills), skills);
+    u.created_at = roved_util_now_ms();
+    int rc = roved_auth_hash_password(u.password_hash, sizeof(u.password_hash), password,
+                                      srv->cfg->pbkdf2_iterations);
+    json_decref(j);
+    if (rc != 0)
+        return error(c, ROVE_EGENERIC, "could not hash the password");
+    roved_db *db = NULL;
+    rc = roved_store_write_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = roved_store_user_insert(db, &u);
+        if (rc == 0)
+            rc = roved_store_write_commit(srv->store, db);
+        else
+            roved_store_write_rollback(srv->store, db);
+    }
+    memset(u.password_hash, 0, sizeof(u.password_hash));
+    if (rc == ROVE_EEXISTS)
+        return error(c, ROVE_EEXISTS, "user name taken, or unknown manager");
+    if (rc != 0)
+        return error(c, ROVE_ESTORE, "the user could not be stored");
+    roved_log_info("admin_user_created", "actor=%s user=%s role=%s", actor->id, u.id,
+                   rove__role_name(u.role));
+    return send_json(c, 201, user_json(&u));
+}
+
+static int stats(roved_server *srv, struct mg_connection *c)
+{
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc != 0)
+        return error(c, ROVE_ESTORE, "the store is unavailable");
+    roved_stats s;
+    json_t *tables = json_object();
+    rc = roved_store_stats(db, &s);
+    size_t nt;
+    const rove__table *t = rove__schema_tables(&nt);
+    for (size_t i = 0; i < nt && rc == 0; i++) {
+        int64_t live = 0, dead = 0;
+        rc = roved_store_row_count(db, &t[i], &live, &dead);
+        json_object_set_new(tables, t[i].name,
+                            json_pack("{s:I,s:I}", "live", (json_int_t)live, "tombstones",
+                                      (json_int_t)dead));
+    }
+    roved_store_read_end(srv->store, db);
+    if (rc != 0) {
+        json_decref(tables);
+        return error(c, ROVE_ESTORE, "statistics could not be read");
+    }
+    return send_json(c, 200,
+                     json_pack("{s:o,s:I,s:I,s:I,s:I,s:I}", "tables", tables, "users",
+                               (json_int_t)s.users, "devices", (json_int_t)s.devices,
+                               "receipts", (json_int_t)s.receipts, "audit_events",
+                               (json_int_t)s.audit, "version", (json_int_t)s.version));
+}
+
+int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *method,
+                       const char *path)
+{
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (strcmp(path, "login") == 0) {
+        if (!post)
+            return error(c, ROVE_EMETHOD, "use POST");
+        return do_login(srv, c);
+    }
+    int known = strcmp(path, "users") == 0 || strcmp(path, "devices") == 0 ||
+                strcmp(path, "stats") == 0;
+    if (!known)
+        return error(c, ROVE_ENOTFOUND, "no such endpoint");
+    roved_user actor;
+    int rc = session_user(srv, c, &actor);
+    if (rc != 0)
+        return error(c, rc,
+                     rc == ROVE_EAUTH ? "missing, unknown or expired session token"
+                     : rc == ROVE_EFORBIDDEN ? "only active managers and admins may use this API"
+                                             : "the store is unavailable");
+    if (strcmp(path, "users") == 0) {
+        if (get)
+            return list(srv, c, 1);
+        if (post)
+            return create_user(srv, c, &actor);
+        return error(c, ROVE_EMETHOD, "use GET or POST");
+    }
+    if (!get)
+        return error(c, ROVE_EMETHOD, "use GET");
+    return strcmp(path, "devices") == 0 ? list(srv, c, 0) : stats(srv, c);
+}

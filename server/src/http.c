@@ -1,0 +1,349 @@
+/*
+ * CivetWeb setup, routing and response helpers (see http.h). One catch-all
+ * handler dispatches on the path, so unknown routes and wrong methods get the
+ * same structured errors as everything else.
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <civetweb.h>
+#include <jansson.h>
+
+#include "admin.h"
+#include "auth.h"
+#include "compress.h"
+#include "log.h"
+#include "login.h"
+#include "proto.h"
+#include "rove/errors.h"
+#include "rove/version.h"
+#include "sync.h"
+#include "util.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+void roved_http_send(struct mg_connection *c, int status, const char *content_type,
+                     const void *body, size_t len)
+{
+    char clen[32];
+    snprintf(clen, sizeof(clen), "%zu", len);
+    mg_response_header_start(c, status);
+    mg_response_header_add(c, "Content-Type", content_type, -1);
+    mg_response_header_add(c, "Content-Length", clen, -1);
+    mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    mg_response_header_send(c);
+    if (len > 0)
+        mg_write(c, body, len);
+}
+
+void roved_http_error(struct mg_connection *c, int code, const char *message)
+{
+    if (message == NULL || message[0] == '\0')
+        message = rove_strerror(code);
+    /* A header value must be one printable line. */
+    char safe[200];
+    size_t n = 0;
+    for (; message[n] != '\0' && n + 1 < sizeof(safe); n++) {
+        unsigned char ch = (unsigned char)message[n];
+        safe[n] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    safe[n] = '\0';
+    int status = rove_error_http_status(code);
+    if (status < 400)
+        status = 500;
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", rove_error_name(code),
+                             "message", safe);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    const char *payload = text ? text : "{\"error\":{\"code\":\"internal\"}}";
+    char clen[32];
+    snprintf(clen, sizeof(clen), "%zu", strlen(payload));
+    mg_response_header_start(c, status);
+    mg_response_header_add(c, "Content-Type", "application/json", -1);
+    mg_response_header_add(c, "Content-Length", clen, -1);
+    mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    mg_response_header_add(c, "X-Rove-Error", rove_error_name(code), -1);
+    mg_response_header_add(c, "X-Rove-Error-Message", safe, -1);
+    if (status == 405) {
+        const struct mg_request_info *ri = mg_get_request_info(c);
+        const char *allow = "POST";
+        if (ri && ri->local_uri && strcmp(ri->local_uri, "/healthz") == 0)
+            allow = "GET, HEAD";
+        mg_response_header_add(c, "Allow", allow, -1);
+    }
+    mg_response_header_send(c);
+    mg_write(c, payload, strlen(payload));
+    free(text);
+}
+
+const char *roved_http_header(struct mg_connection *c, const char *name)
+{
+    return mg_get_header(c, name);
+}
+
+int roved_http_content_type_is(struct mg_connection *c, const char *type)
+{
+    const char *ct = mg_get_header(c, "Content-Type");
+    if (ct == NULL)
+        return 0;
+    size_t n = strlen(type);
+    if (strncasecmp(ct, type, n) != 0)
+        return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+int roved_http_read_body(struct mg_connection *c, rove__buf *out, size_t max)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    if (ri->content_length > 0 && (unsigned long long)ri->content_length > max)
+        return ROVE_ETOOBIG;
+    if (ri->content_length > 0 && rove__buf_reserve(out, (size_t)ri->content_length) != 0)
+        return ROVE_ENOMEM;
+    char chunk[16384];
+    for (;;) {
+        int n = mg_read(c, chunk, sizeof(chunk));
+        if (n < 0)
+            return ROVE_EPROTO;
+        if (n == 0)
+            break;
+        if (out->len + (size_t)n > max)
+            return ROVE_ETOOBIG;
+        if (rove__buf_put(out, chunk, (size_t)n) != 0)
+            return ROVE_ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- device endpoints ------------------------------------------------- */
+
+/* Checks headers and reads, size-checks and inflates a device body. */
+static int read_device_body(struct mg_connection *c, rove__buf *raw, rove__buf *cbor,
+                            const char **msg)
+{
+    *msg = NULL;
+    if (!roved_http_content_type_is(c, ROVED_CBOR_TYPE)) {
+        *msg = "Content-Type must be " ROVED_CBOR_TYPE;
+        return ROVE_EUNSUPPORTED;
+    }
+    const char *proto = mg_get_header(c, "X-Rove-Protocol");
+    if (proto != NULL && strcmp(proto, "1") != 0) {
+        *msg = "this server speaks X-Rove-Protocol 1";
+        return ROVE_EVERSION;
+    }
+    int rc = roved_http_read_body(c, raw, ROVE__MAX_BODY);
+    if (rc == ROVE_ETOOBIG) {
+        *msg = "request body larger than 8 MiB";
+        return rc;
+    }
+    if (rc != 0) {
+        *msg = "could not read the request body";
+        return rc;
+    }
+    rc = rove__inflate(cbor, raw->ptr, raw->len, ROVE__MAX_INFLATED);
+    if (rc == ROVE_ETOOBIG)
+        *msg = "decompressed body larger than 64 MiB";
+    else if (rc != 0) {
+        *msg = "body is not valid zlib data";
+        rc = ROVE_EPROTO;
+    }
+    return rc;
+}
+
+static int send_cbor(roved_server *srv, struct mg_connection *c, const rove__buf *cbor)
+{
+    rove__buf z = ROVE__BUF_INIT;
+    int rc = rove__deflate(&z, cbor->ptr, cbor->len, srv->cfg->compress_level);
+    if (rc == 0) {
+        roved_http_send(c, 200, ROVED_CBOR_TYPE, z.ptr, z.len);
+        rc = 200;
+    } else {
+        roved_http_error(c, ROVE_ENOMEM, "could not compress the response");
+        rc = 503;
+    }
+    rove__buf_free(&z);
+    return rc;
+}
+
+static int handle_login(roved_server *srv, struct mg_connection *c)
+{
+    int64_t t0 = roved_util_now_ms();
+    rove__buf raw = ROVE__BUF_INIT, cbor = ROVE__BUF_INIT, out = ROVE__BUF_INIT;
+    const char *msg = NULL;
+    rove__errinfo err = {0, ""};
+    char user_id[27] = "", device_id[27] = "";
+    int rc = read_device_body(c, &raw, &cbor, &msg);
+    if (rc == 0) {
+        rc = roved_login_run(srv, cbor.ptr, cbor.len, &out, &err, user_id, device_id);
+        msg = err.msg;
+    }
+    int status;
+    if (rc == 0) {
+        status = send_cbor(srv, c, &out);
+    } else {
+        roved_http_error(c, rc, msg);
+        status = rove_error_http_status(rc);
+    }
+    roved_log(rc == 0 ? ROVED_LOG_INFO : ROVED_LOG_WARN, "login",
+              "user=%s device=%s status=%d code=%s ms=%lld", user_id[0] ? user_id : "-",
+              device_id[0] ? device_id : "-", status, rove_error_name(rc),
+              (long long)(roved_util_now_ms() - t0));
+    rove__buf_free(&raw);
+    rove__buf_free(&cbor);
+    rove__buf_free(&out);
+    return status;
+}
+
+static int handle_sync(roved_server *srv, struct mg_connection *c)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    roved_device dev;
+    roved_user user;
+    memset(&dev, 0, sizeof(dev));
+    memset(&user, 0, sizeof(user));
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = roved_auth_device(db, mg_get_header(c, "Authorization"), &dev, &user);
+        roved_store_read_end(srv->store, db);
+    }
+    if (rc != 0) {
+        const char *msg = rc == ROVE_EAUTH      ? "missing or unknown bearer token"
+                          : rc == ROVE_EREVOKED ? "this device has been revoked"
+                          : rc == ROVE_EFORBIDDEN ? "the user is not active"
+                                                  : "the store is unavailable";
+        roved_http_error(c, rc, msg);
+        roved_log_warn("sync_refused", "device=%s code=%s", dev.id[0] ? dev.id : "-",
+                       rove_error_name(rc));
+        return rove_error_http_status(rc);
+    }
+    rove__buf raw = ROVE__BUF_INIT, cbor = ROVE__BUF_INIT, out = ROVE__BUF_INIT;
+    const char *msg = NULL;
+    rove__errinfo err = {0, ""};
+    roved_sync_stats st;
+    memset(&st, 0, sizeof(st));
+    rc = read_device_body(c, &raw, &cbor, &msg);
+    size_t in_len = raw.len;
+    rove__buf_free(&raw);
+    if (rc == 0) {
+        /* The response is built in a buffer sized for a typical page up front. */
+        rove__buf_reserve(&out, 256 * 1024);
+        rc = roved_sync_run(srv, &dev, &user, cbor.ptr, cbor.len, &out, &err, &st);
+        msg = err.msg;
+    }
+    int status;
+    if (rc == 0) {
+        status = send_cbor(srv, c, &out);
+    } else {
+        roved_http_error(c, rc, msg);
+        status = rove_error_http_status(rc);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    roved_log(rc == 0 ? ROVED_LOG_INFO : ROVED_LOG_WARN, "sync",
+              "device=%s user=%s status=%d code=%s in_bytes=%zu pushed=%zu applied=%zu "
+              "rejected=%zu replayed=%zu pulled=%zu cursor=%lld more=%d ms=%.1f",
+              dev.id, user.id, status, rove_error_name(rc), in_len, st.pushed, st.applied,
+              st.rejected, st.replayed, st.pulled, (long long)st.cursor, st.more, ms);
+    rove__buf_free(&cbor);
+    rove__buf_free(&out);
+    return status;
+}
+
+static int handle_healthz(struct mg_connection *c)
+{
+    char body[128];
+    int n = snprintf(body, sizeof(body), "{\"status\":\"ok\",\"version\":\"%s\"}",
+                     ROVE_VERSION_STRING);
+    roved_http_send(c, 200, "application/json", body, (size_t)n);
+    return 200;
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+static int route(struct mg_connection *c, void *cbdata)
+{
+    roved_server *srv = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const char *uri = ri->local_uri ? ri->local_uri : "";
+    const char *method = ri->request_method ? ri->request_method : "";
+    int is_post = strcmp(method, "POST") == 0;
+
+    if (strcmp(uri, "/healthz") == 0) {
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+            roved_http_error(c, ROVE_EMETHOD, "use GET");
+            return 405;
+        }
+        return handle_healthz(c);
+    }
+    if (strcmp(uri, "/v1/login") == 0 || strcmp(uri, "/v1/sync") == 0) {
+        if (!is_post) {
+            roved_http_error(c, ROVE_EMETHOD, "use POST");
+            return 405;
+        }
+        return uri[4] == 'l' ? handle_login(srv, c) : handle_sync(srv, c);
+    }
+    if (strncmp(uri, "/v1/admin/", 10) == 0)
+        return roved_admin_handle(srv, c, method, uri + 10);
+    roved_http_error(c, ROVE_ENOTFOUND, "no such endpoint");
+    return 404;
+}
+
+static int log_message(const struct mg_connection *c, const char *message)
+{
+    (void)c;
+    char clean[300];
+    size_t n = 0;
+    for (; message[n] && n + 1 < sizeof(clean); n++)
+        clean[n] = message[n] == '"' || message[n] == '\n' ? '\'' : message[n];
+    clean[n] = '\0';
+    roved_log_warn("http", "civetweb=\"%s\"", clean);
+    return 1;
+}
+
+int roved_http_start(roved_server *srv, struct mg_context **out)
+{
+    const roved_config *cfg = srv->cfg;
+    char ports[300], threads[16];
+    snprintf(ports, sizeof(ports), "%ss", cfg->listen);
+    snprintf(threads, sizeof(threads), "%d", cfg->threads);
+    const char *options[] = {
+        "listening_ports", ports,
+        "ssl_certificate", cfg->cert,
+        "num_threads", threads,
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "5000",
+        "request_timeout_ms", "30000",
+        "tcp_nodelay", "1",
+        "enable_auth_domain_check", "no",
+        NULL,
+    };
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    cb.log_message = log_message;
+    struct mg_init_data init = {&cb, srv, options};
+    unsigned code = 0;
+    char text[256] = "";
+    struct mg_error_data error = {&code, text, sizeof(text)};
+    struct mg_context *ctx = mg_start2(&init, &error);
+    if (ctx == NULL) {
+        roved_log_error("http_start_failed", "listen=%s reason=\"%s\"", cfg->listen, text);
+        fprintf(stderr, "roved: cannot serve HTTPS on %s: %s\n", cfg->listen,
+                text[0] ? text : "unknown error");
+        return ROVE_EINVAL;
+    }
+    mg_set_request_handler(ctx, "/", route, srv);
+    *out = ctx;
+    return 0;
+}
+
+void roved_http_stop(struct mg_context *ctx)
+{
+    if (ctx != NULL)
+        mg_stop(ctx);
+}

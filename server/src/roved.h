@@ -1,0 +1,26 @@
+#ifndef ROVE_SERVER_ROVED_H
+#define ROVE_SERVER_ROVED_H
+
+/*
+ * The server context shared by every request handler. Created once in main.c
+ * before the HTTP workers start and freed after they stop; the fields below
+ * are read-only while serving, except those guarded by their own lock.
+ */
+
+#include <pthread.h>
+
+#include "config.h"
+#include "hlc.h"
+#include "store.h"
+
+typedef struct roved_server {
+    const roved_config *cfg;
+    roved_store *store;
+    pthread_mutex_t hlc_lock; /* guards hlc */
+    rove__hlc hlc;
+} roved_server;
+
+/* Largest skew accepted from a device clock before it is clamped. */
+#define ROVED_MAX_SKEW_MS (5 * 60 * 1000)
+
+#endif

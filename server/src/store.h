@@ -1,0 +1,215 @@
+#ifndef ROVE_SERVER_STORE_H
+#define ROVE_SERVER_STORE_H
+
+/*
+ * The store: every byte of SQL in roved lives behind this interface
+ * (store_sqlite.c today; a PostgreSQL backend later implements the same
+ * functions). Callers think in users, devices, receipts and synced rows.
+ *
+ * Thread model: a roved_store is shared by all worker threads. Writes go
+ * through one writer handle guarded by a mutex (roved_store_write_begin ..
+ * commit/rollback): writes are serialized, so the global version counter has
+ * no gaps visible to readers. Reads take a pooled handle for the duration of
+ * one request (roved_store_read_begin .. read_end) inside one read
+ * transaction, i.e. one consistent snapshot. A roved_db is used by one thread
+ * at a time.
+ *
+ * Functions return 0, ROVE_ENOTFOUND where a lookup found nothing, or
+ * ROVE_ESTORE (detail in the log) on a storage error.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "schema.h"
+
+typedef struct roved_store roved_store;
+typedef struct roved_db roved_db;
+
+typedef struct roved_store_options {
+    const char *dir;     /* data directory; the database is dir/rove.db */
+    int synchronous_full; /* 1: fsync at every commit */
+    int readers;         /* most pooled read handles */
+} roved_store_options;
+
+int roved_store_open(roved_store **out, const roved_store_options *opts);
+/* Checkpoints the WAL and closes every handle. NULL is a no-op. */
+void roved_store_close(roved_store *s);
+
+/* Write transaction on the single writer (BEGIN IMMEDIATE, under the mutex). */
+int roved_store_write_begin(roved_store *s, roved_db **out);
+int roved_store_write_commit(roved_store *s, roved_db *db);
+void roved_store_write_rollback(roved_store *s, roved_db *db);
+/*
+ * Like write_begin, but the commit does not wait for fsync (bookkeeping such
+ * as a device's last sync time). A later durable commit flushes it too.
+ */
+int roved_store_write_begin_lazy(roved_store *s, roved_db **out);
+
+/* Read transaction on a pooled handle: one snapshot. */
+int roved_store_read_begin(roved_store *s, roved_db **out);
+void roved_store_read_end(roved_store *s, roved_db *db);
+
+/* The global version counter: the next value (writer only) and the latest
+ * committed value as seen by this handle's snapshot. */
+int roved_store_version_next(roved_db *db, int64_t *out);
+int roved_store_version_current(roved_db *db, int64_t *out);
+
+/* ---- users ------------------------------------------------------------ */
+
+enum roved_user_status {
+    ROVED_USER_ACTIVE = 0,
+    ROVED_USER_FROZEN = 1,
+    ROVED_USER_DEACTIVATED = 2
+};
+
+typedef struct roved_user {
+    char id[27];
+    char username[64];
+    char name[128];
+    unsigned role; /* ROVE__ROLE_* */
+    int status;    /* roved_user_status */
+    char manager_id[27];
+    char home_territory_id[27];
+    char skills[256];
+    char password_hash[160];
+    int64_t created_at;
+} roved_user;
+
+const char *roved_user_status_name(int status);
+int roved_user_status_parse(const char *name);
+
+int roved_store_user_by_name(roved_db *db, const char *username, roved_user *out);
+int roved_store_user_by_id(roved_db *db, const char *id, roved_user *out);
+/* ROVE_EEXISTS when the user name is taken. */
+int roved_store_user_insert(roved_db *db, const roved_user *u);
+typedef int (*roved_user_cb)(const roved_user *u, void *payload);
+int roved_store_user_list(roved_db *db, roved_user_cb cb, void *payload);
+int roved_store_user_count(roved_db *db, int64_t *out);
+
+/* ---- territories ------------------------------------------------------ */
+
+int roved_store_territory_insert(roved_db *db, const char *id, const char *name,
+                                 const char *parent_id, const char *owner_id);
+int roved_store_territory_member_insert(roved_db *db, const char *territory_id,
+                                        const char *user_id, const char *role,
+                                        int64_t valid_from, int64_t valid_to);
+/* 1 when user_id owns territory_id or one of its ancestors, else 0. */
+int roved_store_territory_owned_by(roved_db *db, const char *territory_id,
+                                   const char *user_id);
+
+/* ---- devices and admin sessions -------------------------------------- */
+
+enum roved_device_status { ROVED_DEVICE_ACTIVE = 0, ROVED_DEVICE_REVOKED = 1 };
+
+typedef struct roved_device {
+    char id[27];
+    char user_id[27];
+    char name[128];
+    int status;
+    int64_t registered_at;
+    int64_t last_sync_at;
+    int64_t last_cursor;
+} roved_device;
+
+int roved_store_device_get(roved_db *db, const char *id, roved_device *out);
+int roved_store_device_by_token(roved_db *db, const char *token_hash, roved_device *out);
+/* Creates the device, or re-binds it (new token, name, active) when it exists. */
+int roved_store_device_bind(roved_db *db, const roved_device *d, const char *token_hash);
+int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t cursor);
+typedef int (*roved_device_cb)(const roved_device *d, void *payload);
+int roved_store_device_list(roved_db *db, roved_device_cb cb, void *payload);
+
+int roved_store_session_insert(roved_db *db, const char *token_hash, const char *user_id,
+                               int64_t expires_at);
+/* The user of an unexpired session; ROVE_ENOTFOUND otherwise. */
+int roved_store_session_user(roved_db *db, const char *token_hash, int64_t now,
+                             char user_id[27]);
+
+/* ---- receipts and audit ---------------------------------------------- */
+
+typedef struct roved_receipt_row {
+    int status;
+    char code[40];
+    char message[200];
+    int64_t version;
+} roved_receipt_row;
+
+int roved_store_receipt_get(roved_db *db, const char *device_id, const char *change_id,
+                            size_t change_id_len, roved_receipt_row *out);
+int roved_store_receipt_put(roved_db *db, const char *device_id, const char *change_id,
+                            size_t change_id_len, const roved_receipt_row *r, int64_t at);
+
+typedef struct roved_audit {
+    int64_t at;
+    const char *actor_user_id;
+    const char *device_id;
+    const char *table;
+    const char *row_id;
+    const char *op;
+    int64_t client_hlc;
+    const char *diff_json;
+} roved_audit;
+
+int roved_store_audit_put(roved_db *db, const roved_audit *a);
+
+/* ---- synced rows ------------------------------------------------------ */
+
+/* What the server needs to know about a row to decide scope. */
+typedef struct roved_rowinfo {
+    int deleted;
+    char account_id[27];   /* the row itself for accounts, else its account */
+    char owner_id[27];     /* account owner (of the row's account) */
+    char territory_id[27]; /* account territory (of the row's account) */
+    char assignee_id[27];  /* service tasks */
+} roved_rowinfo;
+
+/* ROVE_ENOTFOUND when no row (tombstoned or not) has this id. */
+int roved_store_row_info(roved_db *db, const rove__table *t, const char *id,
+                         roved_rowinfo *out);
+/* Inserts a row; vals[i] is the value of schema column i (t->ncols values). */
+int roved_store_row_insert(roved_db *db, const rove__table *t, const rove__value *vals);
+/* Sets the given columns of row id (schema column indexes). */
+int roved_store_row_update(roved_db *db, const rove__table *t, const char *id,
+                           const int *cols, const rove__value *vals, size_t n);
+int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
+                          int64_t *tombstones);
+
+/* ---- pulls ------------------------------------------------------------ */
+
+typedef struct roved_scope {
+    unsigned role;       /* ROVE__ROLE_* */
+    const char *user_id;
+} roved_scope;
+
+/*
+ * Plans one page: counts, per table (schema order), the rows in scope with
+ * cursor < version, taking rows in global version order until `limit` rows;
+ * *upto is the version of the last row taken, *more is 1 when rows remain.
+ */
+int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor,
+                          size_t limit, size_t counts[], int64_t *upto, int *more);
+
+/* Called once per row with the values of the requested columns. */
+typedef int (*roved_row_cb)(const rove__value *vals, size_t n, void *payload);
+
+/* Streams the rows of table ti in scope with cursor < version <= upto, in
+ * version order, giving the columns cols[0..ncols). */
+int roved_store_pull_rows(roved_db *db, const roved_scope *sc, size_t ti, int64_t cursor,
+                          int64_t upto, const int *cols, size_t ncols, roved_row_cb cb,
+                          void *payload);
+
+/* ---- statistics ------------------------------------------------------- */
+
+typedef struct roved_stats {
+    int64_t users;
+    int64_t devices;
+    int64_t receipts;
+    int64_t audit;
+    int64_t version;
+} roved_stats;
+
+int roved_store_stats(roved_db *db, roved_stats *out);
+
+#endif

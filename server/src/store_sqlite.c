@@ -1,0 +1,1254 @@
+/*
+ * The SQLite store (see store.h). All SQL in roved lives in this file.
+ *
+ * One writer connection, guarded by a mutex, takes every write transaction;
+ * read transactions run on a small pool of connections. The database is in
+ * WAL mode, so readers see a consistent snapshot while the writer works, and
+ * synchronous=FULL by default, so a commit is on disk before the HTTP response
+ * that acknowledges it is sent.
+ */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "log.h"
+#include "rove/errors.h"
+#include "util.h"
+
+#define SCHEMA_VERSION 1
+#define FIXED_SLOTS 96
+#define DYN_SLOTS 64
+
+/* Synced tables by their position in rove__schema_tables(). */
+enum { T_ACCOUNT = 0, T_CONTACT = 1, T_VISIT = 2, T_TASK = 3, T_COUNT = 4 };
+
+typedef struct slot {
+    uint64_t key;
+    sqlite3_stmt *st;
+} slot;
+
+struct roved_db {
+    sqlite3 *h;
+    roved_store *s;
+    int writer;
+    int lazy;            /* current write transaction does not fsync */
+    int version_dirty;   /* writer: counter advanced in this transaction */
+    slot fixed[FIXED_SLOTS];
+    size_t nfixed;
+    slot dyn[DYN_SLOTS];
+    size_t ndyn, dyn_next;
+    roved_db *next_free;
+};
+
+struct roved_store {
+    char path[1100];
+    int sync_full;
+    pthread_mutex_t write_lock;
+    roved_db *writer;
+    int64_t version; /* committed counter (writer side) */
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+    roved_db *free_readers;
+    roved_db **all_readers;
+    int nreaders, max_readers;
+    const rove__table *tables;
+    size_t ntables;
+};
+
+/* ---- connection and statement helpers --------------------------------- */
+
+static int fail(roved_db *db, const char *what)
+{
+    roved_log_error("store_error", "op=%s sqlite=\"%s\"", what,
+                    db && db->h ? sqlite3_errmsg(db->h) : "no handle");
+    return ROVE_ESTORE;
+}
+
+static int exec(roved_db *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db->h, sql, NULL, NULL, &err) != SQLITE_OK) {
+        roved_log_error("store_error", "op=exec sqlite=\"%s\"", err ? err : "?");
+        sqlite3_free(err);
+        return ROVE_ESTORE;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *prepare(roved_db *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+        SQLITE_OK) {
+        fail(db, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
+/* A cached statement for a fixed key; prepared on first use. */
+static sqlite3_stmt *fixed(roved_db *db, uint64_t key, const char *sql)
+{
+    for (size_t i = 0; i < db->nfixed; i++)
+        if (db->fixed[i].key == key) {
+            sqlite3_reset(db->fixed[i].st);
+            return db->fixed[i].st;
+        }
+    if (db->nfixed == FIXED_SLOTS) {
+        roved_log_error("store_error", "op=prepare reason=statement_cache_full");
+        return NULL;
+    }
+    sqlite3_stmt *st = prepare(db, sql);
+    if (st != NULL)
+        db->fixed[db->nfixed++] = (slot){key, st};
+    return st;
+}
+
+/* A cached statement with a built SQL text (looked up first, built on a miss). */
+static sqlite3_stmt *dyn_get(roved_db *db, uint64_t key)
+{
+    for (size_t i = 0; i < db->ndyn; i++)
+        if (db->dyn[i].key == key) {
+            sqlite3_reset(db->dyn[i].st);
+            return db->dyn[i].st;
+        }
+    return NULL;
+}
+
+static sqlite3_stmt *dyn_put(roved_db *db, uint64_t key, const char *sql)
+{
+    sqlite3_stmt *st = prepare(db, sql);
+    if (st == NULL)
+        return NULL;
+    size_t i;
+    if (db->ndyn < DYN_SLOTS) {
+        i = db->ndyn++;
+    } else {
+        i = db->dyn_next++ % DYN_SLOTS;
+        sqlite3_finalize(db->dyn[i].st);
+    }
+    db->dyn[i] = (slot){key, st};
+    return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static void bind_value(sqlite3_stmt *st, int i, const rove__value *v)
+{
+    switch (v->type) {
+    case ROVE__T_INT:
+        sqlite3_bind_int64(st, i, v->i);
+        break;
+    case ROVE__T_REAL:
+        sqlite3_bind_double(st, i, v->d);
+        break;
+    case ROVE__T_TEXT:
+        sqlite3_bind_text(st, i, v->s ? v->s : "", (int)v->len, SQLITE_STATIC);
+        break;
+    default:
+        sqlite3_bind_null(st, i);
+    }
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+    roved_util_copy(dst, size, (const char *)sqlite3_column_text(st, i));
+}
+
+/* Runs a statement that returns no rows. */
+static int run(roved_db *db, sqlite3_stmt *st, const char *what)
+{
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return ROVE_EEXISTS;
+    if (rc != SQLITE_DONE)
+        return fail(db, what);
+    return 0;
+}
+
+static const char server_ddl[] =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value);\n"
+    "CREATE TABLE IF NOT EXISTS users (\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  username TEXT NOT NULL UNIQUE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  role TEXT NOT NULL CHECK (role IN ('rep','technician','manager','admin')),\n"
+    "  status TEXT NOT NULL DEFAULT 'active'\n"
+    "    CHECK (status IN ('active','frozen','deactivated')),\n"
+    "  manager_id TEXT REFERENCES users(id),\n"
+    "  home_territory_id TEXT,\n"
+    "  skills TEXT,\n"
+    "  password_hash TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS territories (\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  name TEXT NOT NULL,\n"
+    "  parent_id TEXT REFERENCES territories(id),\n"
+    "  owner_id TEXT REFERENCES users(id));\n"
+    "CREATE INDEX IF NOT EXISTS territories_owner ON territories(owner_id);\n"
+    "CREATE INDEX IF NOT EXISTS territories_parent ON territories(parent_id);\n"
+    "CREATE TABLE IF NOT EXISTS territory_members (\n"
+    "  territory_id TEXT NOT NULL REFERENCES territories(id),\n"
+    "  user_id TEXT NOT NULL REFERENCES users(id),\n"
+    "  role TEXT NOT NULL,\n"
+    "  valid_from INTEGER NOT NULL DEFAULT 0,\n"
+    "  valid_to INTEGER,\n"
+    "  PRIMARY KEY (territory_id, user_id, role, valid_from));\n"
+    "CREATE INDEX IF NOT EXISTS territory_members_user ON territory_members(user_id);\n"
+    "CREATE TABLE IF NOT EXISTS devices (\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  user_id TEXT NOT NULL REFERENCES users(id),\n"
+    "  name TEXT,\n"
+    "  token_hash TEXT UNIQUE,\n"
+    "  registered_at INTEGER NOT NULL,\n"
+    "  last_sync_at INTEGER,\n"
+    "  last_cursor INTEGER NOT NULL DEFAULT 0,\n"
+    "  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','revoked')));\n"
+    "CREATE INDEX IF NOT EXISTS devices_user ON devices(user_id);\n"
+    "CREATE TABLE IF NOT EXISTS admin_sessions (\n"
+    "  token_hash TEXT PRIMARY KEY NOT NULL,\n"
+    "  user_id TEXT NOT NULL REFERENCES users(id),\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  expires_at INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS receipts (\n"
+    "  device_id TEXT NOT NULL,\n"
+    "  change_id TEXT NOT NULL,\n"
+    "  status INTEGER NOT NULL,\n"
+    "  code TEXT,\n"
+    "  message TEXT,\n"
+    "  version INTEGER NOT NULL DEFAULT 0,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (device_id, change_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS audit (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  actor_user_id TEXT,\n"
+    "  device_id TEXT,\n"
+    "  table_name TEXT NOT NULL,\n"
+    "  row_id TEXT NOT NULL,\n"
+    "  op TEXT NOT NULL,\n"
+    "  client_hlc INTEGER,\n"
+    "  diff TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS audit_row ON audit(table_name, row_id);\n"
+    /* Pull and scope paths: per-owner and per-territory account lookups. */
+    "CREATE INDEX IF NOT EXISTS account_owner_version ON account(owner_id, version);\n"
+    "CREATE INDEX IF NOT EXISTS account_territory ON account(territory_id);\n"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 0);\n";
+
+static int db_open(roved_store *s, int writer, roved_db **out)
+{
+    roved_db *db = calloc(1, sizeof(*db));
+    if (db == NULL)
+        return ROVE_ENOMEM;
+    db->s = s;
+    db->writer = writer;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(s->path, &db->h, flags, NULL) != SQLITE_OK) {
+        fail(db, "open");
+        sqlite3_close(db->h);
+        free(db);
+        return ROVE_ESTORE;
+    }
+    char pragmas[512];
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
+             "PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
+             "PRAGMA mmap_size=268435456;%s",
+             s->sync_full ? "FULL" : "NORMAL", writer ? "" : " PRAGMA query_only=1;");
+    if (exec(db, pragmas) != 0) {
+        sqlite3_close(db->h);
+        free(db);
+        return ROVE_ESTORE;
+    }
+    *out = db;
+    return 0;
+}
+
+static void db_close(roved_db *db)
+{
+    if (db == NULL)
+        return;
+    for (size_t i = 0; i < db->nfixed; i++)
+        sqlite3_finalize(db->fixed[i].st);
+    for (size_t i = 0; i < db->ndyn; i++)
+        sqlite3_finalize(db->dyn[i].st);
+    sqlite3_close(db->h);
+    free(db);
+}
+
+static int load_version(roved_db *db, int64_t *out)
+{
+    sqlite3_stmt *st = fixed(db, 1, "SELECT value FROM meta WHERE key = 'version'");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, "load_version");
+}
+
+static int check_tables(roved_store *s)
+{
+    static const char *const want[T_COUNT] = {"account", "contact", "visit", "service_task"};
+    s->tables = rove__schema_tables(&s->ntables);
+    if (s->ntables != T_COUNT)
+        goto bad;
+    for (size_t i = 0; i < T_COUNT; i++)
+        if (strcmp(s->tables[i].name, want[i]) != 0)
+            goto bad;
+    return 0;
+bad:
+    roved_log_error("store_error", "op=open reason=schema_tables_unexpected");
+    return ROVE_ESTORE;
+}
+
+int roved_store_open(roved_store **out, const roved_store_options *opts)
+{
+    *out = NULL;
+    roved_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return ROVE_ENOMEM;
+    snprintf(s->path, sizeof(s->path), "%s/rove.db", opts->dir);
+    s->sync_full = opts->synchronous_full;
+    s->max_readers = opts->readers > 0 ? opts->readers : 8;
+    pthread_mutex_init(&s->write_lock, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_cond_init(&s->pool_cond, NULL);
+    s->all_readers = calloc((size_t)s->max_readers, sizeof(roved_db *));
+    int rc = s->all_readers ? check_tables(s) : ROVE_ENOMEM;
+    if (rc == 0)
+        rc = db_open(s, 1, &s->writer);
+    rove__buf ddl = ROVE__BUF_INIT;
+    if (rc == 0) {
+        rc = rove__schema_ddl(&ddl, ROVE__DDL_SERVER);
+        rove__buf_puts(&ddl, server_ddl);
+        if (rc == 0)
+            rc = rove__buf_status(&ddl);
+    }
+    if (rc == 0)
+        rc = exec(s->writer, "BEGIN IMMEDIATE");
+    if (rc == 0) {
+        rc = exec(s->writer, (const char *)ddl.ptr);
+        if (rc == 0) {
+            char sql[128];
+            snprintf(sql, sizeof(sql),
+                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', %d)",
+                     SCHEMA_VERSION);
+            rc = exec(s->writer, sql);
+        }
+        rc = exec(s->writer, rc == 0 ? "COMMIT" : "ROLLBACK") ? ROVE_ESTORE : rc;
+    }
+    rove__buf_free(&ddl);
+    if (rc == 0)
+        rc = load_version(s->writer, &s->version);
+    if (rc != 0) {
+        roved_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void roved_store_close(roved_store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->nreaders; i++)
+        db_close(s->all_readers[i]);
+    free(s->all_readers);
+    if (s->writer != NULL) {
+        sqlite3_wal_checkpoint_v2(s->writer->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        db_close(s->writer);
+    }
+    pthread_mutex_destroy(&s->write_lock);
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_cond_destroy(&s->pool_cond);
+    free(s);
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+static int write_begin(roved_store *s, roved_db **out, int lazy)
+{
+    pthread_mutex_lock(&s->write_lock);
+    roved_db *db = s->writer;
+    if (lazy && s->sync_full && exec(db, "PRAGMA synchronous=NORMAL") != 0) {
+        pthread_mutex_unlock(&s->write_lock);
+        return ROVE_ESTORE;
+    }
+    db->lazy = lazy && s->sync_full;
+    db->version_dirty = 0;
+    sqlite3_stmt *st = fixed(db, 2, "BEGIN IMMEDIATE");
+    if (run(db, st, "begin") != 0) {
+        if (db->lazy)
+            exec(db, "PRAGMA synchronous=FULL");
+        pthread_mutex_unlock(&s->write_lock);
+        return ROVE_ESTORE;
+    }
+    *out = db;
+    return 0;
+}
+
+int roved_store_write_begin(roved_store *s, roved_db **out) { return write_begin(s, out, 0); }
+
+int roved_store_write_begin_lazy(roved_store *s, roved_db **out)
+{
+    return write_begin(s, out, 1);
+}
+
+static void write_end(roved_store *s, roved_db *db)
+{
+    if (db->lazy) {
+        exec(db, "PRAGMA synchronous=FULL");
+        db->lazy = 0;
+    }
+    pthread_mutex_unlock(&s->write_lock);
+}
+
+int roved_store_write_commit(roved_store *s, roved_db *db)
+{
+    int rc = 0;
+    if (db->version_dirty) {
+        sqlite3_stmt *st = fixed(db, 3, "UPDATE meta SET value = ?1 WHERE key = 'version'");
+        if (st != NULL)
+            sqlite3_bind_int64(st, 1, s->version);
+        rc = run(db, st, "version_save");
+    }
+    if (rc == 0)
+        rc = run(db, fixed(db, 4, "COMMIT"), "commit");
+    if (rc != 0) {
+        sqlite3_stmt *rb = fixed(db, 5, "ROLLBACK");
+        if (rb != NULL && !sqlite3_get_autocommit(db->h))
+            run(db, rb, "rollback");
+        load_version(db, &s->version);
+    }
+    db->version_dirty = 0;
+    write_end(s, db);
+    return rc;
+}
+
+void roved_store_write_rollback(roved_store *s, roved_db *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        run(db, fixed(db, 5, "ROLLBACK"), "rollback");
+    if (db->version_dirty)
+        load_version(db, &s->version);
+    db->version_dirty = 0;
+    write_end(s, db);
+}
+
+int roved_store_read_begin(roved_store *s, roved_db **out)
+{
+    roved_db *db = NULL;
+    pthread_mutex_lock(&s->pool_lock);
+    for (;;) {
+        if (s->free_readers != NULL) {
+            db = s->free_readers;
+            s->free_readers = db->next_free;
+            break;
+        }
+        if (s->nreaders < s->max_readers) {
+            s->nreaders++; /* reserve the slot; open outside the lock */
+            pthread_mutex_unlock(&s->pool_lock);
+            int rc = db_open(s, 0, &db);
+            pthread_mutex_lock(&s->pool_lock);
+            if (rc != 0) {
+                s->nreaders--;
+                pthread_mutex_unlock(&s->pool_lock);
+                return rc;
+            }
+            /* Find a free slot in the table of all readers. */
+            for (int i = 0; i < s->max_readers; i++)
+                if (s->all_readers[i] == NULL) {
+                    s->all_readers[i] = db;
+                    break;
+                }
+            break;
+        }
+        pthread_cond_wait(&s->pool_cond, &s->pool_lock);
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    if (run(db, fixed(db, 2, "BEGIN"), "begin_read") != 0) {
+        roved_store_read_end(s, db);
+        return ROVE_ESTORE;
+    }
+    /* A deferred transaction takes its snapshot at the first read: take it now. */
+    int64_t v;
+    if (load_version(db, &v) != 0) {
+        roved_store_read_end(s, db);
+        return ROVE_ESTORE;
+    }
+    *out = db;
+    return 0;
+}
+
+void roved_store_read_end(roved_store *s, roved_db *db)
+{
+    if (db == NULL)
+        return;
+    if (!sqlite3_get_autocommit(db->h))
+        run(db, fixed(db, 4, "COMMIT"), "end_read");
+    pthread_mutex_lock(&s->pool_lock);
+    db->next_free = s->free_readers;
+    s->free_readers = db;
+    pthread_cond_signal(&s->pool_cond);
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+int roved_store_version_next(roved_db *db, int64_t *out)
+{
+    if (!db->writer)
+        return ROVE_EINVAL;
+    db->version_dirty = 1;
+    *out = ++db->s->version;
+    return 0;
+}
+
+int roved_store_version_current(roved_db *db, int64_t *out)
+{
+    if (db->writer) {
+        *out = db->s->version;
+        return 0;
+    }
+    return load_version(db, out);
+}
+
+/* ---- users ------------------------------------------------------------ */
+
+static const char *const user_status_names[] = {"active", "frozen", "deactivated"};
+
+const char *roved_user_status_name(int status)
+{
+    return status >= 0 && status <= 2 ? user_status_names[status] : "active";
+}
+
+int roved_user_status_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (name != NULL && strcmp(name, user_status_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+#define USER_COLS                                                                          \
+    "id, username, name, role, status, manager_id, home_territory_id, skills, "           \
+    "password_hash, created_at"
+
+static void read_user(sqlite3_stmt *st, roved_user *u)
+{
+    memset(u, 0, sizeof(*u));
+    col_text(st, 0, u->id, sizeof(u->id));
+    col_text(st, 1, u->username, sizeof(u->username));
+    col_text(st, 2, u->name, sizeof(u->name));
+    u->role = rove__role_from_name((const char *)sqlite3_column_text(st, 3));
+    int status = roved_user_status_parse((const char *)sqlite3_column_text(st, 4));
+    u->status = status < 0 ? ROVED_USER_FROZEN : status;
+    col_text(st, 5, u->manager_id, sizeof(u->manager_id));
+    col_text(st, 6, u->home_territory_id, sizeof(u->home_territory_id));
+    col_text(st, 7, u->skills, sizeof(u->skills));
+    col_text(st, 8, u->password_hash, sizeof(u->password_hash));
+    u->created_at = sqlite3_column_int64(st, 9);
+}
+
+static int user_one(roved_db *db, sqlite3_stmt *st, const char *key, roved_user *out)
+{
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_user(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "user_get");
+}
+
+int roved_store_user_by_name(roved_db *db, const char *username, roved_user *out)
+{
+    return user_one(db, fixed(db, 10, "SELECT " USER_COLS " FROM users WHERE username = ?1"),
+                    username, out);
+}
+
+int roved_store_user_by_id(roved_db *db, const char *id, roved_user *out)
+{
+    return user_one(db, fixed(db, 11, "SELECT " USER_COLS " FROM users WHERE id = ?1"), id,
+                    out);
+}
+
+int roved_store_user_insert(roved_db *db, const roved_user *u)
+{
+    sqlite3_stmt *st = fixed(db, 12, "INSERT INTO users (" USER_COLS ") VALUES "
+                                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    const char *role = rove__role_name(u->role);
+    if (role == NULL)
+        return ROVE_EINVAL;
+    bind_text(st, 1, u->id);
+    bind_text(st, 2, u->username);
+    sqlite3_bind_text(st, 3, u->name, -1, SQLITE_STATIC);
+    bind_text(st, 4, role);
+    bind_text(st, 5, roved_user_status_name(u->status));
+    bind_text(st, 6, u->manager_id);
+    bind_text(st, 7, u->home_territory_id);
+    bind_text(st, 8, u->skills);
+    bind_text(st, 9, u->password_hash);
+    sqlite3_bind_int64(st, 10, u->created_at);
+    return run(db, st, "user_insert");
+}
+
+int roved_store_user_list(roved_db *db, roved_user_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 13, "SELECT " USER_COLS " FROM users ORDER BY username");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc, cbrc = 0;
+    roved_user u;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_user(st, &u);
+        memset(u.password_hash, 0, sizeof(u.password_hash));
+        cbrc = cb(&u, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "user_list");
+}
+
+static int count(roved_db *db, uint64_t key, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = fixed(db, key, sql);
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, "count");
+}
+
+int roved_store_user_count(roved_db *db, int64_t *out)
+{
+    return count(db, 14, "SELECT count(*) FROM users", out);
+}
+
+/* ---- territories ------------------------------------------------------ */
+
+int roved_store_territory_insert(roved_db *db, const char *id, const char *name,
+                                 const char *parent_id, const char *owner_id)
+{
+    sqlite3_stmt *st = fixed(db, 20, "INSERT INTO territories (id, name, parent_id, owner_id) "
+                                     "VALUES (?1, ?2, ?3, ?4)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    bind_text(st, 3, parent_id);
+    bind_text(st, 4, owner_id);
+    return run(db, st, "territory_insert");
+}
+
+int roved_store_territory_member_insert(roved_db *db, const char *territory_id,
+                                        const char *user_id, const char *role,
+                                        int64_t valid_from, int64_t valid_to)
+{
+    sqlite3_stmt *st =
+        fixed(db, 21, "INSERT INTO territory_members "
+                      "(territory_id, user_id, role, valid_from, valid_to) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, territory_id);
+    bind_text(st, 2, user_id);
+    bind_text(st, 3, role);
+    sqlite3_bind_int64(st, 4, valid_from);
+    if (valid_to > 0)
+        sqlite3_bind_int64(st, 5, valid_to);
+    else
+        sqlite3_bind_null(st, 5);
+    return run(db, st, "territory_member_insert");
+}
+
+int roved_store_territory_owned_by(roved_db *db, const char *territory_id,
+                                   const char *user_id)
+{
+    if (territory_id == NULL || territory_id[0] == '\0')
+        return 0;
+    sqlite3_stmt *st = fixed(db, 22,
+                             "WITH RECURSIVE up(id, parent_id, owner_id, depth) AS ("
+                             " SELECT id, parent_id, owner_id, 0 FROM territories WHERE id = ?1"
+                             " UNION ALL SELECT t.id, t.parent_id, t.owner_id, up.depth + 1"
+                             " FROM territories t JOIN up ON t.id = up.parent_id"
+                             " WHERE up.depth < 32)"
+                             " SELECT 1 FROM up WHERE owner_id = ?2 LIMIT 1");
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW;
+}
+
+/* ---- devices and sessions --------------------------------------------- */
+
+#define DEVICE_COLS "id, user_id, name, status, registered_at, last_sync_at, last_cursor"
+
+static void read_device(sqlite3_stmt *st, roved_device *d)
+{
+    memset(d, 0, sizeof(*d));
+    col_text(st, 0, d->id, sizeof(d->id));
+    col_text(st, 1, d->user_id, sizeof(d->user_id));
+    col_text(st, 2, d->name, sizeof(d->name));
+    const char *status = (const char *)sqlite3_column_text(st, 3);
+    d->status = status && strcmp(status, "active") == 0 ? ROVED_DEVICE_ACTIVE
+                                                        : ROVED_DEVICE_REVOKED;
+    d->registered_at = sqlite3_column_int64(st, 4);
+    d->last_sync_at = sqlite3_column_int64(st, 5);
+    d->last_cursor = sqlite3_column_int64(st, 6);
+}
+
+static int device_one(roved_db *db, sqlite3_stmt *st, const char *key, roved_device *out)
+{
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_device(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "device_get");
+}
+
+int roved_store_device_get(roved_db *db, const char *id, roved_device *out)
+{
+    return device_one(db, fixed(db, 30, "SELECT " DEVICE_COLS " FROM devices WHERE id = ?1"),
+                      id, out);
+}
+
+int roved_store_device_by_token(roved_db *db, const char *token_hash, roved_device *out)
+{
+    return device_one(
+        db, fixed(db, 31, "SELECT " DEVICE_COLS " FROM devices WHERE token_hash = ?1"),
+        token_hash, out);
+}
+
+int roved_store_device_bind(roved_db *db, const roved_device *d, const char *token_hash)
+{
+    sqlite3_stmt *st = fixed(
+        db, 32,
+        "INSERT INTO devices (id, user_id, name, token_hash, registered_at, status)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, 'active')"
+        " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+        " token_hash = excluded.token_hash"
+        " WHERE devices.user_id = excluded.user_id AND devices.status = 'active'");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, d->id);
+    bind_text(st, 2, d->user_id);
+    sqlite3_bind_text(st, 3, d->name, -1, SQLITE_STATIC);
+    bind_text(st, 4, token_hash);
+    sqlite3_bind_int64(st, 5, d->registered_at);
+    int rc = run(db, st, "device_bind");
+    if (rc == 0 && sqlite3_changes(db->h) == 0) {
+        /* The id exists and was not re-bound: another user's, or revoked. */
+        roved_device old;
+        rc = roved_store_device_get(db, d->id, &old);
+        if (rc == 0)
+            rc = strcmp(old.user_id, d->user_id) == 0 ? ROVE_EREVOKED : ROVE_EFORBIDDEN;
+    }
+    return rc;
+}
+
+int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t cursor)
+{
+    sqlite3_stmt *st = fixed(db, 33, "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3 "
+                                     "WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_int64(st, 3, cursor);
+    return run(db, st, "device_touch");
+}
+
+int roved_store_device_list(roved_db *db, roved_device_cb cb, void *payload)
+{
+    sqlite3_stmt *st =
+        fixed(db, 34, "SELECT " DEVICE_COLS " FROM devices ORDER BY registered_at, id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc, cbrc = 0;
+    roved_device d;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_device(st, &d);
+        cbrc = cb(&d, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "device_list");
+}
+
+int roved_store_session_insert(roved_db *db, const char *token_hash, const char *user_id,
+                               int64_t expires_at)
+{
+    /* Expired sessions are swept whenever a new one is made. */
+    sqlite3_stmt *sweep = fixed(db, 35, "DELETE FROM admin_sessions WHERE expires_at < ?1");
+    if (sweep == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(sweep, 1, roved_util_now_ms());
+    int rc = run(db, sweep, "session_sweep");
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = fixed(db, 36, "INSERT INTO admin_sessions "
+                                     "(token_hash, user_id, created_at, expires_at) "
+                                     "VALUES (?1, ?2, ?3, ?4)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, token_hash);
+    bind_text(st, 2, user_id);
+    sqlite3_bind_int64(st, 3, roved_util_now_ms());
+    sqlite3_bind_int64(st, 4, expires_at);
+    return run(db, st, "session_insert");
+}
+
+int roved_store_session_user(roved_db *db, const char *token_hash, int64_t now,
+                             char user_id[27])
+{
+    sqlite3_stmt *st = fixed(db, 37, "SELECT user_id FROM admin_sessions "
+                                     "WHERE token_hash = ?1 AND expires_at > ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        col_text(st, 0, user_id, 27);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "session_user");
+}
+
+/* ---- receipts and audit ----------------------------------------------- */
+
+int roved_store_receipt_get(roved_db *db, const char *device_id, const char *change_id,
+                            size_t change_id_len, roved_receipt_row *out)
+{
+    sqlite3_stmt *st = fixed(db, 40, "SELECT status, code, message, version FROM receipts "
+                                     "WHERE device_id = ?1 AND change_id = ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, change_id, (int)change_id_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->status = sqlite3_column_int(st, 0);
+        col_text(st, 1, out->code, sizeof(out->code));
+        col_text(st, 2, out->message, sizeof(out->message));
+        out->version = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "receipt_get");
+}
+
+int roved_store_receipt_put(roved_db *db, const char *device_id, const char *change_id,
+                            size_t change_id_len, const roved_receipt_row *r, int64_t at)
+{
+    sqlite3_stmt *st = fixed(db, 41, "INSERT INTO receipts "
+                                     "(device_id, change_id, status, code, message, version, "
+                                     "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, change_id, (int)change_id_len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, r->status);
+    bind_text(st, 4, r->code);
+    bind_text(st, 5, r->message);
+    sqlite3_bind_int64(st, 6, r->version);
+    sqlite3_bind_int64(st, 7, at);
+    return run(db, st, "receipt_put");
+}
+
+int roved_store_audit_put(roved_db *db, const roved_audit *a)
+{
+    sqlite3_stmt *st = fixed(db, 42, "INSERT INTO audit (at, actor_user_id, device_id, "
+                                     "table_name, row_id, op, client_hlc, diff) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, a->at);
+    bind_text(st, 2, a->actor_user_id);
+    bind_text(st, 3, a->device_id);
+    bind_text(st, 4, a->table);
+    bind_text(st, 5, a->row_id);
+    bind_text(st, 6, a->op);
+    sqlite3_bind_int64(st, 7, a->client_hlc);
+    bind_text(st, 8, a->diff_json);
+    return run(db, st, "audit_put");
+}
+
+/* ---- synced rows ------------------------------------------------------ */
+
+static int table_index(const roved_store *s, const rove__table *t)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (&s->tables[i] == t)
+            return (int)i;
+    return -1;
+}
+
+int roved_store_row_info(roved_db *db, const rove__table *t, const char *id,
+                         roved_rowinfo *out)
+{
+    static const char *const sql[T_COUNT] = {
+        "SELECT deleted, id, owner_id, territory_id, NULL FROM account WHERE id = ?1",
+        "SELECT r.deleted, r.account_id, a.owner_id, a.territory_id, NULL FROM contact r"
+        " LEFT JOIN account a ON a.id = r.account_id WHERE r.id = ?1",
+        "SELECT r.deleted, r.account_id, a.owner_id, a.territory_id, NULL FROM visit r"
+        " LEFT JOIN account a ON a.id = r.account_id WHERE r.id = ?1",
+        "SELECT r.deleted, r.account_id, a.owner_id, a.territory_id, r.assignee_id"
+        " FROM service_task r LEFT JOIN account a ON a.id = r.account_id WHERE r.id = ?1",
+    };
+    int ti = table_index(db->s, t);
+    if (ti < 0)
+        return ROVE_EINVAL;
+    sqlite3_stmt *st = fixed(db, 50 + (uint64_t)ti, sql[ti]);
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->deleted = sqlite3_column_int(st, 0) != 0;
+        col_text(st, 1, out->account_id, sizeof(out->account_id));
+        col_text(st, 2, out->owner_id, sizeof(out->owner_id));
+        col_text(st, 3, out->territory_id, sizeof(out->territory_id));
+        col_text(st, 4, out->assignee_id, sizeof(out->assignee_id));
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "row_info");
+}
+
+int roved_store_row_insert(roved_db *db, const rove__table *t, const rove__value *vals)
+{
+    int ti = table_index(db->s, t);
+    if (ti < 0)
+        return ROVE_EINVAL;
+    sqlite3_stmt *st = dyn_get(db, (1ull << 60) | (uint64_t)ti);
+    if (st == NULL) {
+        rove__buf sql = ROVE__BUF_INIT;
+        rove__buf_printf(&sql, "INSERT INTO %s (", t->name);
+        for (size_t c = 0; c < t->ncols; c++)
+            rove__buf_printf(&sql, "%s%s", c ? ", " : "", t->cols[c].name);
+        rove__buf_puts(&sql, ") VALUES (");
+        for (size_t c = 0; c < t->ncols; c++)
+            rove__buf_printf(&sql, "%s?%zu", c ? ", " : "", c + 1);
+        rove__buf_puts(&sql, ")");
+        if (rove__buf_status(&sql) == 0)
+            st = dyn_put(db, (1ull << 60) | (uint64_t)ti, (const char *)sql.ptr);
+        rove__buf_free(&sql);
+        if (st == NULL)
+            return ROVE_ESTORE;
+    }
+    for (size_t c = 0; c < t->ncols; c++)
+        bind_value(st, (int)c + 1, &vals[c]);
+    int rc = run(db, st, "row_insert");
+    if (rc == ROVE_EEXISTS)
+        fail(db, "row_insert");
+    return rc;
+}
+
+int roved_store_row_update(roved_db *db, const rove__table *t, const char *id,
+                           const int *cols, const rove__value *vals, size_t n)
+{
+    int ti = table_index(db->s, t);
+    if (ti < 0 || n == 0)
+        return ROVE_EINVAL;
+    /* The statement is keyed by the set of columns; the SQL lists them in schema
+     * order, so bind by each column's position in that order. */
+    uint64_t mask = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cols[i] < 0 || (size_t)cols[i] >= t->ncols || cols[i] >= 56)
+            return ROVE_EINVAL;
+        mask |= 1ull << cols[i];
+    }
+    uint64_t key = (2ull << 60) | ((uint64_t)ti << 56) | mask;
+    sqlite3_stmt *st = dyn_get(db, key);
+    if (st == NULL) {
+        rove__buf sql = ROVE__BUF_INIT;
+        rove__buf_printf(&sql, "UPDATE %s SET ", t->name);
+        int first = 1;
+        for (size_t c = 0; c < t->ncols; c++)
+            if (mask & (1ull << c)) {
+                rove__buf_printf(&sql, "%s%s = ?%zu", first ? "" : ", ", t->cols[c].name,
+                                 c + 1);
+                first = 0;
+            }
+        rove__buf_puts(&sql, " WHERE id = ?64");
+        if (rove__buf_status(&sql) == 0)
+            st = dyn_put(db, key, (const char *)sql.ptr);
+        rove__buf_free(&sql);
+        if (st == NULL)
+            return ROVE_ESTORE;
+    }
+    for (size_t i = 0; i < n; i++)
+        bind_value(st, cols[i] + 1, &vals[i]);
+    sqlite3_bind_text(st, 64, id, -1, SQLITE_STATIC);
+    return run(db, st, "row_update");
+}
+
+int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
+                          int64_t *tombstones)
+{
+    int ti = table_index(db->s, t);
+    if (ti < 0)
+        return ROVE_EINVAL;
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) - coalesce(sum(deleted), 0), coalesce(sum(deleted), 0) FROM %s",
+             t->name);
+    sqlite3_stmt *st = fixed(db, 60 + (uint64_t)ti, sql);
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *live = sqlite3_column_int64(st, 0);
+        *tombstones = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, "row_count");
+}
+
+/* ---- pulls ------------------------------------------------------------ */
+
+/*
+ * The scope of a device as a SQL predicate on the table aliased `r`, with ?1
+ * the user id. NULL when the role may not hold rows of the table.
+ */
+#define MANAGER_TERRITORIES                                                                \
+    "(WITH RECURSIVE tt(id) AS (SELECT id FROM territories WHERE owner_id = ?1"           \
+    " UNION SELECT c.id FROM territories c JOIN tt ON c.parent_id = tt.id)"                \
+    " SELECT id FROM tt)"
+#define TECH_ACCOUNTS "(SELECT account_id FROM service_task WHERE assignee_id = ?1)"
+
+static const char *scope_sql(unsigned role, int ti)
+{
+    switch (role) {
+    case ROVE__ROLE_ADMIN:
+        return "1";
+    case ROVE__ROLE_REP:
+        return ti == T_ACCOUNT ? "r.owner_id = ?1"
+                               : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1)";
+    case ROVE__ROLE_TECH:
+        switch (ti) {
+        case T_ACCOUNT:
+            return "r.id IN " TECH_ACCOUNTS;
+        case T_CONTACT:
+            return "r.account_id IN " TECH_ACCOUNTS;
+        case T_TASK:
+            return "r.assignee_id = ?1";
+        default:
+            return NULL;
+        }
+    case ROVE__ROLE_MANAGER:
+        return ti == T_ACCOUNT ? "r.territory_id IN " MANAGER_TERRITORIES
+                               : "r.account_id IN (SELECT id FROM account WHERE territory_id"
+                                 " IN " MANAGER_TERRITORIES ")";
+    default:
+        return NULL;
+    }
+}
+
+static unsigned role_slot(unsigned role)
+{
+    switch (role) {
+    case ROVE__ROLE_REP:
+        return 0;
+    case ROVE__ROLE_TECH:
+        return 1;
+    case ROVE__ROLE_MANAGER:
+        return 2;
+    default:
+        return 3;
+    }
+}
+
+static sqlite3_stmt *plan_stmt(roved_db *db, unsigned role, int ti)
+{
+    const char *where = scope_sql(role, ti);
+    if (where == NULL || !(db->s->tables[ti].visible & role))
+        return NULL;
+    uint64_t key = 100 + role_slot(role) * 8 + (uint64_t)ti;
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT r.version FROM %s r WHERE r.version > ?2 AND (%s)"
+             " ORDER BY r.version LIMIT ?3",
+             db->s->tables[ti].name, where);
+    return fixed(db, key, sql);
+}
+
+int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor,
+                          size_t limit, size_t counts[], int64_t *upto, int *more)
+{
+    sqlite3_stmt *st[T_COUNT] = {NULL};
+    int64_t head[T_COUNT];
+    int live[T_COUNT] = {0};
+    int rc = 0;
+    *upto = cursor;
+    *more = 0;
+    for (int ti = 0; ti < T_COUNT; ti++) {
+        counts[ti] = 0;
+        if (scope_sql(sc->role, ti) == NULL || !(db->s->tables[ti].visible & sc->role))
+            continue;
+        st[ti] = plan_stmt(db, sc->role, ti);
+        if (st[ti] == NULL) {
+            rc = ROVE_ESTORE;
+            goto done;
+        }
+        sqlite3_bind_text(st[ti], 1, sc->user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st[ti], 2, cursor);
+        sqlite3_bind_int64(st[ti], 3, (int64_t)limit + 1);
+        int s = sqlite3_step(st[ti]);
+        if (s == SQLITE_ROW) {
+            live[ti] = 1;
+            head[ti] = sqlite3_column_int64(st[ti], 0);
+        } else if (s != SQLITE_DONE) {
+            rc = fail(db, "pull_plan");
+            goto done;
+        }
+    }
+    /* Merge the four version streams, taking the smallest head each time. */
+    size_t taken = 0;
+    for (;;) {
+        int best = -1;
+        for (int ti = 0; ti < T_COUNT; ti++)
+            if (live[ti] && (best < 0 || head[ti] < head[best]))
+                best = ti;
+        if (best < 0)
+            break;
+        if (taken == limit) {
+            *more = 1;
+            break;
+        }
+        taken++;
+        counts[best]++;
+        *upto = head[best];
+        int s = sqlite3_step(st[best]);
+        if (s == SQLITE_ROW) {
+            head[best] = sqlite3_column_int64(st[best], 0);
+        } else if (s == SQLITE_DONE) {
+            live[best] = 0;
+        } else {
+            rc = fail(db, "pull_plan");
+            goto done;
+        }
+    }
+done:
+    for (int ti = 0; ti < T_COUNT; ti++)
+        if (st[ti] != NULL)
+            sqlite3_reset(st[ti]);
+    return rc;
+}
+
+int roved_store_pull_rows(roved_db *db, const roved_scope *sc, size_t ti, int64_t cursor,
+                          int64_t upto, const int *cols, size_t ncols, roved_row_cb cb,
+                          void *payload)
+{
+    if (ti >= T_COUNT || ncols == 0 || ncols > ROVE__MAX_COLS)
+        return ROVE_EINVAL;
+    const char *where = scope_sql(sc->role, (int)ti);
+    if (where == NULL)
+        return ROVE_EINVAL;
+    const rove__table *t = &db->s->tables[ti];
+    /* The column list is a function of (table, role): key the statement by both. */
+    uint64_t key = (3ull << 60) | ((uint64_t)ti << 52) | ((uint64_t)sc->role << 44) | ncols;
+    sqlite3_stmt *st = dyn_get(db, key);
+    if (st == NULL) {
+        rove__buf sql = ROVE__BUF_INIT;
+        rove__buf_puts(&sql, "SELECT ");
+        for (size_t i = 0; i < ncols; i++)
+            rove__buf_printf(&sql, "%sr.%s", i ? ", " : "", t->cols[cols[i]].name);
+        rove__buf_printf(&sql,
+                         " FROM %s r WHERE r.version > ?2 AND r.version <= ?3 AND (%s)"
+                         " ORDER BY r.version",
+                         t->name, where);
+        if (rove__buf_status(&sql) == 0)
+            st = dyn_put(db, key, (const char *)sql.ptr);
+        rove__buf_free(&sql);
+        if (st == NULL)
+            return ROVE_ESTORE;
+    }
+    sqlite3_bind_text(st, 1, sc->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cursor);
+    sqlite3_bind_int64(st, 3, upto);
+    rove__value vals[ROVE__MAX_COLS];
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (size_t i = 0; i < ncols; i++) {
+            rove__value *v = &vals[i];
+            int ctype = sqlite3_column_type(st, (int)i);
+            rove__coltype want = t->cols[cols[i]].type;
+            v->len = 0;
+            v->s = NULL;
+            if (ctype == SQLITE_NULL) {
+                v->type = ROVE__T_NULL;
+            } else if (want == ROVE__T_INT) {
+                v->type = ROVE__T_INT;
+                v->i = sqlite3_column_int64(st, (int)i);
+            } else if (want == ROVE__T_REAL) {
+                v->type = ROVE__T_REAL;
+                v->d = sqlite3_column_double(st, (int)i);
+            } else {
+                v->type = ROVE__T_TEXT;
+                v->s = (const char *)sqlite3_column_text(st, (int)i);
+                v->len = (size_t)sqlite3_column_bytes(st, (int)i);
+            }
+        }
+        cbrc = cb(vals, ncols, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "pull_rows");
+}
+
+/* ---- statistics ------------------------------------------------------- */
+
+int roved_store_stats(roved_db *db, roved_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = count(db, 70, "SELECT count(*) FROM users", &out->users);
+    if (rc == 0)
+        rc = count(db, 71, "SELECT count(*) FROM devices", &out->devices);
+    if (rc == 0)
+        rc = count(db, 72, "SELECT count(*) FROM receipts", &out->receipts);
+    if (rc == 0)
+        rc = count(db, 73, "SELECT coalesce(max(id), 0) FROM audit", &out->audit);
+    if (rc == 0)
+        rc = roved_store_version_current(db, &out->version);
+    return rc;
+}

@@ -1,0 +1,491 @@
+/* Applying pushes and building pulls (see sync.h). */
+#include "sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "rove/errors.h"
+#include "scope.h"
+#include "util.h"
+
+/* A receipt being built: the wire view plus storage for its texts. */
+typedef struct receipt_slot {
+    rove__receipt wire;
+    roved_receipt_row row;
+} receipt_slot;
+
+/* What one change needs while it is applied. */
+typedef struct apply_ctx {
+    roved_db *db;
+    const roved_device *dev;
+    const roved_user *user;
+    int64_t now;
+} apply_ctx;
+
+static int reject(roved_receipt_row *r, int code, const char *message)
+{
+    r->status = ROVE__RC_REJECTED;
+    roved_util_copy(r->code, sizeof(r->code), rove_error_name(code));
+    roved_util_copy(r->message, sizeof(r->message), message);
+    r->version = 0;
+    return 0;
+}
+
+static rove__value text_value(const char *s)
+{
+    rove__value v = {ROVE__T_TEXT, 0, 0, s, strlen(s)};
+    if (s == NULL || s[0] == '\0')
+        v.type = ROVE__T_NULL;
+    return v;
+}
+
+static rove__value int_value(int64_t i)
+{
+    rove__value v = {ROVE__T_INT, i, 0, NULL, 0};
+    return v;
+}
+
+static json_t *json_value(const rove__value *v)
+{
+    switch (v->type) {
+    case ROVE__T_INT:
+        return json_integer(v->i);
+    case ROVE__T_REAL:
+        return json_real(v->d);
+    case ROVE__T_TEXT:
+        return json_stringn(v->s ? v->s : "", v->len);
+    default:
+        return json_null();
+    }
+}
+
+/* The audit diff: the columns written, as a JSON object. Rows are data the
+ * audit table may hold; they never go to the log. */
+static char *diff_json(const rove__table *t, const int *cols, const rove__value *vals,
+                       size_t n)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (cols[i] < ROVE__SYS_COLS && cols[i] != ROVE__COL_DELETED)
+            continue;
+        json_object_set_new(o, t->cols[cols[i]].name, json_value(&vals[i]));
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static int audit(apply_ctx *a, const rove__change *c, const char *op, const int *cols,
+                 const rove__value *vals, size_t n)
+{
+    char *diff = diff_json(c->table, cols, vals, n);
+    if (diff == NULL)
+        return ROVE_ENOMEM;
+    roved_audit rec = {a->now,        a->user->id, a->dev->id, c->table->name,
+                       c->id,         op,          c->hlc,     diff};
+    int rc = roved_store_audit_put(a->db, &rec);
+    free(diff);
+    return rc;
+}
+
+static int col_index(const rove__table *t, const char *name)
+{
+    return rove__schema_col(t, name, strlen(name));
+}
+
+/* The account a change refers to (ref column account_id), as row info. */
+static int referenced_account(apply_ctx *a, const rove__change *c, const rove__value *v,
+                              roved_rowinfo *out, int *found)
+{
+    *found = 0;
+    if (v == NULL || v->type != ROVE__T_TEXT || v->len != 26)
+        return 0;
+    char id[27];
+    memcpy(id, v->s, 26);
+    id[26] = '\0';
+    size_t nt;
+    const rove__table *tables = rove__schema_tables(&nt);
+    memset(out, 0, sizeof(*out));
+    int rc = roved_store_row_info(a->db, &tables[0], id, out);
+    if (rc == ROVE_ENOTFOUND)
+        return 0;
+    if (rc == 0)
+        *found = 1;
+    return rc;
+}
+
+static const rove__value *given(const rove__change *c, int col)
+{
+    for (size_t i = 0; i < c->ncols; i++)
+        if (c->col[i] == col)
+            return &c->val[i];
+    return NULL;
+}
+
+static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
+{
+    const rove__table *t = c->table;
+    roved_rowinfo info;
+    memset(&info, 0, sizeof(info));
+    int rc = roved_store_row_info(a->db, t, c->id, &info);
+    if (rc == 0)
+        return reject(r, ROVE_EEXISTS, "a record with this id already exists");
+    if (rc != ROVE_ENOTFOUND)
+        return rc;
+
+    int is_account = strcmp(t->name, "account") == 0;
+    if (is_account) {
+        if (!roved_scope_can_insert(a->db, a->user, t, NULL))
+            return reject(r, ROVE_ESCOPE, "this role may not create accounts");
+    } else {
+        int acol = col_index(t, "account_id"), found = 0;
+        roved_rowinfo acct;
+        rc = referenced_account(a, c, acol >= 0 ? given(c, acol) : NULL, &acct, &found);
+        if (rc != 0)
+            return rc;
+        if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct))
+            return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
+    }
+
+    rove__value vals[ROVE__MAX_COLS];
+    int set[ROVE__MAX_COLS];
+    for (size_t i = 0; i < t->ncols; i++) {
+        vals[i].type = ROVE__T_NULL;
+        set[i] = 0;
+    }
+    for (size_t i = 0; i < c->ncols; i++) {
+        vals[c->col[i]] = c->val[i];
+        set[c->col[i]] = 1;
+    }
+    vals[ROVE__COL_ID] = text_value(c->id);
+    vals[ROVE__COL_CREATED_BY] = text_value(a->user->id);
+    vals[ROVE__COL_CREATED_AT] = int_value(a->now);
+    vals[ROVE__COL_UPDATED_BY] = text_value(a->user->id);
+    vals[ROVE__COL_UPDATED_AT] = int_value(a->now);
+    vals[ROVE__COL_DELETED] = int_value(0);
+    if (is_account) {
+        /* Server-authoritative columns of a new account. */
+        static const char *const names[] = {"owner_id", "territory_id", "stage", "tier"};
+        const char *values[] = {a->user->id, a->user->home_territory_id, "prospect", "C"};
+        for (int k = 0; k < 4; k++) {
+            int ci = col_index(t, names[k]);
+            if (ci >= 0) {
+                vals[ci] = text_value(values[k]);
+                set[ci] = 1;
+            }
+        }
+    }
+    for (size_t i = ROVE__SYS_COLS; i < t->ncols; i++)
+        if ((t->cols[i].flags & ROVE__COL_REQUIRED) && vals[i].type == ROVE__T_NULL) {
+            char msg[120];
+            snprintf(msg, sizeof(msg), "column %s is required", t->cols[i].name);
+            return reject(r, ROVE_EBADVALUE, msg);
+        }
+    int64_t version;
+    rc = roved_store_version_next(a->db, &version);
+    if (rc != 0)
+        return rc;
+    vals[ROVE__COL_VERSION] = int_value(version);
+    rc = roved_store_row_insert(a->db, t, vals);
+    if (rc != 0)
+        return rc;
+    int cols[ROVE__MAX_COLS];
+    rove__value dv[ROVE__MAX_COLS];
+    size_t n = 0;
+    for (size_t i = ROVE__SYS_COLS; i < t->ncols; i++)
+        if (set[i]) {
+            cols[n] = (int)i;
+            dv[n++] = vals[i];
+        }
+    rc = audit(a, c, "insert", cols, dv, n);
+    if (rc != 0)
+        return rc;
+    r->status = ROVE__RC_APPLIED;
+    r->version = version;
+    return 0;
+}
+
+static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
+{
+    const rove__table *t = c->table;
+    roved_rowinfo info;
+    memset(&info, 0, sizeof(info));
+    int rc = roved_store_row_info(a->db, t, c->id, &info);
+    /* A missing record and one outside the scope get the same answer. */
+    if (rc == ROVE_ENOTFOUND)
+        return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
+    if (rc != 0)
+        return rc;
+    if (!roved_scope_can_write(a->db, a->user, t, &info))
+        return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
+    if (info.deleted)
+        return reject(r, ROVE_ENOTFOUND, "the record has been deleted");
+
+    int acol = col_index(t, "account_id");
+    if (c->op == ROVE__OP_UPDATE && acol >= 0 && strcmp(t->name, "account") != 0) {
+        const rove__value *nv = given(c, acol);
+        if (nv != NULL) {
+            /* Moving a record to another account needs that account in scope too. */
+            int found = 0;
+            roved_rowinfo acct;
+            rc = referenced_account(a, c, nv, &acct, &found);
+            if (rc != 0)
+                return rc;
+            if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct))
+                return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
+        }
+    }
+
+    int64_t version;
+    rc = roved_store_version_next(a->db, &version);
+    if (rc != 0)
+        return rc;
+    int cols[ROVE__MAX_COLS + 4];
+    rove__value vals[ROVE__MAX_COLS + 4];
+    size_t n = 0;
+    if (c->op == ROVE__OP_UPDATE) {
+        /* Last arriving writer wins for now; per-column merge policies plug in
+         * here (conflict resolution by rove__column.merge). */
+        for (size_t i = 0; i < c->ncols; i++) {
+            cols[n] = c->col[i];
+            vals[n++] = c->val[i];
+        }
+    } else {
+        cols[n] = ROVE__COL_DELETED;
+        vals[n++] = int_value(1);
+    }
+    size_t ndiff = n;
+    cols[n] = ROVE__COL_VERSION;
+    vals[n++] = int_value(version);
+    cols[n] = ROVE__COL_UPDATED_BY;
+    vals[n++] = text_value(a->user->id);
+    cols[n] = ROVE__COL_UPDATED_AT;
+    vals[n++] = int_value(a->now);
+    rc = roved_store_row_update(a->db, t, c->id, cols, vals, n);
+    if (rc != 0)
+        return rc;
+    rc = audit(a, c, c->op == ROVE__OP_UPDATE ? "update" : "delete", cols, vals, ndiff);
+    if (rc != 0)
+        return rc;
+    r->status = ROVE__RC_APPLIED;
+    r->version = version;
+    return 0;
+}
+
+/* Applies one change, filling its receipt. Non-zero only for storage faults,
+ * which abort the whole push. */
+static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    for (size_t i = 0; i < c->ncols; i++)
+        if (c->table->cols[c->col[i]].flags & ROVE__COL_SERVER_OWNED) {
+            char msg[120];
+            snprintf(msg, sizeof(msg), "column %s is changed only by the server",
+                     c->table->cols[c->col[i]].name);
+            return reject(r, ROVE_ESERVEROWNED, msg);
+        }
+    if (c->op == ROVE__OP_INSERT)
+        return apply_insert(a, c, r);
+    return apply_update_or_delete(a, c, r);
+}
+
+static int push(roved_server *srv, const roved_device *dev, const roved_user *user,
+                const rove__sync_req *req, receipt_slot *slots, rove__errinfo *err,
+                roved_sync_stats *stats)
+{
+    roved_db *db = NULL;
+    int rc = roved_store_write_begin(srv->store, &db);
+    if (rc != 0)
+        return rove__err(err, rc, "the store is unavailable");
+    apply_ctx a = {db, dev, user, roved_util_now_ms()};
+    for (size_t i = 0; i < req->nchanges && rc == 0; i++) {
+        const rove__change *c = &req->changes[i];
+        receipt_slot *s = &slots[i];
+        rc = roved_store_receipt_get(db, dev->id, c->change_id, c->change_id_len, &s->row);
+        if (rc == 0) {
+            stats->replayed++;
+        } else if (rc == ROVE_ENOTFOUND) {
+            rc = apply_change(&a, c, &s->row);
+            if (rc == 0)
+                rc = roved_store_receipt_put(db, dev->id, c->change_id, c->change_id_len,
+                                             &s->row, a.now);
+        }
+        if (rc == 0) {
+            if (s->row.status == ROVE__RC_REJECTED)
+                stats->rejected++;
+            else
+                stats->applied++;
+        }
+    }
+    if (rc == 0)
+        rc = roved_store_device_touch(db, dev->id, a.now, req->cursor);
+    if (rc != 0) {
+        roved_store_write_rollback(srv->store, db);
+        return rove__err(err, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
+                         "the push could not be stored; nothing was applied");
+    }
+    rc = roved_store_write_commit(srv->store, db);
+    if (rc != 0)
+        return rove__err(err, ROVE_ESTORE, "the push could not be committed");
+    for (size_t i = 0; i < req->nchanges; i++) {
+        const rove__change *c = &req->changes[i];
+        receipt_slot *s = &slots[i];
+        s->wire.change_id = c->change_id;
+        s->wire.change_id_len = c->change_id_len;
+        s->wire.status = (rove__receipt_status)s->row.status;
+        s->wire.code = s->row.code[0] ? s->row.code : NULL;
+        s->wire.code_len = strlen(s->row.code);
+        s->wire.message = s->row.message[0] ? s->row.message : NULL;
+        s->wire.message_len = strlen(s->row.message);
+        s->wire.version = s->row.version;
+    }
+    return 0;
+}
+
+/* ---- pull ------------------------------------------------------------- */
+
+static size_t visible_cols(const rove__table *t, unsigned role, int *cols)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->ncols; i++)
+        if (t->cols[i].visible & role)
+            cols[n++] = (int)i;
+    return n;
+}
+
+typedef struct row_writer {
+    rove__buf *out;
+    size_t rows;
+} row_writer;
+
+static int write_row(const rove__value *vals, size_t n, void *payload)
+{
+    row_writer *w = payload;
+    rove__sync_resp_row_begin(w->out, n);
+    for (size_t i = 0; i < n; i++)
+        rove__sync_resp_value(w->out, &vals[i]);
+    w->rows++;
+    return 0;
+}
+
+static int pull(roved_server *srv, const roved_user *user, const rove__sync_req *req,
+                rove__buf *out, rove__sync_resp_hdr *hdr, rove__errinfo *err,
+                roved_sync_stats *stats)
+{
+    size_t limit = req->limit > 0 ? (size_t)req->limit : 2000;
+    if (limit > (size_t)srv->cfg->page_max)
+        limit = (size_t)srv->cfg->page_max;
+    if (limit > ROVE__MAX_PAGE)
+        limit = ROVE__MAX_PAGE;
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc != 0)
+        return rove__err(err, rc, "the store is unavailable");
+    roved_scope sc = {user->role, user->id};
+    size_t counts[8] = {0};
+    int64_t upto = req->cursor, global = 0;
+    int more = 0;
+    rc = roved_store_version_current(db, &global);
+    if (rc == 0)
+        rc = roved_store_pull_plan(db, &sc, req->cursor, limit, counts, &upto, &more);
+    size_t nt;
+    const rove__table *tables = rove__schema_tables(&nt);
+    size_t ntables = 0;
+    for (size_t ti = 0; ti < nt && ti < 8; ti++)
+        ntables += counts[ti] > 0;
+    if (rc == 0) {
+        rove__sync_resp_tables_begin(out, ntables);
+        for (size_t ti = 0; ti < nt && ti < 8 && rc == 0; ti++) {
+            if (counts[ti] == 0)
+                continue;
+            int cols[ROVE__MAX_COLS];
+            size_t ncols = visible_cols(&tables[ti], user->role, cols);
+            rove__sync_resp_table_begin(out, &tables[ti], cols, ncols, counts[ti]);
+            row_writer w = {out, 0};
+            rc = roved_store_pull_rows(db, &sc, ti, req->cursor, upto, cols, ncols, write_row,
+                                       &w);
+            /* The plan and the rows come from one snapshot, so they agree; a
+             * mismatch would make the CBOR array counts lie: refuse it. */
+            if (rc == 0 && w.rows != counts[ti])
+                rc = ROVE_EGENERIC;
+            stats->pulled += w.rows;
+        }
+    }
+    roved_store_read_end(srv->store, db);
+    if (rc != 0)
+        return rove__err(err, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE, "the page could not be read");
+    rove__sync_resp_evictions_begin(out, 0);
+    hdr->version = ROVE__PROTO_VERSION;
+    /* With nothing left in scope up to the snapshot, the device may skip to the
+     * snapshot's version: nothing it may see lies in between. */
+    hdr->cursor = more ? upto : (upto > global ? upto : global);
+    if (hdr->cursor < req->cursor)
+        hdr->cursor = req->cursor;
+    hdr->more = more;
+    stats->cursor = hdr->cursor;
+    stats->more = more;
+    return 0;
+}
+
+int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user *user,
+                   const void *cbor, size_t len, rove__buf *out, rove__errinfo *err,
+                   roved_sync_stats *stats)
+{
+    memset(stats, 0, sizeof(*stats));
+    rove__sync_req req;
+    memset(&req, 0, sizeof(req));
+    int rc = rove__sync_req_parse(&req, cbor, len, err);
+    if (rc != 0)
+        return rc;
+    stats->pushed = req.nchanges;
+    int64_t now = roved_util_now_ms();
+    pthread_mutex_lock(&srv->hlc_lock);
+    rove__hlc_recv(&srv->hlc, (uint64_t)req.hlc, (uint64_t)now, ROVED_MAX_SKEW_MS, NULL);
+    pthread_mutex_unlock(&srv->hlc_lock);
+
+    receipt_slot *slots = NULL;
+    if (req.nchanges > 0) {
+        slots = calloc(req.nchanges, sizeof(*slots));
+        if (slots == NULL) {
+            rove__sync_req_free(&req);
+            return rove__err(err, ROVE_ENOMEM, "out of memory");
+        }
+        rc = push(srv, dev, user, &req, slots, err, stats);
+    } else {
+        /* A pull-only round trip still records when the device was last seen;
+         * that bookkeeping need not wait for fsync. */
+        roved_db *db = NULL;
+        if (roved_store_write_begin_lazy(srv->store, &db) == 0) {
+            if (roved_store_device_touch(db, dev->id, now, req.cursor) == 0)
+                roved_store_write_commit(srv->store, db);
+            else
+                roved_store_write_rollback(srv->store, db);
+        }
+    }
+    if (rc == 0) {
+        rove__sync_resp_begin(out, req.nchanges);
+        for (size_t i = 0; i < req.nchanges; i++)
+            rove__sync_resp_receipt(out, &slots[i].wire);
+        rove__sync_resp_hdr hdr;
+        memset(&hdr, 0, sizeof(hdr));
+        rc = pull(srv, user, &req, out, &hdr, err, stats);
+        if (rc == 0) {
+            hdr.server_time = roved_util_now_ms();
+            pthread_mutex_lock(&srv->hlc_lock);
+            hdr.hlc = (int64_t)rove__hlc_now(&srv->hlc, (uint64_t)hdr.server_time);
+            pthread_mutex_unlock(&srv->hlc_lock);
+            rove__sync_resp_finish(out, &hdr);
+            if (rove__buf_status(out) != 0)
+                rc = rove__err(err, ROVE_ENOMEM, "out of memory");
+        }
+    }
+    free(slots);
+    rove__sync_req_free(&req);
+    return rc;
+}

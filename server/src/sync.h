@@ -1,0 +1,31 @@
+#ifndef ROVE_SERVER_SYNC_H
+#define ROVE_SERVER_SYNC_H
+
+/*
+ * POST /v1/sync: apply a device's pushed changes in one write transaction,
+ * then build one pulled page from a read snapshot (docs/protocol.md).
+ * Thread-safe: any worker may call it; writes serialize in the store.
+ */
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "proto.h"
+#include "roved.h"
+
+typedef struct roved_sync_stats {
+    size_t pushed, applied, rejected, replayed, pulled;
+    int64_t cursor;
+    int more;
+} roved_sync_stats;
+
+/*
+ * Runs one round trip for an authenticated device. cbor[0..len) is the
+ * inflated request. On success appends the CBOR response to out and returns 0.
+ * On error returns a ROVE_E* code with err filled, and nothing was applied.
+ */
+int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user *user,
+                   const void *cbor, size_t len, rove__buf *out, rove__errinfo *err,
+                   roved_sync_stats *stats);
+
+#endif
