@@ -77,6 +77,41 @@ ROVE_EXTERN(double) rove_rows_real(rove_rows *q, int i);
 ROVE_EXTERN(int) rove_rows_is_null(rove_rows *q, int i);
 ROVE_EXTERN(void) rove_rows_free(rove_rows *q);
 
+
+/* ---- per-record sync state ---------------------------------------------- */
+
+typedef enum rove_sync_state {
+    ROVE_SYNC_SYNCED = 0,      /* matches the server as far as the device knows */
+    ROVE_SYNC_PENDING = 1,     /* local changes wait in the outbox */
+    ROVE_SYNC_REJECTED = 2,    /* the server refused the last change (see message) */
+    ROVE_SYNC_QUARANTINED = 3, /* held on the server for a person's decision */
+    ROVE_SYNC_OVERRIDDEN = 4   /* the last change lost a conflict (kept in the log) */
+} rove_sync_state;
+
+/*
+ * The sync state of one record, for showing "pending / synced / rejected:
+ * reason" next to it. Pending outbox changes win; otherwise the latest receipt
+ * for the record decides; a record with neither is synced. *message (may be
+ * NULL) receives the server's reason or NULL; it is borrowed, valid until the
+ * next call on c. ROVE_ENOTFOUND when the replica has never seen the record.
+ */
+ROVE_EXTERN(int) rove_client_record_state(rove_client *c, const char *table, const char *id,
+                                          rove_sync_state *state, const char **message);
+/* "synced", "pending", "rejected", "quarantined", "overridden" or "unknown". */
+ROVE_EXTERN(const char *) rove_sync_state_name(int state);
+
+/*
+ * The outbox, oldest first. Columns: seq, change_id, table, record_id, op
+ * ("insert", "update", "delete"), created_at.
+ */
+ROVE_EXTERN(int) rove_client_outbox(rove_client *c, rove_rows **out);
+/*
+ * Stored receipts, newest first; problems_only: just rejected, quarantined and
+ * overridden ones. Columns: change_id, table, record_id, status (name), code,
+ * message, version, received_at.
+ */
+ROVE_EXTERN(int) rove_client_receipts(rove_client *c, rove_rows **out, int problems_only);
+
 ROVE_END_DECLS
 
 #endif

@@ -1,0 +1,631 @@
+/*
+ * The sync engine: push a batch of the outbox, pull one page, apply the page
+ * (receipts, rows, evictions and the new cursor) in one replica transaction,
+ * repeat until the outbox is empty and the server has nothing more.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "id.h"
+#include "internal.h"
+
+/* A remote HLC further ahead than this is clamped (a device clock far in the
+ * future must not drag ours with it). */
+#define MAX_SKEW_MS (5 * 60 * 1000)
+
+/* One outbox entry, copied out of SQLite for the request. */
+typedef struct pending {
+    char change_id[ROVE_ID_SIZE];
+    char row_id[ROVE_ID_SIZE];
+    const rove__table *t;
+    int op;
+    int64_t base_version;
+    int64_t hlc;
+    unsigned char *payload;
+    size_t len;
+} pending;
+
+typedef struct receipt_note {
+    char change_id[ROVE_ID_SIZE];
+    char record_id[ROVE_ID_SIZE];
+    const char *table;
+    rove_receipt_status status;
+    int error;
+    char *message;
+    int64_t version;
+} receipt_note;
+
+typedef struct evict_note {
+    const char *table;
+    char id[ROVE_ID_SIZE];
+    char *reason;
+} evict_note;
+
+typedef struct page {
+    rove_client *c;
+    rove_sync_report *rep;
+    /* statements for this page */
+    sqlite3_stmt *rc_find;
+    sqlite3_stmt *rc_store;
+    sqlite3_stmt *rc_unqueue;
+    sqlite3_stmt *del[ROVE__NTABLES];
+    rove__upsert *up; /* current table's upsert */
+    const rove__table *cur;
+    int id_pos, deleted_pos;
+    int outbox_state; /* -1 unknown, 0 empty, 1 has entries */
+    uint64_t acked;
+    uint64_t rows;
+    receipt_note *receipts;
+    size_t nreceipts, capreceipts;
+    evict_note *evicts;
+    size_t nevicts, capevicts;
+} page;
+
+static int table_index(const rove__table *t)
+{
+    size_t n;
+    const rove__table *all = rove__schema_tables(&n);
+    return (int)(t - all);
+}
+
+static char *dupn(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        if (len)
+            memcpy(d, s, len);
+        d[len] = 0;
+    }
+    return d;
+}
+
+static int prep(page *pg, sqlite3_stmt **st, const char *sql)
+{
+    if (*st != NULL)
+        return 0;
+    int rc = sqlite3_prepare_v2(pg->c->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? 0 : rove__client_sqlerr(pg->c, pg->c->db, rc, "sync");
+}
+
+static int on_receipt(const rove__receipt *r, void *ud)
+{
+    page *pg = ud;
+    rove_client *c = pg->c;
+    char tbl[32] = "", row[ROVE_ID_SIZE] = "";
+    int rc;
+
+    ROVE_TRY(prep(pg, &pg->rc_find, "SELECT tbl, row_id FROM _rove_outbox WHERE change_id = ?1"));
+    sqlite3_bind_text(pg->rc_find, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
+    rc = sqlite3_step(pg->rc_find);
+    if (rc == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(pg->rc_find, 0);
+        const char *i = (const char *)sqlite3_column_text(pg->rc_find, 1);
+        snprintf(tbl, sizeof(tbl), "%s", t ? t : "");
+        snprintf(row, sizeof(row), "%s", i ? i : "");
+    }
+    sqlite3_reset(pg->rc_find);
+    int in_outbox = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "receipt");
+
+    ROVE_TRY(prep(pg, &pg->rc_store,
+                  "INSERT INTO _rove_receipts(change_id, tbl, row_id, status, code, message, "
+                  "version, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                  "ON CONFLICT(change_id) DO UPDATE SET status = excluded.status, "
+                  "code = excluded.code, message = excluded.message, "
+                  "version = excluded.version, received_at = excluded.received_at, "
+                  "tbl = COALESCE(excluded.tbl, tbl), row_id = COALESCE(excluded.row_id, row_id)"));
+    sqlite3_stmt *st = pg->rc_store;
+    sqlite3_bind_text(st, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
+    if (in_outbox) {
+        sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 2);
+        sqlite3_bind_null(st, 3);
+    }
+    sqlite3_bind_int(st, 4, (int)r->status);
+    if (r->code)
+        sqlite3_bind_text(st, 5, r->code, (int)r->code_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 5);
+    if (r->message)
+        sqlite3_bind_text(st, 6, r->message, (int)r->message_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_int64(st, 7, r->version);
+    sqlite3_bind_int64(st, 8, rove__platform_now_ms());
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "receipt");
+
+    if (in_outbox) {
+        ROVE_TRY(prep(pg, &pg->rc_unqueue, "DELETE FROM _rove_outbox WHERE change_id = ?1"));
+        sqlite3_bind_text(pg->rc_unqueue, 1, r->change_id, (int)r->change_id_len,
+                          SQLITE_STATIC);
+        rc = sqlite3_step(pg->rc_unqueue);
+        sqlite3_reset(pg->rc_unqueue);
+        if (rc != SQLITE_DONE)
+            return rove__client_sqlerr(c, c->db, rc, "receipt");
+        pg->acked++;
+    }
+
+    const rove__table *t = in_outbox ? rove__schema_table(tbl, strlen(tbl)) : NULL;
+    /* The server may not echo our own change in the page; keep the replica's
+     * version current so the next edit carries the right base_version. */
+    if (t != NULL && r->version > 0 &&
+        (r->status == ROVE__RC_APPLIED || r->status == ROVE__RC_MERGED)) {
+        char sql[96];
+        sqlite3_stmt *vs = NULL;
+        snprintf(sql, sizeof(sql), "UPDATE %s SET version = ?1 WHERE id = ?2 AND version < ?1",
+                 t->name);
+        rc = sqlite3_prepare_v2(c->db, sql, -1, &vs, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(vs, 1, r->version);
+            sqlite3_bind_text(vs, 2, row, -1, SQLITE_STATIC);
+            rc = sqlite3_step(vs);
+        }
+        sqlite3_finalize(vs);
+        if (rc != SQLITE_DONE)
+            return rove__client_sqlerr(c, c->db, rc, "receipt");
+    }
+
+    switch (r->status) {
+    case ROVE__RC_APPLIED:
+    case ROVE__RC_MERGED:
+        pg->rep->applied++;
+        break;
+    case ROVE__RC_REJECTED:
+        pg->rep->rejected++;
+        break;
+    case ROVE__RC_QUARANTINED:
+        pg->rep->quarantined++;
+        break;
+    default:
+        break;
+    }
+
+    if (c->receipt_cb != NULL) {
+        if (pg->nreceipts == pg->capreceipts) {
+            size_t ncap = pg->capreceipts ? pg->capreceipts * 2 : 16;
+            receipt_note *n = realloc(pg->receipts, ncap * sizeof(*n));
+            if (n == NULL)
+                return rove__client_error(c, ROVE_ENOMEM, "out of memory");
+            pg->receipts = n;
+            pg->capreceipts = ncap;
+        }
+        receipt_note *n = &pg->receipts[pg->nreceipts];
+        memset(n, 0, sizeof(*n));
+        memcpy(n->change_id, r->change_id, r->change_id_len);
+        memcpy(n->record_id, row, sizeof(row));
+        n->table = t ? t->name : NULL;
+        n->status = (rove_receipt_status)r->status;
+        n->version = r->version;
+        if (r->code != NULL) {
+            char code[72];
+            size_t cl = r->code_len < sizeof(code) - 1 ? r->code_len : sizeof(code) - 1;
+            memcpy(code, r->code, cl);
+            code[cl] = 0;
+            n->error = rove_error_from_name(code);
+            if (n->error == ROVE_OK)
+                n->error = 0;
+        }
+        if (r->message != NULL && (n->message = dupn(r->message, r->message_len)) == NULL)
+            return rove__client_error(c, ROVE_ENOMEM, "out of memory");
+        pg->nreceipts++;
+    }
+    return 0;
+}
+
+static int on_table(const rove__table *t, const int *cols, size_t ncols, void *ud)
+{
+    page *pg = ud;
+    rove_client *c = pg->c;
+    int ti = table_index(t);
+    rove__upsert *up = &c->upsert[ti];
+    pg->cur = t;
+    pg->up = up;
+    pg->id_pos = pg->deleted_pos = -1;
+    for (size_t k = 0; k < ncols; k++) {
+        if (cols[k] == ROVE__COL_ID)
+            pg->id_pos = (int)k;
+        else if (cols[k] == ROVE__COL_DELETED)
+            pg->deleted_pos = (int)k;
+    }
+    if (pg->id_pos < 0)
+        return rove__client_error(c, ROVE_EPROTO, "table %s: rows carry no id", t->name);
+
+    /* Reuse the cached statement when the server sends the same columns. */
+    if (up->stmt != NULL && up->ncols == ncols &&
+        memcmp(up->cols, cols, ncols * sizeof(int)) == 0)
+        return 0;
+    sqlite3_finalize(up->stmt);
+    up->stmt = NULL;
+    up->ncols = 0;
+
+    rove__buf sql = ROVE__BUF_INIT;
+    rove__buf_printf(&sql, "INSERT INTO %s(", t->name);
+    int first = 1;
+    for (size_t k = 0; k < ncols; k++) {
+        if (cols[k] < 0)
+            continue;
+        rove__buf_printf(&sql, "%s%s", first ? "" : ", ", t->cols[cols[k]].name);
+        first = 0;
+    }
+    rove__buf_puts(&sql, ") VALUES(");
+    first = 1;
+    for (size_t k = 0; k < ncols; k++) {
+        if (cols[k] < 0)
+            continue;
+        rove__buf_printf(&sql, "%s?%zu", first ? "" : ", ", k + 1);
+        first = 0;
+    }
+    rove__buf_puts(&sql, ") ON CONFLICT(id) DO ");
+    first = 1;
+    for (size_t k = 0; k < ncols; k++) {
+        if (cols[k] < 0 || cols[k] == ROVE__COL_ID)
+            continue;
+        rove__buf_printf(&sql, "%s%s = excluded.%s", first ? "UPDATE SET " : ", ",
+                         t->cols[cols[k]].name, t->cols[cols[k]].name);
+        first = 0;
+    }
+    if (first)
+        rove__buf_puts(&sql, "NOTHING");
+    int rc = rove__buf_status(&sql);
+    if (rc != 0) {
+        rove__buf_free(&sql);
+        return rove__client_error(c, rc, "out of memory");
+    }
+    rc = sqlite3_prepare_v3(c->db, (const char *)sql.ptr, -1, SQLITE_PREPARE_PERSISTENT,
+                            &up->stmt, NULL);
+    rove__buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "upsert");
+    memcpy(up->cols, cols, ncols * sizeof(int));
+    up->ncols = ncols;
+    return 0;
+}
+
+static int delete_row(page *pg, const rove__table *t, const char *id, size_t len, int *gone)
+{
+    rove_client *c = pg->c;
+    int ti = table_index(t);
+    if (pg->del[ti] == NULL) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?1", t->name);
+        ROVE_TRY(prep(pg, &pg->del[ti], sql));
+    }
+    sqlite3_bind_text(pg->del[ti], 1, id, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(pg->del[ti]);
+    sqlite3_reset(pg->del[ti]);
+    if (rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "delete");
+    *gone = sqlite3_changes(c->db) > 0;
+    return 0;
+}
+
+static int note_evict(page *pg, const rove__table *t, const char *id, size_t idlen,
+                      const char *reason, size_t rlen)
+{
+    rove_client *c = pg->c;
+    pg->rep->evicted++;
+    if (c->evict_cb == NULL)
+        return 0;
+    if (pg->nevicts == pg->capevicts) {
+        size_t ncap = pg->capevicts ? pg->capevicts * 2 : 16;
+        evict_note *n = realloc(pg->evicts, ncap * sizeof(*n));
+        if (n == NULL)
+            return rove__client_error(c, ROVE_ENOMEM, "out of memory");
+        pg->evicts = n;
+        pg->capevicts = ncap;
+    }
+    evict_note *n = &pg->evicts[pg->nevicts];
+    n->table = t->name;
+    memcpy(n->id, id, idlen);
+    n->id[idlen] = 0;
+    if ((n->reason = dupn(reason, rlen)) == NULL)
+        return rove__client_error(c, ROVE_ENOMEM, "out of memory");
+    pg->nevicts++;
+    return 0;
+}
+
+static int outbox_has_entries(rove_client *c, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT EXISTS(SELECT 1 FROM _rove_outbox)", -1, &st,
+                                NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = 0;
+    } else {
+        rc = rove__client_sqlerr(c, c->db, rc, "outbox");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int on_row(const rove__table *t, const int *cols, const rove__value *vals,
+                  size_t ncols, void *ud)
+{
+    page *pg = ud;
+    rove_client *c = pg->c;
+    const rove__value *idv = &vals[pg->id_pos];
+    int rc;
+
+    pg->rows++;
+    pg->rep->pulled++;
+    if (pg->deleted_pos >= 0 && vals[pg->deleted_pos].type == ROVE__T_INT &&
+        vals[pg->deleted_pos].i != 0) {
+        int gone = 0;
+        ROVE_TRY(delete_row(pg, t, idv->s, idv->len, &gone));
+        if (gone)
+            ROVE_TRY(note_evict(pg, t, idv->s, idv->len, "deleted", 7));
+        return 0;
+    }
+    sqlite3_stmt *st = pg->up->stmt;
+    for (size_t k = 0; k < ncols; k++)
+        if (cols[k] >= 0)
+            rove__bind_value(st, (int)k + 1, &vals[k], 0);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "upsert");
+
+    if (pg->outbox_state < 0)
+        ROVE_TRY(outbox_has_entries(c, &pg->outbox_state));
+    if (pg->outbox_state > 0) {
+        char id[ROVE_ID_SIZE];
+        memcpy(id, idv->s, idv->len);
+        id[idv->len] = 0;
+        ROVE_TRY(rove__outbox_reapply(c, t, id));
+    }
+    return 0;
+}
+
+static int on_evict(const rove__table *t, const char *id, const char *reason,
+                    size_t reason_len, void *ud)
+{
+    page *pg = ud;
+    int gone = 0;
+    ROVE_TRY(delete_row(pg, t, id, strlen(id), &gone));
+    return note_evict(pg, t, id, strlen(id), reason, reason_len);
+}
+
+static void page_free(page *pg)
+{
+    sqlite3_finalize(pg->rc_find);
+    sqlite3_finalize(pg->rc_store);
+    sqlite3_finalize(pg->rc_unqueue);
+    for (size_t i = 0; i < ROVE__NTABLES; i++)
+        sqlite3_finalize(pg->del[i]);
+    for (size_t i = 0; i < pg->nreceipts; i++)
+        free(pg->receipts[i].message);
+    free(pg->receipts);
+    for (size_t i = 0; i < pg->nevicts; i++)
+        free(pg->evicts[i].reason);
+    free(pg->evicts);
+}
+
+static void pending_free(pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rove__platform_zero(p[i].payload, p[i].len);
+        free(p[i].payload);
+    }
+    free(p);
+}
+
+/* Copies up to max oldest outbox entries. */
+static int load_batch(rove_client *c, unsigned max, pending **out, size_t *n_out)
+{
+    sqlite3_stmt *st = NULL;
+    pending *list = NULL;
+    size_t n = 0;
+    *out = NULL;
+    *n_out = 0;
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT change_id, tbl, row_id, op, base_version, hlc, payload "
+                                "FROM _rove_outbox ORDER BY seq LIMIT ?1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "outbox");
+    sqlite3_bind_int(st, 1, (int)max);
+    list = calloc(max ? max : 1, sizeof(*list));
+    if (list == NULL) {
+        sqlite3_finalize(st);
+        return rove__client_error(c, ROVE_ENOMEM, "out of memory");
+    }
+    rc = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        pending *p = &list[n];
+        const char *cid = (const char *)sqlite3_column_text(st, 0);
+        const char *tbl = (const char *)sqlite3_column_text(st, 1);
+        const char *rid = (const char *)sqlite3_column_text(st, 2);
+        p->t = tbl ? rove__schema_table(tbl, strlen(tbl)) : NULL;
+        if (cid == NULL || rid == NULL || p->t == NULL || !rove__id_valid(cid, strlen(cid)) ||
+            !rove__id_valid(rid, strlen(rid))) {
+            rc = rove__client_error(c, ROVE_ECORRUPT, "outbox entry is corrupt");
+            break;
+        }
+        memcpy(p->change_id, cid, ROVE_ID_SIZE);
+        memcpy(p->row_id, rid, ROVE_ID_SIZE);
+        p->op = sqlite3_column_int(st, 3);
+        p->base_version = sqlite3_column_int64(st, 4);
+        p->hlc = sqlite3_column_int64(st, 5);
+        p->len = (size_t)sqlite3_column_bytes(st, 6);
+        p->payload = malloc(p->len ? p->len : 1);
+        if (p->payload == NULL) {
+            rc = rove__client_error(c, ROVE_ENOMEM, "out of memory");
+            break;
+        }
+        if (p->len)
+            memcpy(p->payload, sqlite3_column_blob(st, 6), p->len);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        pending_free(list, n + 1);
+        return rc;
+    }
+    *out = list;
+    *n_out = n;
+    return 0;
+}
+
+static int encode_request(rove_client *c, rove__buf *req, const pending *p, size_t n)
+{
+    uint64_t h = rove__hlc_now(&c->hlc, (uint64_t)rove__platform_now_ms());
+    rove__sync_req_begin(req, c->cursor, (int64_t)c->page_size, (int64_t)h, n);
+    for (size_t i = 0; i < n; i++) {
+        rove__change ch;
+        memset(&ch, 0, sizeof(ch));
+        ch.change_id = p[i].change_id;
+        ch.change_id_len = ROVE__ID_LEN;
+        ch.table = p[i].t;
+        ch.op = (rove__op)p[i].op;
+        memcpy(ch.id, p[i].row_id, ROVE_ID_SIZE);
+        ch.base_version = p[i].base_version;
+        ch.hlc = p[i].hlc;
+        if (p[i].op != ROVE__OP_DELETE &&
+            rove__payload_decode(p[i].t, p[i].payload, p[i].len, &ch) != 0)
+            return rove__client_error(c, ROVE_ECORRUPT, "outbox entry %s is corrupt",
+                                      p[i].change_id);
+        rove__sync_req_add(req, &ch);
+    }
+    int rc = rove__buf_status(req);
+    return rc ? rove__client_error(c, rc, "out of memory") : 0;
+}
+
+/* Applies one response in one transaction. */
+static int apply_page(rove_client *c, page *pg, const rove__buf *resp, rove__sync_resp_hdr *hdr)
+{
+    static const rove__sync_resp_handler handler = {on_receipt, on_table, on_row, on_evict};
+    rove__errinfo ei;
+    memset(&ei, 0, sizeof(ei));
+    ROVE_TRY(rove__replica_begin(c));
+    c->errmsg[0] = 0;
+    int rc = rove__sync_resp_parse(resp->ptr, resp->len, &handler, pg, hdr, &ei);
+    if (rc != 0) {
+        rove__replica_rollback(c);
+        if (c->errmsg[0] == 0 || c->last_error != rc)
+            rove__client_error(c, rc, "bad sync response: %s", ei.msg);
+        /* Reset the cached upserts: their bindings may point into resp. */
+        for (size_t i = 0; i < ROVE__NTABLES; i++)
+            if (c->upsert[i].stmt)
+                sqlite3_clear_bindings(c->upsert[i].stmt);
+        return rc;
+    }
+    uint64_t h = rove__hlc_recv(&c->hlc, (uint64_t)hdr->hlc,
+                                (uint64_t)rove__platform_now_ms(), MAX_SKEW_MS, NULL);
+    if ((rc = rove__meta_set_int(c, "cursor", hdr->cursor)) != 0 ||
+        (rc = rove__meta_set_int(c, "hlc", (int64_t)h)) != 0) {
+        rove__replica_rollback(c);
+        return rc;
+    }
+    for (size_t i = 0; i < ROVE__NTABLES; i++)
+        if (c->upsert[i].stmt)
+            sqlite3_clear_bindings(c->upsert[i].stmt);
+    if ((rc = rove__replica_commit(c)) != 0)
+        return rc;
+    c->cursor = hdr->cursor;
+    return 0;
+}
+
+int rove_client_sync(rove_client *c, rove_sync_report *out)
+{
+    rove_sync_report rep;
+    rove__buf req = ROVE__BUF_INIT, resp = ROVE__BUF_INIT;
+    pending *batch = NULL;
+    size_t nbatch = 0;
+    int rc = 0;
+
+    memset(&rep, 0, sizeof(rep));
+    if (c == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    if (!rove_client_logged_in(c)) {
+        rc = rove__client_error(c, ROVE_ENOTLOGGEDIN, "log in before syncing");
+        goto cleanup;
+    }
+
+    for (;;) {
+        if ((rc = load_batch(c, c->push_batch, &batch, &nbatch)) != 0)
+            goto cleanup;
+        rove__buf_clear(&req);
+        if ((rc = encode_request(c, &req, batch, nbatch)) != 0)
+            goto cleanup;
+        rove__buf_free(&resp);
+        rc = rove__client_post(c, "/v1/sync", &req, &resp, 1);
+        rep.round_trips++;
+        if (rc != 0)
+            goto cleanup;
+
+        page pg;
+        memset(&pg, 0, sizeof(pg));
+        pg.c = c;
+        pg.rep = &rep;
+        pg.outbox_state = -1;
+        rove__sync_resp_hdr hdr;
+        rc = apply_page(c, &pg, &resp, &hdr);
+        rove__buf_free(&resp);
+        if (rc != 0) {
+            page_free(&pg);
+            goto cleanup;
+        }
+        rep.pushed += pg.acked;
+        if (pg.rows > 0 || nbatch == 0)
+            rep.pages++;
+        rep.cursor = c->cursor;
+
+        /* Callbacks run after the commit: what they see is durable. */
+        for (size_t i = 0; rc == 0 && i < pg.nreceipts; i++) {
+            receipt_note *n = &pg.receipts[i];
+            rove_receipt r = {n->change_id, n->table,  n->record_id[0] ? n->record_id : NULL,
+                              n->status,    n->error,  n->message, n->version};
+            if (c->receipt_cb(&r, c->receipt_payload) != 0)
+                rc = rove__client_error(c, ROVE_EUSER, "receipt callback aborted the sync");
+        }
+        for (size_t i = 0; rc == 0 && i < pg.nevicts; i++) {
+            evict_note *n = &pg.evicts[i];
+            if (c->evict_cb(n->table, n->id, n->reason, c->evict_payload) != 0)
+                rc = rove__client_error(c, ROVE_EUSER, "evict callback aborted the sync");
+        }
+        page_free(&pg);
+        if (rc != 0)
+            goto cleanup;
+
+        uint64_t left = 0;
+        if ((rc = rove_client_pending(c, &left)) != 0)
+            goto cleanup;
+        if (c->progress_cb != NULL) {
+            rove_progress p = {nbatch ? ROVE_PHASE_PUSH : ROVE_PHASE_PULL, rep.pushed,
+                               rep.pulled, left, c->cursor};
+            if (c->progress_cb(&p, c->progress_payload) != 0) {
+                rc = rove__client_error(c, ROVE_EUSER, "progress callback aborted the sync");
+                goto cleanup;
+            }
+        }
+        if (nbatch > 0 && pg.acked == 0 && !hdr.more) {
+            /* Without this the loop would resend the same batch forever. */
+            rc = rove__client_error(c, ROVE_ESERVER,
+                                    "server acknowledged none of %zu pushed changes", nbatch);
+            goto cleanup;
+        }
+        pending_free(batch, nbatch);
+        batch = NULL;
+        nbatch = 0;
+        if (left == 0 && !hdr.more)
+            break;
+    }
+
+cleanup:
+    pending_free(batch, nbatch);
+    rove__buf_free(&req);
+    rove__buf_free(&resp);
+    rep.cursor = c ? c->cursor : 0;
+    if (out != NULL)
+        *out = rep;
+    return rc;
+}
