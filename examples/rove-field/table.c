@@ -105,7 +105,8 @@ int print_rows(FILE *out, rove_rows *q, const char *empty_message)
             fprintf(out, "%s\n", empty_message);
         } else {
             for (int i = 0; i < ncols; i++)
-                fprintf(out, "%s%-*s", i ? "  " : "", (int)width[i], rove_rows_name(q, i));
+                fprintf(out, "%s%-*s", i ? "  " : "", i + 1 < ncols ? (int)width[i] : 0,
+                        rove_rows_name(q, i));
             fputc('\n', out);
             for (int i = 0; i < ncols; i++) {
                 fputs(i ? "  " : "", out);

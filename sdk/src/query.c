@@ -29,7 +29,7 @@ int rove__rows_open(rove_client *c, rove_rows **out, const char *sql,
     rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
     if (rc != SQLITE_OK) {
         if ((rc & 0xff) == SQLITE_AUTH)
-            return rove__client_error(c, ROVE_EREADONLY, "statement is not read-only: %s",
+            return rove__client_error(c, ROVE_EREADONLY, "refused on the read-only connection (%s)",
                                       sqlite3_errmsg(db));
         int code = rove__client_sqlerr(c, db, rc, "query");
         /* A syntax error is the caller's mistake, not a storage failure. */
