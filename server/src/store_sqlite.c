@@ -1048,12 +1048,26 @@ int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
 /*
  * The scope of a device as a SQL predicate on the table aliased `r`, with ?1
  * the user id. NULL when the role may not hold rows of the table.
+ *
+ * The unary `+` keeps SQLite from driving the query through the account_id or
+ * territory_id index (then sorting every row of the scope by version): pulls
+ * walk the version index from the cursor and stop at the page limit, which
+ * keeps an incremental pull independent of the replica's size.
  */
 #define MANAGER_TERRITORIES                                                                \
     "(WITH RECURSIVE tt(id) AS (SELECT id FROM territories WHERE owner_id = ?1"           \
     " UNION SELECT c.id FROM territories c JOIN tt ON c.parent_id = tt.id)"                \
     " SELECT id FROM tt)"
-#define TECH_ACCOUNTS "(SELECT account_id FROM service_task WHERE assignee_id = ?1)"
+/* Correlated EXISTS costs one primary-key lookup per candidate row, where an
+ * IN (subquery) would materialize every account of the scope on each query. */
+#define OWNED_ACCOUNT                                                                      \
+    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id AND a.owner_id = ?1)"
+#define MANAGED_ACCOUNT                                                                    \
+    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id"                          \
+    " AND a.territory_id IN " MANAGER_TERRITORIES ")"
+#define TECH_ACCOUNT(col)                                                                  \
+    "EXISTS (SELECT 1 FROM service_task t WHERE t.account_id = +r." col                   \
+    " AND t.assignee_id = ?1)"
 
 static const char *scope_sql(unsigned role, int ti)
 {
@@ -1061,23 +1075,20 @@ static const char *scope_sql(unsigned role, int ti)
     case ROVE__ROLE_ADMIN:
         return "1";
     case ROVE__ROLE_REP:
-        return ti == T_ACCOUNT ? "r.owner_id = ?1"
-                               : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1)";
+        return ti == T_ACCOUNT ? "r.owner_id = ?1" : OWNED_ACCOUNT;
     case ROVE__ROLE_TECH:
         switch (ti) {
         case T_ACCOUNT:
-            return "r.id IN " TECH_ACCOUNTS;
+            return TECH_ACCOUNT("id");
         case T_CONTACT:
-            return "r.account_id IN " TECH_ACCOUNTS;
+            return TECH_ACCOUNT("account_id");
         case T_TASK:
             return "r.assignee_id = ?1";
         default:
             return NULL;
         }
     case ROVE__ROLE_MANAGER:
-        return ti == T_ACCOUNT ? "r.territory_id IN " MANAGER_TERRITORIES
-                               : "r.account_id IN (SELECT id FROM account WHERE territory_id"
-                                 " IN " MANAGER_TERRITORIES ")";
+        return ti == T_ACCOUNT ? "+r.territory_id IN " MANAGER_TERRITORIES : MANAGED_ACCOUNT;
     default:
         return NULL;
     }
