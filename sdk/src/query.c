@@ -28,7 +28,9 @@ int rove__rows_open(rove_client *c, rove_rows **out, const char *sql,
     ROVE_TRY(rove__replica_ro(c, &db));
     rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
     if (rc != SQLITE_OK) {
-        if ((rc & 0xff) == SQLITE_AUTH)
+        /* A denied action reports SQLITE_AUTH, or SQLITE_ERROR with the text
+         * "not authorized" for some statement kinds (e.g. CREATE). */
+        if ((rc & 0xff) == SQLITE_AUTH || strcmp(sqlite3_errmsg(db), "not authorized") == 0)
             return rove__client_error(c, ROVE_EREADONLY, "refused on the read-only connection (%s)",
                                       sqlite3_errmsg(db));
         int code = rove__client_sqlerr(c, db, rc, "query");

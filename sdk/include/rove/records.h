@@ -34,7 +34,11 @@ ROVE_EXTERN(const char *) rove_record_table(const rove_record *r);
 ROVE_EXTERN(const char *) rove_record_id(const rove_record *r);
 
 /* Setters mark the column as changed. ROVE_EUNKNOWNCOLUMN, ROVE_EBADVALUE
- * (wrong type or enum value), ROVE_ENOMEM. A NULL text sets SQL NULL. */
+ * (wrong type or enum value), ROVE_ESERVEROWNED (system or server-owned
+ * column), ROVE_ENOMEM. A NULL text sets SQL NULL. An integer may be set on a
+ * REAL column. A failed setter is remembered: rove_client_insert() and
+ * rove_client_update() then refuse the record with the same code, so a value
+ * the app meant to write is never silently dropped. */
 ROVE_EXTERN(int) rove_record_set_text(rove_record *r, const char *col, const char *v);
 ROVE_EXTERN(int) rove_record_set_int(rove_record *r, const char *col, int64_t v);
 ROVE_EXTERN(int) rove_record_set_real(rove_record *r, const char *col, double v);
