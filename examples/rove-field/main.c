@@ -474,6 +474,19 @@ static int cmd_state(int argc, char **argv)
     return 0;
 }
 
+static int cmd_wipe(int argc, char **argv)
+{
+    uint64_t n = 0;
+    rove_client_pending(cli, &n);
+    if (n > 0 && (argc < 2 || strcmp(argv[1], "--force") != 0))
+        return fail(ROVE_EBUSY, "unsynced changes would be lost; sync first or add --force");
+    int rc = rove_client_wipe(cli);
+    if (rc != 0)
+        return fail(rc, NULL);
+    printf("replica wiped; new device id %s\n", rove_client_device_id(cli));
+    return 0;
+}
+
 static int cmd_query(int argc, char **argv)
 {
     rove_rows *q = NULL;
@@ -516,6 +529,7 @@ static const struct command commands[] = {
      "create a contact"},
     {"pending", cmd_pending, 0, "", "changes waiting to sync, and refused ones"},
     {"state", cmd_state, 0, "<table> <id>", "sync state of one record"},
+    {"wipe", cmd_wipe, 0, "[--force]", "erase the replica (to log in as someone else)"},
     {"query", cmd_query, 0, "<select...>", "run a read-only SQL query on the replica"},
 };
 

@@ -385,3 +385,51 @@ cleanup:
     free(name);
     return rc;
 }
+
+/* ---- wipe ---------------------------------------------------------------- */
+
+int rove_client_wipe(rove_client *c)
+{
+    char id[ROVE_ID_SIZE];
+    rove__buf sql = ROVE__BUF_INIT;
+    size_t n;
+    int rc;
+    if (c == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    const rove__table *t = rove__schema_tables(&n);
+    /* Children first, so a reader never sees an orphan. */
+    for (size_t i = n; i-- > 0;)
+        rove__buf_printf(&sql, "DELETE FROM %s;", t[i].name);
+    rove__buf_puts(&sql, "DELETE FROM _rove_outbox; DELETE FROM _rove_receipts;"
+                         "DELETE FROM _rove_meta WHERE key NOT IN ('server_url', 'created_at');");
+    if ((rc = rove__buf_status(&sql)) != 0) {
+        rove__buf_free(&sql);
+        return rove__client_error(c, rc, "out of memory");
+    }
+    if ((rc = rove__rng_ulid(c->rng, id, rove__platform_now_ms())) != 0) {
+        rove__buf_free(&sql);
+        return rove__client_error(c, rc, "random generator failed");
+    }
+    if ((rc = rove__replica_begin(c)) != 0)
+        goto cleanup;
+    if ((rc = rove__replica_exec(c, (const char *)sql.ptr)) != 0 ||
+        (rc = rove__meta_set_text(c, "device_id", id)) != 0) {
+        rove__replica_rollback(c);
+        goto cleanup;
+    }
+    if ((rc = rove__replica_commit(c)) != 0)
+        goto cleanup;
+    memcpy(c->device_id, id, sizeof(id));
+    free_secret(&c->token);
+    free(c->user_id);
+    free(c->user_name);
+    free(c->user_login);
+    free(c->role);
+    c->user_id = c->user_name = c->user_login = c->role = NULL;
+    c->cursor = 0;
+    /* The pulled-row statements stay valid; nothing else is cached. */
+cleanup:
+    rove__buf_free(&sql);
+    return rc;
+}

@@ -72,6 +72,15 @@ ROVE_EXTERN(const char *) rove_client_user_name(const rove_client *c);
 ROVE_EXTERN(const char *) rove_client_role(const rove_client *c);
 ROVE_EXTERN(const char *) rove_client_device_id(const rove_client *c);
 
+/*
+ * Wipes the replica: every synced row, the outbox (unsent changes are LOST),
+ * the receipts, the device token and user, and the cursor. The replica gets a
+ * new device id, so the next login registers a new device. Use it when the
+ * server answers ROVE_EREVOKED, or before another user logs in on this
+ * replica. Returns 0, ROVE_ESTORE or ROVE_EBUSY.
+ */
+ROVE_EXTERN(int) rove_client_wipe(rove_client *c);
+
 /* ---- sync -------------------------------------------------------------- */
 
 typedef enum rove_receipt_status {
