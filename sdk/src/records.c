@@ -442,8 +442,6 @@ int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
     sqlite3_clear_bindings(st);
     for (size_t k = 0; rc == 0 && k < n; k++) {
         if (list[k].op == ROVE__OP_DELETE) {
-            rove__value idv = {ROVE__T_TEXT, 0, 0, id, strlen(id)};
-            (void)idv;
             sqlite3_stmt *del = NULL;
             rove__buf sql = ROVE__BUF_INIT;
             rove__buf_printf(&sql, "DELETE FROM %s WHERE id = ?1", t->name);

@@ -190,6 +190,10 @@ static int load_meta(rove_client *c)
             c->hlc.last = (uint64_t)sqlite3_column_int64(st, 1);
         } else if (strcmp(k, "server_url") == 0 && c->server_url == NULL) {
             c->server_url = dup_col(st, 1);
+        } else if (strcmp(k, "ca_file") == 0 && c->ca_file == NULL) {
+            c->ca_file = dup_col(st, 1);
+        } else if (strcmp(k, "pinned_pubkey") == 0 && c->pinned_pubkey == NULL) {
+            c->pinned_pubkey = dup_col(st, 1);
         }
     }
     sqlite3_finalize(st);
@@ -264,7 +268,13 @@ int rove__replica_open(rove_client *c, char *err, size_t errsize)
             goto fail_msg;
         }
     }
-    if (c->server_url != NULL && (rc = rove__meta_set_text(c, "server_url", c->server_url)) != 0) {
+    /* The connection settings given at open are remembered, so a later open
+     * of the same replica may omit them. */
+    if ((c->server_url != NULL &&
+         (rc = rove__meta_set_text(c, "server_url", c->server_url)) != 0) ||
+        (c->ca_file != NULL && (rc = rove__meta_set_text(c, "ca_file", c->ca_file)) != 0) ||
+        (c->pinned_pubkey != NULL &&
+         (rc = rove__meta_set_text(c, "pinned_pubkey", c->pinned_pubkey)) != 0)) {
         rove__replica_rollback(c);
         goto fail_msg;
     }

@@ -31,6 +31,8 @@ ROVE_EXTERN(void) rove_global_cleanup(void);
 typedef struct rove_client_options {
     unsigned int version;        /* ROVE_CLIENT_OPTIONS_VERSION */
     const char *db_path;         /* replica file; created when missing (required) */
+    /* server_url, ca_file and pinned_pubkey are remembered in the replica; NULL
+     * means "as remembered" (ca_file: the system CA store if never given). */
     const char *server_url;      /* e.g. "https://localhost:8443" (may be NULL offline) */
     const char *ca_file;         /* PEM CA bundle to verify the server; NULL: system */
     const char *pinned_pubkey;   /* "sha256//<base64>" list separated by ';', or NULL */
