@@ -39,6 +39,9 @@ static int fail(int code, const char *detail)
     return code;
 }
 
+#if defined(__GNUC__)
+static int fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#endif
 static int fail_usage(const char *fmt, ...)
 {
     char msg[256];
