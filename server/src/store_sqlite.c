@@ -22,7 +22,7 @@
 #include "util.h"
 
 #define SCHEMA_VERSION 1
-#define FIXED_SLOTS 96
+#define FIXED_SLOTS 128
 #define DYN_SLOTS 64
 
 /* Synced tables by their position in rove__schema_tables(). */
@@ -39,6 +39,7 @@ struct roved_db {
     int writer;
     int lazy;            /* current write transaction does not fsync */
     int version_dirty;   /* writer: counter advanced in this transaction */
+    int pull_drive;      /* current pull: drive by the scope's indexes (see below) */
     slot fixed[FIXED_SLOTS];
     size_t nfixed;
     slot dyn[DYN_SLOTS];
@@ -456,6 +457,7 @@ void roved_store_write_rollback(roved_store *s, roved_db *db)
 int roved_store_read_begin(roved_store *s, roved_db **out)
 {
     roved_db *db = NULL;
+    int64_t v;
     pthread_mutex_lock(&s->pool_lock);
     for (;;) {
         if (s->free_readers != NULL) {
@@ -489,7 +491,7 @@ int roved_store_read_begin(roved_store *s, roved_db **out)
         return ROVE_ESTORE;
     }
     /* A deferred transaction takes its snapshot at the first read: take it now. */
-    int64_t v;
+    db->pull_drive = 0;
     if (load_version(db, &v) != 0) {
         roved_store_read_end(s, db);
         return ROVE_ESTORE;
@@ -1069,7 +1071,40 @@ int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
     "EXISTS (SELECT 1 FROM service_task t WHERE t.account_id = +r." col                   \
     " AND t.assignee_id = ?1)"
 
-static const char *scope_sql(unsigned role, int ti)
+/*
+ * The same scopes written to drive the query from the scope's own indexes
+ * (the accounts of an owner, the tasks of an assignee) and sort the few rows
+ * found by version: the faster plan when the scope is small next to the
+ * number of versions to walk, e.g. a technician's bootstrap on a big store.
+ */
+static const char *scope_drive_sql(unsigned role, int ti)
+{
+    switch (role) {
+    case ROVE__ROLE_REP:
+        return ti == T_ACCOUNT ? "r.owner_id = ?1"
+                               : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1)";
+    case ROVE__ROLE_TECH:
+        switch (ti) {
+        case T_ACCOUNT:
+            return "r.id IN (SELECT account_id FROM service_task WHERE assignee_id = ?1)";
+        case T_CONTACT:
+            return "r.account_id IN (SELECT account_id FROM service_task"
+                   " WHERE assignee_id = ?1)";
+        case T_TASK:
+            return "r.assignee_id = ?1";
+        default:
+            return NULL;
+        }
+    case ROVE__ROLE_MANAGER:
+        return ti == T_ACCOUNT ? "r.territory_id IN " MANAGER_TERRITORIES
+                               : "r.account_id IN (SELECT id FROM account WHERE territory_id"
+                                 " IN " MANAGER_TERRITORIES ")";
+    default:
+        return NULL;
+    }
+}
+
+static const char *scope_walk_sql(unsigned role, int ti)
 {
     switch (role) {
     case ROVE__ROLE_ADMIN:
@@ -1083,7 +1118,7 @@ static const char *scope_sql(unsigned role, int ti)
         case T_CONTACT:
             return TECH_ACCOUNT("account_id");
         case T_TASK:
-            return "r.assignee_id = ?1";
+            return "+r.assignee_id = ?1";
         default:
             return NULL;
         }
@@ -1092,6 +1127,51 @@ static const char *scope_sql(unsigned role, int ti)
     default:
         return NULL;
     }
+}
+
+static const char *scope_sql(unsigned role, int ti, int drive)
+{
+    const char *sql = drive ? scope_drive_sql(role, ti) : NULL;
+    return sql ? sql : scope_walk_sql(role, ti);
+}
+
+/*
+ * Picks the plan for one pull: drive by the scope when it is small next to
+ * the versions to walk. The scope is counted with a LIMIT, so the check costs
+ * little even for a scope of many thousand accounts.
+ */
+static int choose_drive(roved_db *db, const roved_scope *sc, int64_t cursor)
+{
+    static const char *const sql[3] = {
+        "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1 LIMIT ?2)",
+        "SELECT count(*) FROM (SELECT 1 FROM service_task WHERE assignee_id = ?1 LIMIT ?2)",
+        "SELECT count(*) FROM (SELECT 1 FROM account WHERE territory_id IN "
+        MANAGER_TERRITORIES " LIMIT ?2)",
+    };
+    int which = sc->role == ROVE__ROLE_REP    ? 0
+                : sc->role == ROVE__ROLE_TECH ? 1
+                : sc->role == ROVE__ROLE_MANAGER ? 2
+                                                 : -1;
+    if (which < 0)
+        return 0;
+    int64_t global = 0;
+    if (roved_store_version_current(db, &global) != 0)
+        return 0;
+    /* Each account brings a handful of rows; walking costs about one step per
+     * version, driving about ten per row in scope. */
+    int64_t budget = (global - cursor) / 32;
+    if (budget < 1)
+        return 0;
+    sqlite3_stmt *st = fixed(db, 90 + (uint64_t)which, sql[which]);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_text(st, 1, sc->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, budget);
+    int64_t n = budget;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n < budget;
 }
 
 static unsigned role_slot(unsigned role)
@@ -1108,12 +1188,12 @@ static unsigned role_slot(unsigned role)
     }
 }
 
-static sqlite3_stmt *plan_stmt(roved_db *db, unsigned role, int ti)
+static sqlite3_stmt *plan_stmt(roved_db *db, unsigned role, int ti, int drive)
 {
-    const char *where = scope_sql(role, ti);
+    const char *where = scope_sql(role, ti, drive);
     if (where == NULL || !(db->s->tables[ti].visible & role))
         return NULL;
-    uint64_t key = 100 + role_slot(role) * 8 + (uint64_t)ti;
+    uint64_t key = 100 + (uint64_t)drive * 32 + role_slot(role) * 8 + (uint64_t)ti;
     char sql[1024];
     snprintf(sql, sizeof(sql),
              "SELECT r.version FROM %s r WHERE r.version > ?2 AND (%s)"
@@ -1131,11 +1211,12 @@ int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor,
     int rc = 0;
     *upto = cursor;
     *more = 0;
+    db->pull_drive = choose_drive(db, sc, cursor);
     for (int ti = 0; ti < T_COUNT; ti++) {
         counts[ti] = 0;
-        if (scope_sql(sc->role, ti) == NULL || !(db->s->tables[ti].visible & sc->role))
+        if (scope_sql(sc->role, ti, 0) == NULL || !(db->s->tables[ti].visible & sc->role))
             continue;
-        st[ti] = plan_stmt(db, sc->role, ti);
+        st[ti] = plan_stmt(db, sc->role, ti, db->pull_drive);
         if (st[ti] == NULL) {
             rc = ROVE_ESTORE;
             goto done;
@@ -1191,12 +1272,14 @@ int roved_store_pull_rows(roved_db *db, const roved_scope *sc, size_t ti, int64_
 {
     if (ti >= T_COUNT || ncols == 0 || ncols > ROVE__MAX_COLS)
         return ROVE_EINVAL;
-    const char *where = scope_sql(sc->role, (int)ti);
+    int drive = db->pull_drive;
+    const char *where = scope_sql(sc->role, (int)ti, drive);
     if (where == NULL)
         return ROVE_EINVAL;
     const rove__table *t = &db->s->tables[ti];
     /* The column list is a function of (table, role): key the statement by both. */
-    uint64_t key = (3ull << 60) | ((uint64_t)ti << 52) | ((uint64_t)sc->role << 44) | ncols;
+    uint64_t key = (3ull << 60) | ((uint64_t)drive << 58) | ((uint64_t)ti << 52) |
+                   ((uint64_t)sc->role << 44) | ncols;
     sqlite3_stmt *st = dyn_get(db, key);
     if (st == NULL) {
         rove__buf sql = ROVE__BUF_INIT;
