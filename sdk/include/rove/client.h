@@ -38,7 +38,7 @@ typedef struct rove_client_options {
     const char *pinned_pubkey;   /* "sha256//<base64>" list separated by ';', or NULL */
     const char *device_name;     /* shown to admins; NULL: "librove" */
     long timeout_ms;             /* per request; 0: 30000 */
-    unsigned int page_size;      /* rows per pulled page; 0: server default */
+    unsigned int page_size;      /* rows per pulled page; 0: 5000 (server caps it) */
     unsigned int push_batch;     /* changes per request; 0: 500 */
 } rove_client_options;
 
