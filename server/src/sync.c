@@ -140,6 +140,8 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         return rc;
 
     int is_account = strcmp(t->name, "account") == 0;
+    if (a->user->role == ROVE__ROLE_TECH)
+        return reject(r, ROVE_ESCOPE, "technicians may not create records");
     if (is_account) {
         if (!roved_scope_can_insert(a->db, a->user, t, NULL))
             return reject(r, ROVE_ESCOPE, "this role may not create accounts");
