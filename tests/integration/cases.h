@@ -1,0 +1,22 @@
+#ifndef ROVE_TESTS_INTEGRATION_CASES_H
+#define ROVE_TESTS_INTEGRATION_CASES_H
+
+/* Every integration case; tests/integration/CMakeLists.txt keeps the same
+ * list to register them with ctest. */
+#define TH_CASES(X)                                                                        \
+    X(two_devices)                                                                         \
+    X(retried_push)                                                                        \
+    X(kill9_restart)                                                                       \
+    X(kill9_during_sync)                                                                   \
+    X(bad_input)                                                                           \
+    X(sdk_auth_errors)                                                                     \
+    X(tls)                                                                                 \
+    X(technician_scope)                                                                    \
+    X(rove_field_cli)                                                                      \
+    X(embed_example)
+
+#define TH_CASE_DECL(name) void test_integration__##name(void);
+TH_CASES(TH_CASE_DECL)
+#undef TH_CASE_DECL
+
+#endif

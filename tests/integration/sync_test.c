@@ -1,0 +1,606 @@
+/*
+ * Sync end to end against a real roved: two devices of one user, idempotent
+ * retries, no lost acknowledged writes across kill -9 and SIGTERM, and the
+ * technician's scope.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cases.h"
+#include "harness.h"
+
+#define RC_APPLIED 0
+#define RC_MERGED 1
+
+/* Receipts seen through the SDK callback. */
+typedef struct receipts {
+    unsigned total, ok, problems;
+    char first_problem[300];
+} receipts;
+
+static int on_receipt(const rove_receipt *r, void *payload)
+{
+    receipts *rs = payload;
+    rs->total++;
+    if ((r->status == ROVE_RECEIPT_APPLIED || r->status == ROVE_RECEIPT_MERGED) &&
+        r->version > 0) {
+        rs->ok++;
+    } else {
+        if (rs->problems++ == 0)
+            snprintf(rs->first_problem, sizeof(rs->first_problem),
+                     "%s %s status %d %s: %s version %lld", r->table, r->record_id,
+                     (int)r->status, rove_error_name(r->error),
+                     r->message ? r->message : "", (long long)r->version);
+    }
+    return 0;
+}
+
+static int64_t count_problem_receipts(rove_client *c)
+{
+    rove_rows *q = NULL;
+    TH_ASSERT_ROVE(c, rove_client_receipts(c, &q, 1));
+    int64_t n = 0;
+    int rc;
+    while ((rc = rove_rows_next(q)) == 1)
+        n++;
+    TH_ASSERT_EQ(rc, 0);
+    rove_rows_free(q);
+    return n;
+}
+
+static const char *const tables_sql[] = {
+    "SELECT * FROM account ORDER BY id",
+    "SELECT * FROM contact ORDER BY id",
+    "SELECT * FROM visit ORDER BY id",
+    "SELECT * FROM service_task ORDER BY id",
+};
+
+/* Asserts that both replicas hold exactly the same rows and values. */
+static void assert_same_replicas(rove_client *a, rove_client *b)
+{
+    for (size_t i = 0; i < sizeof(tables_sql) / sizeof(tables_sql[0]); i++) {
+        char *da = th_client_dump(a, tables_sql[i]);
+        char *db = th_client_dump(b, tables_sql[i]);
+        if (strcmp(da, db) != 0) {
+            fprintf(stderr, "device A:\n%s\ndevice B:\n%s\n", da, db);
+            th_fail(__FILE__, __LINE__, "replicas differ: %s", tables_sql[i]);
+        }
+        free(da);
+        free(db);
+    }
+}
+
+/* Asserts that the replica holds the same rows as the raw snapshot pulled by a
+ * brand-new device, column for column. */
+static void assert_replica_matches_server(rove_client *c, sqlite3 *snap)
+{
+    for (size_t i = 0; i < sizeof(tables_sql) / sizeof(tables_sql[0]); i++) {
+        char *dc = th_client_dump(c, tables_sql[i]);
+        char *ds = th_db_dump(snap, tables_sql[i]);
+        if (strcmp(dc, ds) != 0) {
+            fprintf(stderr, "replica:\n%s\nserver (fresh device):\n%s\n", dc, ds);
+            th_fail(__FILE__, __LINE__, "replica differs from the server: %s",
+                    tables_sql[i]);
+        }
+        free(dc);
+        free(ds);
+    }
+}
+
+static void sync_ok(rove_client *c, rove_sync_report *rep, const char *what)
+{
+    memset(rep, 0, sizeof(*rep));
+    int rc = rove_client_sync(c, rep);
+    TH_ASSERT_MSG(rc == 0, "%s: rove_client_sync: %s: %s", what, rove_error_name(rc),
+                  rove_client_errmsg(c));
+    th_log("%s: pushed %llu applied %llu rejected %llu pulled %llu round trips %u", what,
+           (unsigned long long)rep->pushed, (unsigned long long)rep->applied,
+           (unsigned long long)rep->rejected, (unsigned long long)rep->pulled,
+           rep->round_trips);
+}
+
+static int set_phone(rove_client *c, const char *table, const char *id, const char *col,
+                     const char *value)
+{
+    rove_record *r = NULL;
+    int rc = rove_client_get(c, &r, table, id);
+    if (rc == 0)
+        rc = rove_record_set_text(r, col, value);
+    if (rc == 0)
+        rc = rove_client_update(c, r);
+    rove_record_free(r);
+    return rc;
+}
+
+void test_integration__two_devices(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("two-devices");
+    rove_client *a = th_client_open(s, dir, "rita-tablet");
+    rove_client *b = th_client_open(s, dir, "rita-phone");
+    receipts ra = {0}, rb = {0};
+    rove_client_on_receipt(a, on_receipt, &ra);
+    rove_client_on_receipt(b, on_receipt, &rb);
+    TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
+    TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
+    TH_ASSERT(rove_client_logged_in(a) == 1);
+    TH_ASSERT_STR(rove_client_role(a), "rep");
+    TH_ASSERT_STR(rove_client_user_id(a), rove_client_user_id(b));
+    TH_ASSERT(strcmp(rove_client_device_id(a), rove_client_device_id(b)) != 0);
+
+    rove_sync_report rep;
+    sync_ok(a, &rep, "A bootstrap");
+    TH_ASSERT(rep.pulled > 0);
+    sync_ok(b, &rep, "B bootstrap");
+    TH_ASSERT(rep.pulled > 0);
+    assert_same_replicas(a, b);
+
+    /* Device A, offline: a visit checked in and out, a new contact, an account
+     * field. */
+    char visit[ROVE_ID_SIZE], acc_a[ROVE_ID_SIZE], contact[ROVE_ID_SIZE];
+    th_client_text(a,
+                   "SELECT id FROM visit WHERE status = 'planned' AND planned_for = ?1 "
+                   "ORDER BY planned_start, id LIMIT 1",
+                   rove_client_user_id(a), visit, sizeof(visit));
+    TH_ASSERT_MSG(visit[0] != '\0', "rita has no planned visit in the demo data");
+    th_client_text(a, "SELECT account_id FROM visit WHERE id = ?1", visit, acc_a,
+                   sizeof(acc_a));
+    TH_ASSERT(acc_a[0] != '\0');
+    TH_ASSERT_ROVE(a, rove_visit_check_in(a, visit, 52.3702, 4.8952));
+    TH_ASSERT_ROVE(a, rove_visit_check_out(a, visit, 52.3703, 4.8953,
+                                           "Ordered 20 cases; tasting in March",
+                                           "Met the owner", "Send the spring quote"));
+    TH_ASSERT_ROVE(a, rove_contact_create(a, contact, acc_a, "Jonas Verhoeven",
+                                          "Purchasing lead", "+31 20 555 0101",
+                                          "jonas@example.com", 0));
+    TH_ASSERT_ROVE(a, set_phone(a, "account", acc_a, "phone", "+31 20 555 0199"));
+    uint64_t pending_a = th_client_pending(a);
+    TH_ASSERT_MSG(pending_a >= 4, "A has %llu pending changes, expected at least 4",
+                  (unsigned long long)pending_a);
+
+    /* Device B, offline: another account and a contact of another account. */
+    char acc_b[ROVE_ID_SIZE], contact_b[ROVE_ID_SIZE];
+    th_client_text(b, "SELECT id FROM account WHERE id <> ?1 ORDER BY id LIMIT 1", acc_a,
+                   acc_b, sizeof(acc_b));
+    TH_ASSERT(acc_b[0] != '\0');
+    th_client_text(b, "SELECT id FROM contact WHERE account_id = ?1 ORDER BY id LIMIT 1", acc_b,
+                   contact_b, sizeof(contact_b));
+    TH_ASSERT_ROVE(b, set_phone(b, "account", acc_b, "address", "Prinsengracht 263, Amsterdam"));
+    if (contact_b[0] != '\0')
+        TH_ASSERT_ROVE(b, set_phone(b, "contact", contact_b, "title", "Head of purchasing"));
+    uint64_t pending_b = th_client_pending(b);
+    TH_ASSERT(pending_b >= 1);
+
+    /* Both come back online. */
+    sync_ok(a, &rep, "A catch-up");
+    TH_ASSERT_EQ(rep.pushed, pending_a);
+    TH_ASSERT_EQ(rep.applied, pending_a);
+    TH_ASSERT_EQ(rep.rejected, 0);
+    sync_ok(b, &rep, "B catch-up");
+    TH_ASSERT_EQ(rep.pushed, pending_b);
+    TH_ASSERT_EQ(rep.applied, pending_b);
+    TH_ASSERT(rep.pulled >= 3); /* at least A's visit, contact and account */
+    sync_ok(a, &rep, "A pull");
+    TH_ASSERT_EQ(rep.pushed, 0);
+    TH_ASSERT(rep.pulled >= 1);
+
+    TH_ASSERT_EQ(th_client_pending(a), 0);
+    TH_ASSERT_EQ(th_client_pending(b), 0);
+    TH_ASSERT_MSG(ra.problems == 0, "A got a problem receipt: %s", ra.first_problem);
+    TH_ASSERT_MSG(rb.problems == 0, "B got a problem receipt: %s", rb.first_problem);
+    TH_ASSERT_EQ(ra.total, pending_a);
+    TH_ASSERT_EQ(rb.total, pending_b);
+    TH_ASSERT_EQ(count_problem_receipts(a), 0);
+    TH_ASSERT_EQ(count_problem_receipts(b), 0);
+
+    /* B sees A's work and A sees B's, with identical values. */
+    char text[256];
+    th_client_text(b, "SELECT status FROM visit WHERE id = ?1", visit, text, sizeof(text));
+    TH_ASSERT_STR(text, "completed");
+    th_client_text(b, "SELECT outcome FROM visit WHERE id = ?1", visit, text, sizeof(text));
+    TH_ASSERT_STR(text, "Ordered 20 cases; tasting in March");
+    TH_ASSERT(th_client_int(b, "SELECT checkin_at FROM visit WHERE id = ?1", visit) > 0);
+    TH_ASSERT(th_client_int(b, "SELECT checkout_at FROM visit WHERE id = ?1", visit) > 0);
+    th_client_text(b, "SELECT email FROM contact WHERE id = ?1", contact, text, sizeof(text));
+    TH_ASSERT_STR(text, "jonas@example.com");
+    th_client_text(b, "SELECT phone FROM account WHERE id = ?1", acc_a, text, sizeof(text));
+    TH_ASSERT_STR(text, "+31 20 555 0199");
+    th_client_text(a, "SELECT address FROM account WHERE id = ?1", acc_b, text, sizeof(text));
+    TH_ASSERT_STR(text, "Prinsengracht 263, Amsterdam");
+    if (contact_b[0] != '\0') {
+        th_client_text(a, "SELECT title FROM contact WHERE id = ?1", contact_b, text,
+                       sizeof(text));
+        TH_ASSERT_STR(text, "Head of purchasing");
+    }
+    TH_ASSERT(th_client_int(a, "SELECT version FROM contact WHERE id = ?1", contact) > 0);
+    assert_same_replicas(a, b);
+
+    /* And both match what the server gives a brand-new device. */
+    sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
+    assert_replica_matches_server(a, snap);
+    sqlite3_close(snap);
+
+    rove_client_free(a);
+    rove_client_free(b);
+    th_server_stop(s);
+}
+
+/* ---- retried push -------------------------------------------------------- */
+
+static void assert_same_receipts(const th_sync_result *x, const th_sync_result *y)
+{
+    TH_ASSERT_EQ(x->nreceipts, y->nreceipts);
+    for (size_t i = 0; i < x->nreceipts; i++) {
+        TH_ASSERT_STR(x->receipts[i].change_id, y->receipts[i].change_id);
+        TH_ASSERT_EQ(x->receipts[i].status, y->receipts[i].status);
+        TH_ASSERT_STR(x->receipts[i].code, y->receipts[i].code);
+        TH_ASSERT_EQ(x->receipts[i].version, y->receipts[i].version);
+    }
+}
+
+void test_integration__retried_push(void)
+{
+    th_server *s = th_server_start(NULL);
+    th_login l;
+    TH_ASSERT_EQ(th_login_raw(s, "rita", "rita-demo", &l), 200);
+    TH_ASSERT_STR(l.role, "rep");
+    sqlite3 *mine = th_snapshot_new();
+    int64_t cursor = th_snapshot_pull(s, l.token, mine);
+    TH_ASSERT(cursor > 0);
+
+    char acc[ROVE_ID_SIZE], contact[ROVE_ID_SIZE], ch1[ROVE_ID_SIZE], ch2[ROVE_ID_SIZE];
+    th_db_text(mine, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
+    TH_ASSERT(acc[0] != '\0');
+    int64_t acc_version = th_db_int(mine, "SELECT version FROM account WHERE id = ?1", acc, NULL);
+    TH_ASSERT(acc_version > 0);
+    th_new_id(contact);
+    th_new_id(ch1);
+    th_new_id(ch2);
+    char name[64];
+    snprintf(name, sizeof(name), "Retry Probe %s", contact);
+    th_col ins[] = {{"account_id", th_text(acc)},
+                    {"name", th_text(name)},
+                    {"title", th_text("Buyer")}};
+    th_col upd[] = {{"phone", th_text("+31 20 555 0142")}};
+    rove__buf req = ROVE__BUF_INIT;
+    th_w_request(&req, 1, cursor, 0, 2);
+    th_w_change(&req, ch1, "contact", ROVE__OP_INSERT, contact, 0, ins, 3);
+    th_w_change(&req, ch2, "account", ROVE__OP_UPDATE, acc, acc_version, upd, 1);
+
+    static th_sync_result first, second, third;
+    TH_ASSERT_EQ(th_sync_raw(s, l.token, &req, &first, NULL), 200);
+    TH_ASSERT_EQ(first.nreceipts, 2);
+    TH_ASSERT_STR(first.receipts[0].change_id, ch1);
+    TH_ASSERT_STR(first.receipts[1].change_id, ch2);
+    for (int i = 0; i < 2; i++) {
+        TH_ASSERT_MSG(first.receipts[i].status == RC_APPLIED ||
+                          first.receipts[i].status == RC_MERGED,
+                      "receipt %d: status %d %s %s", i, first.receipts[i].status,
+                      first.receipts[i].code, first.receipts[i].message);
+        TH_ASSERT(first.receipts[i].version > cursor);
+    }
+    int64_t v_contact = first.receipts[0].version, v_account = first.receipts[1].version;
+    TH_ASSERT(v_contact != v_account);
+
+    int64_t cur1 = 0;
+    sqlite3 *after1 = th_snapshot(s, "rita", "rita-demo", &cur1);
+    char *fp1 = th_db_fingerprint(after1);
+    TH_ASSERT_EQ(th_db_int(after1, "SELECT count(*) FROM contact WHERE name = ?1", name, NULL), 1);
+    TH_ASSERT_EQ(th_db_int(after1, "SELECT version FROM contact WHERE id = ?1", contact, NULL),
+                 v_contact);
+    TH_ASSERT_EQ(th_db_int(after1, "SELECT version FROM account WHERE id = ?1", acc, NULL),
+                 v_account);
+
+    /* The device never saw the answer: it sends the very same bytes again. */
+    TH_ASSERT_EQ(th_sync_raw(s, l.token, &req, &second, NULL), 200);
+    assert_same_receipts(&first, &second);
+
+    /* And once more, the update alone in another batch. */
+    rove__buf req2 = ROVE__BUF_INIT;
+    th_w_request(&req2, 1, cursor, 0, 1);
+    th_w_change(&req2, ch2, "account", ROVE__OP_UPDATE, acc, acc_version, upd, 1);
+    TH_ASSERT_EQ(th_sync_raw(s, l.token, &req2, &third, NULL), 200);
+    TH_ASSERT_EQ(third.nreceipts, 1);
+    TH_ASSERT_STR(third.receipts[0].change_id, ch2);
+    TH_ASSERT_EQ(third.receipts[0].status, first.receipts[1].status);
+    TH_ASSERT_EQ(third.receipts[0].version, v_account);
+
+    /* The global effect happened once: another device sees one contact, the
+     * account at the version of the first push, and nothing else changed. */
+    int64_t cur2 = 0;
+    sqlite3 *after2 = th_snapshot(s, "rita", "rita-demo", &cur2);
+    char *fp2 = th_db_fingerprint(after2);
+    TH_ASSERT_EQ(th_db_int(after2, "SELECT count(*) FROM contact WHERE name = ?1", name, NULL), 1);
+    TH_ASSERT_EQ(th_db_int(after2, "SELECT version FROM account WHERE id = ?1", acc, NULL),
+                 v_account);
+    TH_ASSERT_EQ(cur2, cur1);
+    TH_ASSERT_STR(fp2, fp1);
+    /* The manager's view (all territories) agrees. */
+    sqlite3 *mgr = th_snapshot(s, "maria", "maria-demo", NULL);
+    TH_ASSERT_EQ(th_db_int(mgr, "SELECT count(*) FROM contact WHERE name = ?1", name, NULL), 1);
+
+    free(fp1);
+    free(fp2);
+    sqlite3_close(mine);
+    sqlite3_close(after1);
+    sqlite3_close(after2);
+    sqlite3_close(mgr);
+    th_sync_result_free(&first);
+    th_sync_result_free(&second);
+    th_sync_result_free(&third);
+    rove__buf_free(&req);
+    rove__buf_free(&req2);
+    th_server_stop(s);
+}
+
+/* ---- kill -9 and SIGTERM ------------------------------------------------- */
+
+#define K9_N 50
+
+typedef struct versions {
+    unsigned n, bad;
+    char ids[2 * K9_N][ROVE_ID_SIZE];
+    int64_t v[2 * K9_N];
+} versions;
+
+static int on_receipt_version(const rove_receipt *r, void *payload)
+{
+    versions *vs = payload;
+    if (r->status != ROVE_RECEIPT_APPLIED && r->status != ROVE_RECEIPT_MERGED)
+        vs->bad++;
+    if (vs->n < 2 * K9_N && r->record_id != NULL) {
+        snprintf(vs->ids[vs->n], ROVE_ID_SIZE, "%s", r->record_id);
+        vs->v[vs->n++] = r->version;
+    }
+    return 0;
+}
+
+static void create_contacts(rove_client *c, const char *acc, const char *prefix, int n,
+                            char ids[][ROVE_ID_SIZE])
+{
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s %02d", prefix, i);
+        TH_ASSERT_ROVE(c, rove_contact_create(c, ids[i], acc, name, "Buyer", NULL, NULL, 0));
+    }
+}
+
+/* Asserts that a brand-new device sees every acknowledged contact at the
+ * version its receipt named. */
+static void assert_acknowledged_present(th_server *s, const versions *vs, const char *prefix,
+                                        int expect)
+{
+    sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
+    char like[64];
+    snprintf(like, sizeof(like), "%s %%", prefix);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE ?1", like, NULL),
+                 expect);
+    for (unsigned i = 0; i < vs->n; i++) {
+        int64_t v = th_db_int(snap, "SELECT version FROM contact WHERE id = ?1", vs->ids[i], NULL);
+        TH_ASSERT_MSG(v == vs->v[i], "acknowledged contact %s: server version %lld, receipt %lld",
+                      vs->ids[i], (long long)v, (long long)vs->v[i]);
+    }
+    sqlite3_close(snap);
+}
+
+void test_integration__kill9_restart(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("kill9");
+    rove_client *a = th_client_open(s, dir, "rita-tablet");
+    static versions vs;
+    rove_client_on_receipt(a, on_receipt_version, &vs);
+    TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
+    rove_sync_report rep;
+    sync_ok(a, &rep, "A bootstrap");
+    char acc[ROVE_ID_SIZE];
+    th_client_text(a, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
+    TH_ASSERT(acc[0] != '\0');
+
+    static char ids[2 * K9_N][ROVE_ID_SIZE];
+    create_contacts(a, acc, "K9 contact", K9_N, ids);
+    TH_ASSERT_EQ(th_client_pending(a), K9_N);
+    sync_ok(a, &rep, "A push 50");
+    TH_ASSERT_EQ(rep.pushed, K9_N);
+    TH_ASSERT_EQ(rep.applied, K9_N);
+    TH_ASSERT_EQ(th_client_pending(a), 0);
+    TH_ASSERT_EQ(vs.n, K9_N);
+    TH_ASSERT_EQ(vs.bad, 0);
+
+    /* Acknowledged: now the server dies without a chance to flush anything. */
+    th_server_kill(s);
+    th_server_restart(s);
+    th_log("restarted after SIGKILL on %s", s->url);
+    assert_acknowledged_present(s, &vs, "K9 contact", K9_N);
+
+    /* A second SDK device bootstraps and sees all 50. */
+    rove_client *b = th_client_open(s, dir, "rita-phone");
+    TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
+    sync_ok(b, &rep, "B bootstrap after kill -9");
+    TH_ASSERT_EQ(th_client_int(b, "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %'",
+                               NULL),
+                 K9_N);
+    for (int i = 0; i < K9_N; i++)
+        TH_ASSERT_EQ(th_client_int(b, "SELECT count(*) FROM contact WHERE id = ?1", ids[i]), 1);
+
+    /* Device A keeps its token across the restart (the url may have changed). */
+    rove_client_free(a);
+    a = th_client_open(s, dir, "rita-tablet");
+    rove_client_on_receipt(a, on_receipt_version, &vs);
+    TH_ASSERT(rove_client_logged_in(a) == 1);
+    create_contacts(a, acc, "TERM contact", K9_N, ids + K9_N);
+    sync_ok(a, &rep, "A push 50 more");
+    TH_ASSERT_EQ(rep.pushed, K9_N);
+    TH_ASSERT_EQ(rep.applied, K9_N);
+    TH_ASSERT_EQ(vs.n, 2 * K9_N);
+    TH_ASSERT_EQ(vs.bad, 0);
+
+    /* A clean shutdown exits 0 and loses nothing either. */
+    th_server_stop(s);
+    th_server_restart(s);
+    assert_acknowledged_present(s, &vs, "TERM contact", K9_N);
+    assert_acknowledged_present(s, &vs, "K9 contact", K9_N);
+
+    rove_client_free(a);
+    a = th_client_open(s, dir, "rita-tablet");
+    sync_ok(a, &rep, "A after restart");
+    TH_ASSERT_EQ(rep.pushed, 0);
+    TH_ASSERT_EQ(th_client_int(a, "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %' "
+                                  "OR name LIKE 'TERM contact %'",
+                               NULL),
+                 2 * K9_N);
+    rove_client_free(a);
+    rove_client_free(b);
+    th_server_stop(s);
+}
+
+/*
+ * kill -9 of the server at arbitrary moments while a device is pushing: after
+ * every crash the device syncs again, and in the end every change it made is
+ * on the server exactly once (no acknowledged write lost, no duplicate).
+ */
+void test_integration__kill9_during_sync(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("kill9-sync");
+    rove_client *a = th_client_open(s, dir, "rita-tablet");
+    TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
+    rove_sync_report rep;
+    sync_ok(a, &rep, "A bootstrap");
+    char acc[ROVE_ID_SIZE];
+    th_client_text(a, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
+    rove_client_free(a);
+
+    char path[700];
+    snprintf(path, sizeof(path), "%s/rita-tablet.db", dir);
+    int total = 0;
+    for (int round = 0; round < 6; round++) {
+        /* The device works in a child process, so the server can be killed
+         * while its request is in flight. */
+        pid_t pid = fork();
+        TH_ASSERT(pid >= 0);
+        if (pid == 0) {
+            rove_client *c = NULL;
+            if (th_client_open_opts(&c, path, s->url, s->ca, NULL) != 0)
+                _exit(3);
+            for (int i = 0; i < 40; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "Crash %d-%02d", round, i);
+                if (rove_contact_create(c, NULL, acc, name, NULL, NULL, NULL, 0) != 0)
+                    _exit(4);
+            }
+            rove_client_sync(c, NULL);
+            rove_client_free(c);
+            _exit(0);
+        }
+        total += 40;
+        usleep((useconds_t)(5000 + 9000 * round));
+        th_server_kill(s);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        TH_ASSERT_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "device child failed (status %d)", status);
+        th_server_restart(s);
+    }
+    /* Back online for good: the outbox drains and everything is there once. */
+    a = th_client_open(s, dir, "rita-tablet");
+    sync_ok(a, &rep, "A final");
+    TH_ASSERT_EQ(th_client_pending(a), 0);
+    TH_ASSERT_EQ(count_problem_receipts(a), 0);
+    sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Crash %'", NULL,
+                           NULL),
+                 total);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(DISTINCT name) FROM contact WHERE name LIKE "
+                                 "'Crash %'",
+                           NULL, NULL),
+                 total);
+    TH_ASSERT_EQ(th_client_int(a, "SELECT count(*) FROM contact WHERE name LIKE 'Crash %' "
+                                  "AND version > 0",
+                               NULL),
+                 total);
+    sqlite3_close(snap);
+    rove_client_free(a);
+    th_server_stop(s);
+}
+
+/* ---- technician scope ---------------------------------------------------- */
+
+void test_integration__technician_scope(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("tech");
+    rove_client *t = th_client_open(s, dir, "tom-phone");
+    TH_ASSERT_ROVE(t, rove_client_login(t, "tom", "tom-demo"));
+    TH_ASSERT_STR(rove_client_role(t), "technician");
+    rove_sync_report rep;
+    sync_ok(t, &rep, "tom bootstrap");
+    const char *tom = rove_client_user_id(t);
+    TH_ASSERT(tom != NULL);
+    char tom_id[ROVE_ID_SIZE];
+    snprintf(tom_id, sizeof(tom_id), "%s", tom);
+
+    int64_t tasks = th_client_int(t, "SELECT count(*) FROM service_task", NULL);
+    TH_ASSERT_MSG(tasks > 0, "tom has no service tasks");
+    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM service_task WHERE assignee_id IS NULL "
+                                  "OR assignee_id <> ?1",
+                               tom_id),
+                 0);
+    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM account WHERE discount_pct IS NOT NULL",
+                               NULL),
+                 0);
+    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM account WHERE price_notes IS NOT NULL",
+                               NULL),
+                 0);
+    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM visit", NULL), 0);
+    /* Only the basics of the accounts his tasks are for. */
+    TH_ASSERT(th_client_int(t, "SELECT count(*) FROM account", NULL) > 0);
+    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM account WHERE id NOT IN "
+                                  "(SELECT account_id FROM service_task)",
+                               NULL),
+                 0);
+
+    /* On the wire: the commercial columns are never even sent to him. */
+    sqlite3 *snap = th_snapshot(s, "tom", "tom-demo", NULL);
+    TH_ASSERT(th_db_int(snap, "SELECT count(*) FROM _wire_cols WHERE tbl = 'account'", NULL,
+                        NULL) > 0);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM _wire_cols WHERE col IN ('discount_pct', "
+                                 "'price_notes', 'source_channel', 'visit_freq_days', "
+                                 "'next_visit_due', 'decision_role')",
+                           NULL, NULL),
+                 0);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM service_task", NULL, NULL), tasks);
+    sqlite3_close(snap);
+
+    /* ...while a rep does receive them (so the check above means something),
+     * and the demo data does hold discounts. */
+    sqlite3 *rita = th_snapshot(s, "rita", "rita-demo", NULL);
+    TH_ASSERT_EQ(th_db_int(rita, "SELECT count(*) FROM _wire_cols WHERE tbl = 'account' AND "
+                                 "col = 'discount_pct'",
+                           NULL, NULL),
+                 1);
+    sqlite3_close(rita);
+    sqlite3 *mgr = th_snapshot(s, "maria", "maria-demo", NULL);
+    TH_ASSERT_MSG(th_db_int(mgr, "SELECT count(*) FROM account WHERE discount_pct IS NOT NULL",
+                            NULL, NULL) > 0,
+                  "the demo data holds no discount, the technician check proves little");
+    /* Tara's tasks never reach Tom. */
+    sqlite3 *tara = th_snapshot(s, "tara", "tara-demo", NULL);
+    char *tara_tasks = th_db_dump(tara, "SELECT id FROM service_task ORDER BY id");
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(tara, "SELECT id FROM service_task", -1, &st, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM service_task WHERE id = ?1", id), 0);
+    }
+    sqlite3_finalize(st);
+    free(tara_tasks);
+    sqlite3_close(tara);
+    sqlite3_close(mgr);
+    rove_client_free(t);
+    th_server_stop(s);
+}
