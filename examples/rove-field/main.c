@@ -545,10 +545,10 @@ static int cmd_help(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         char left[80];
         snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].usage);
-        printf("  %-48s %s\n", left, commands[i].help);
+        printf("  %-56s %s\n", left, commands[i].help);
     }
     if (interactive)
-        printf("  %-48s %s\n", "quit", "leave");
+        printf("  %-56s %s\n", "quit", "leave");
     printf("Ids can be given as unique prefixes.\n");
     return 0;
 }
