@@ -301,6 +301,63 @@ static int stats(roved_server *srv, struct mg_connection *c)
                                (json_int_t)s.audit, "version", (json_int_t)s.version));
 }
 
+/* POST devices/<id>/revoke and users/<username>/status {"status": ...}: admin only. */
+static int set_status(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                      int device, const char *key)
+{
+    if (actor->role != ROVE__ROLE_ADMIN)
+        return error(c, ROVE_EFORBIDDEN, "only admins may change statuses");
+    int status = ROVED_DEVICE_REVOKED;
+    if (!device) {
+        int code = 0;
+        const char *msg = NULL;
+        json_t *j = read_json(c, &code, &msg);
+        if (j == NULL)
+            return error(c, code, msg);
+        status = roved_user_status_parse(json_string_value(json_object_get(j, "status")));
+        json_decref(j);
+        if (status < 0)
+            return error(c, ROVE_EBADVALUE, "status must be active, frozen or deactivated");
+    }
+    roved_db *db = NULL;
+    int rc = roved_store_write_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = device ? roved_store_device_set_status(db, key, status)
+                    : roved_store_user_set_status(db, key, status);
+        if (rc == 0)
+            rc = roved_store_write_commit(srv->store, db);
+        else
+            roved_store_write_rollback(srv->store, db);
+    }
+    if (rc == ROVE_ENOTFOUND)
+        return error(c, rc, device ? "no such device" : "no such user");
+    if (rc != 0)
+        return error(c, ROVE_ESTORE, "the change could not be stored");
+    roved_log_info(device ? "admin_device_revoked" : "admin_user_status", "actor=%s %s=%s%s%s",
+                   actor->id, device ? "device" : "username", key, device ? "" : " status=",
+                   device ? "" : roved_user_status_name(status));
+    return send_json(c, 200,
+                     json_pack("{s:s,s:s}", device ? "device_id" : "username", key, "status",
+                               device ? "revoked" : roved_user_status_name(status)));
+}
+
+/* Splits "devices/<key>/<action>" style paths: 1 when path is
+ * prefix + key + "/" + action, with key copied into out. */
+static int match(const char *path, const char *prefix, const char *action, char *out,
+                 size_t size)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(path, prefix, pl) != 0)
+        return 0;
+    const char *key = path + pl, *slash = strchr(key, '/');
+    if (slash == NULL || slash == key || strcmp(slash + 1, action) != 0 ||
+        (size_t)(slash - key) >= size)
+        return 0;
+    memcpy(out, key, (size_t)(slash - key));
+    out[slash - key] = '\0';
+    return 1;
+}
+
 int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *method,
                        const char *path)
 {
@@ -310,8 +367,11 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
             return error(c, ROVE_EMETHOD, "use POST");
         return do_login(srv, c);
     }
+    char key[64];
+    int revoke = match(path, "devices/", "revoke", key, sizeof(key));
+    int ustatus = !revoke && match(path, "users/", "status", key, sizeof(key));
     int known = strcmp(path, "users") == 0 || strcmp(path, "devices") == 0 ||
-                strcmp(path, "stats") == 0;
+                strcmp(path, "stats") == 0 || revoke || ustatus;
     if (!known)
         return error(c, ROVE_ENOTFOUND, "no such endpoint");
     roved_user actor;
@@ -321,6 +381,11 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
                      rc == ROVE_EAUTH ? "missing, unknown or expired session token"
                      : rc == ROVE_EFORBIDDEN ? "only active managers and admins may use this API"
                                              : "the store is unavailable");
+    if (revoke || ustatus) {
+        if (!post)
+            return error(c, ROVE_EMETHOD, "use POST");
+        return set_status(srv, c, &actor, revoke, key);
+    }
     if (strcmp(path, "users") == 0) {
         if (get)
             return list(srv, c, 1);

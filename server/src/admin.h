@@ -6,8 +6,10 @@
  *   POST /v1/admin/login    {"user","password"} -> {"token","expires_at",...}
  *   GET  /v1/admin/users    POST /v1/admin/users {username,name,role,password,...}
  *   GET  /v1/admin/devices  GET /v1/admin/stats
+ *   POST /v1/admin/devices/<id>/revoke
+ *   POST /v1/admin/users/<username>/status {"status": "active|frozen|deactivated"}
  * Every call but login needs "Authorization: Bearer <session token>" of an
- * active manager or admin; creating users needs an admin.
+ * active manager or admin; creating users and changing statuses needs an admin.
  */
 
 #include "roved.h"

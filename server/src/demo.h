@@ -5,7 +5,7 @@
  * Demo and benchmark data. Both run in one write transaction with prepared
  * statements, before the HTTP workers start, and are deterministic (fixed
  * seed) so tests can rely on the counts:
- *   users 8 (admin, maria, rita, raj, rosa, tom, tara + none else),
+ *   users 7 (admin, maria, rita, raj, rosa, tom, tara),
  *   territories 2, accounts 300, contacts 600, visits 315, service tasks 60.
  * Passwords are "<username>-demo".
  */

@@ -87,6 +87,8 @@ int roved_store_user_insert(roved_db *db, const roved_user *u);
 typedef int (*roved_user_cb)(const roved_user *u, void *payload);
 int roved_store_user_list(roved_db *db, roved_user_cb cb, void *payload);
 int roved_store_user_count(roved_db *db, int64_t *out);
+/* Sets a user's status by user name; ROVE_ENOTFOUND when unknown. */
+int roved_store_user_set_status(roved_db *db, const char *username, int status);
 
 /* ---- territories ------------------------------------------------------ */
 
@@ -118,6 +120,8 @@ int roved_store_device_by_token(roved_db *db, const char *token_hash, roved_devi
 /* Creates the device, or re-binds it (new token, name, active) when it exists. */
 int roved_store_device_bind(roved_db *db, const roved_device *d, const char *token_hash);
 int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t cursor);
+/* Sets a device's status (roved_device_status); ROVE_ENOTFOUND when unknown. */
+int roved_store_device_set_status(roved_db *db, const char *id, int status);
 typedef int (*roved_device_cb)(const roved_device *d, void *payload);
 int roved_store_device_list(roved_db *db, roved_device_cb cb, void *payload);
 

@@ -651,6 +651,19 @@ int roved_store_user_count(roved_db *db, int64_t *out)
     return count(db, 14, "SELECT count(*) FROM users", out);
 }
 
+int roved_store_user_set_status(roved_db *db, const char *username, int status)
+{
+    sqlite3_stmt *st = fixed(db, 15, "UPDATE users SET status = ?2 WHERE username = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, roved_user_status_name(status), -1, SQLITE_STATIC);
+    int rc = run(db, st, "user_set_status");
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = ROVE_ENOTFOUND;
+    return rc;
+}
+
 /* ---- territories ------------------------------------------------------ */
 
 int roved_store_territory_insert(roved_db *db, const char *id, const char *name,
@@ -791,6 +804,20 @@ int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t c
     sqlite3_bind_int64(st, 2, at);
     sqlite3_bind_int64(st, 3, cursor);
     return run(db, st, "device_touch");
+}
+
+int roved_store_device_set_status(roved_db *db, const char *id, int status)
+{
+    sqlite3_stmt *st = fixed(db, 38, "UPDATE devices SET status = ?2 WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status == ROVED_DEVICE_ACTIVE ? "active" : "revoked", -1,
+                      SQLITE_STATIC);
+    int rc = run(db, st, "device_set_status");
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = ROVE_ENOTFOUND;
+    return rc;
 }
 
 int roved_store_device_list(roved_db *db, roved_device_cb cb, void *payload)

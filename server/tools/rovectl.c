@@ -6,7 +6,9 @@
  *   rovectl [OPTIONS] users list
  *   rovectl [OPTIONS] users add USERNAME --name NAME --role ROLE --new-password PW
  *                              [--territory ID] [--manager ID] [--skills TEXT]
+ *   rovectl [OPTIONS] users status USERNAME active|frozen|deactivated
  *   rovectl [OPTIONS] devices list
+ *   rovectl [OPTIONS] devices revoke DEVICE_ID
  *   rovectl [OPTIONS] stats
  *
  * Options (or environment): --server URL (ROVE_SERVER), --ca FILE (ROVE_CA),
@@ -217,6 +219,32 @@ static int devices_list(const opts *o)
     return 0;
 }
 
+static int post_status(const opts *o, int device, const char *key, const char *status)
+{
+    char path[256];
+    for (const char *p = key; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              *p == '_' || *p == '-' || *p == '.')) {
+            fprintf(stderr, "rovectl: invalid %s \"%s\"\n", device ? "device id" : "user name",
+                    key);
+            return 2;
+        }
+    snprintf(path, sizeof(path), device ? "/v1/admin/devices/%s/revoke"
+                                        : "/v1/admin/users/%s/status", key);
+    json_t *req = device ? json_object() : json_pack("{s:s}", "status", status);
+    long http = 0;
+    json_t *j = call(o, "POST", path, req, &http);
+    json_decref(req);
+    if (j == NULL)
+        return 1;
+    if (o->json)
+        print_json(j);
+    else
+        printf("%s %s is now %s\n", device ? "device" : "user", key, str(j, "status"));
+    json_decref(j);
+    return 0;
+}
+
 static int stats(const opts *o)
 {
     long status = 0;
@@ -252,7 +280,9 @@ static void usage(FILE *f)
             "  users list\n"
             "  users add USERNAME --name NAME --role rep|technician|manager|admin\n"
             "            --new-password PW [--territory ID] [--manager ID] [--skills TEXT]\n"
+            "  users status USERNAME active|frozen|deactivated\n"
             "  devices list\n"
+            "  devices revoke DEVICE_ID\n"
             "  stats\n\n"
             "Options:\n"
             "  --server URL      roved base URL, e.g. https://localhost:8443 (ROVE_SERVER)\n"
@@ -331,7 +361,9 @@ int main(int argc, char **argv)
     int is_users = !strcmp(words[0], "users"), is_devices = !strcmp(words[0], "devices");
     int known = (is_users && nwords == 2 && !strcmp(words[1], "list")) ||
                 (is_users && nwords == 3 && !strcmp(words[1], "add")) ||
+                (is_users && nwords == 4 && !strcmp(words[1], "status")) ||
                 (is_devices && nwords == 2 && !strcmp(words[1], "list")) ||
+                (is_devices && nwords == 3 && !strcmp(words[1], "revoke")) ||
                 (!strcmp(words[0], "stats") && nwords == 1);
     if (!known) {
         usage(stderr);
@@ -341,8 +373,12 @@ int main(int argc, char **argv)
     curl = curl_easy_init();
     int rc = curl ? login(&o) : 1;
     if (rc == 0) {
-        if (is_users)
+        if (is_users && !strcmp(words[1], "status"))
+            rc = post_status(&o, 0, words[2], words[3]);
+        else if (is_users)
             rc = words[1][0] == 'l' ? users_list(&o) : users_add(&o, words[2]);
+        else if (is_devices && !strcmp(words[1], "revoke"))
+            rc = post_status(&o, 1, words[2], NULL);
         else if (is_devices)
             rc = devices_list(&o);
         else
