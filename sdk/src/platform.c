@@ -15,9 +15,15 @@
 int64_t rove__platform_now_ms(void)
 {
     struct timespec ts;
-    if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
-        return (int64_t)time(NULL) * 1000;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#if defined(CLOCK_REALTIME)
+    /* POSIX first: older Android NDK levels lack C11 timespec_get. */
+    if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#else
+    if (timespec_get(&ts, TIME_UTC) == TIME_UTC)
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
+    return (int64_t)time(NULL) * 1000;
 }
 
 int64_t rove__platform_mono_ms(void)
