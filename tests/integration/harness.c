@@ -43,6 +43,7 @@ static size_t nservers;
 static char *dirs[MAX_DIRS];
 static size_t ndirs;
 static int in_cleanup;
+static double startup_timeout = 60.0;
 static unsigned rng_state;
 
 /* ---- assertions and logging -------------------------------------------- */
@@ -331,7 +332,7 @@ static void start(th_server *s, int demo)
         (void)log_start;
         s->pid = spawn(s, demo);
         int exited = 0, status = 0;
-        double deadline = th_mono() + 60.0;
+        double deadline = th_mono() + startup_timeout;
         while (th_mono() < deadline) {
             pid_t w = waitpid(s->pid, &status, WNOHANG);
             if (w == s->pid) {
@@ -347,7 +348,8 @@ static void start(th_server *s, int demo)
         }
         if (!exited) {
             th_server_dump_log(s, 40);
-            th_fail(__FILE__, __LINE__, "roved did not answer /healthz within 60 s");
+            th_fail(__FILE__, __LINE__, "roved did not answer /healthz within %.0f s",
+                    startup_timeout);
         }
         if (attempt < 9 && log_mentions_bind_failure(s)) {
             th_log("port %d busy, retrying on another port", s->port);
@@ -359,6 +361,11 @@ static void start(th_server *s, int demo)
                 WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
     }
     th_fail(__FILE__, __LINE__, "could not find a free port for roved");
+}
+
+void th_set_startup_timeout(double seconds)
+{
+    startup_timeout = seconds;
 }
 
 th_server *th_server_start(const char *const *extra)

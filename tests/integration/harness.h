@@ -118,6 +118,9 @@ typedef struct th_server {
  * arguments. Asserts success. The server is registered for cleanup.
  */
 th_server *th_server_start(const char *const *extra);
+/* How long th_server_start/restart wait for /healthz (default 60 s; seeding
+ * large bench data sets takes longer). */
+void th_set_startup_timeout(double seconds);
 /* SIGTERM; asserts a clean exit with status 0 within 20 s. */
 void th_server_stop(th_server *s);
 /* SIGKILL; waits for the process. */
