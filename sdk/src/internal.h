@@ -167,10 +167,15 @@ int rove__bind_value(sqlite3_stmt *st, int i, const rove__value *v, int copy);
 
 /* ---- records.c --------------------------------------------------------- */
 
-/* One local change, as stored in the outbox. */
+/* One local change, as stored in the outbox. before (may be NULL) is the
+ * before-image: a CBOR map of the columns' values before the change (for a
+ * delete, the whole row), used to undo a change the server refuses. */
 int rove__outbox_add(rove_client *c, const rove__table *t, rove__op op, const char *id,
                      int64_t base_version, int64_t hlc, const int *cols,
-                     const rove__value *vals, size_t n);
+                     const rove__value *vals, size_t n, const rove__buf *before);
+/* Undoes a refused change from its before-image (op as stored). */
+int rove__outbox_undo(rove_client *c, const rove__table *t, const char *id, int op,
+                      const void *before, size_t len);
 /* Decodes an outbox payload (CBOR map col -> value) into ch->col/val.
  * Text values borrow from p. */
 int rove__payload_decode(const rove__table *t, const void *p, size_t len, rove__change *ch);

@@ -258,7 +258,7 @@ static void write_value(rove__buf *b, const rove__value *v)
 
 int rove__outbox_add(rove_client *c, const rove__table *t, rove__op op, const char *id,
                      int64_t base_version, int64_t hlc, const int *cols,
-                     const rove__value *vals, size_t n)
+                     const rove__value *vals, size_t n, const rove__buf *before)
 {
     rove__buf payload = ROVE__BUF_INIT;
     char change_id[ROVE_ID_SIZE];
@@ -281,8 +281,8 @@ int rove__outbox_add(rove_client *c, const rove__table *t, rove__op op, const ch
     if (c->st_outbox_add == NULL) {
         rc = sqlite3_prepare_v3(c->db,
                                 "INSERT INTO _rove_outbox(change_id, tbl, row_id, op, "
-                                "base_version, hlc, payload, created_at) "
-                                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                "base_version, hlc, payload, created_at, before) "
+                                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                                 -1, SQLITE_PREPARE_PERSISTENT, &c->st_outbox_add, NULL);
         if (rc != SQLITE_OK) {
             rc = rove__client_sqlerr(c, c->db, rc, "outbox");
@@ -299,6 +299,10 @@ int rove__outbox_add(rove_client *c, const rove__table *t, rove__op op, const ch
     sqlite3_bind_blob(st, 7, payload.ptr ? (const void *)payload.ptr : "", (int)payload.len,
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, now);
+    if (before != NULL && before->len > 0)
+        sqlite3_bind_blob(st, 9, before->ptr, (int)before->len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 9);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -393,12 +397,111 @@ cleanup:
     return rc;
 }
 
+/* Encodes the row's current values of cols (all columns when cols is NULL)
+ * as a CBOR map: the before-image of a change. ROVE_ENOTFOUND when the row
+ * is absent. */
+static int read_before(rove_client *c, const rove__table *t, const char *id, const int *cols,
+                       size_t n, rove__buf *out)
+{
+    rove__buf sql = ROVE__BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    int all[ROVE__MAX_COLS];
+    int rc;
+    if (cols == NULL) {
+        for (size_t i = 0; i < t->ncols; i++)
+            all[i] = (int)i;
+        cols = all;
+        n = t->ncols;
+    }
+    rove__buf_puts(&sql, "SELECT ");
+    for (size_t k = 0; k < n; k++)
+        rove__buf_printf(&sql, "%s%s", k ? ", " : "", t->cols[cols[k]].name);
+    if (n == 0)
+        rove__buf_puts(&sql, "1");
+    rove__buf_printf(&sql, " FROM %s WHERE id = ?1", t->name);
+    if ((rc = rove__buf_status(&sql)) != 0) {
+        rove__client_error(c, rc, "out of memory");
+        goto cleanup;
+    }
+    rc = sqlite3_prepare_v2(c->db, (const char *)sql.ptr, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = rove__client_sqlerr(c, c->db, rc, "before-image");
+        goto cleanup;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        rc = ROVE_ENOTFOUND;
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = rove__client_sqlerr(c, c->db, rc, "before-image");
+        goto cleanup;
+    }
+    rove__buf_clear(out);
+    rove__w_map(out, n);
+    for (size_t k = 0; k < n; k++) {
+        rove__w_text(out, t->cols[cols[k]].name);
+        switch (sqlite3_column_type(st, (int)k)) {
+        case SQLITE_INTEGER:
+            rove__w_int(out, sqlite3_column_int64(st, (int)k));
+            break;
+        case SQLITE_FLOAT:
+            rove__w_real(out, sqlite3_column_double(st, (int)k));
+            break;
+        case SQLITE_NULL:
+            rove__w_null(out);
+            break;
+        default:
+            rove__w_textn(out, (const char *)sqlite3_column_text(st, (int)k),
+                          (size_t)sqlite3_column_bytes(st, (int)k));
+            break;
+        }
+    }
+    rc = rove__buf_status(out);
+    if (rc != 0)
+        rove__client_error(c, rc, "out of memory");
+cleanup:
+    sqlite3_finalize(st);
+    rove__buf_free(&sql);
+    return rc;
+}
+
+static int delete_local(rove_client *c, const rove__table *t, const char *id)
+{
+    char sql[96];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?1", t->name);
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "delete");
+}
+
+static int set_before(rove_client *c, int64_t seq, const rove__buf *before)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "UPDATE _rove_outbox SET before = ?1 WHERE seq = ?2", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK) {
+        if (before != NULL)
+            sqlite3_bind_blob(st, 1, before->ptr, (int)before->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, seq);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
+}
+
 int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
 {
     int rc;
     if (c->st_outbox_for_row == NULL) {
         rc = sqlite3_prepare_v3(c->db,
-                                "SELECT op, payload FROM _rove_outbox "
+                                "SELECT op, payload, seq FROM _rove_outbox "
                                 "WHERE tbl = ?1 AND row_id = ?2 ORDER BY seq",
                                 -1, SQLITE_PREPARE_PERSISTENT, &c->st_outbox_for_row, NULL);
         if (rc != SQLITE_OK)
@@ -407,9 +510,10 @@ int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
     sqlite3_stmt *st = c->st_outbox_for_row;
     sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-    /* Collect first: apply_values runs other statements on the connection. */
+    /* Collect first: the overlay runs other statements on the connection. */
     struct pend {
         int op;
+        int64_t seq;
         unsigned char *p;
         size_t len;
     } *list = NULL;
@@ -428,6 +532,7 @@ int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
         }
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
         list[n].op = sqlite3_column_int(st, 0);
+        list[n].seq = sqlite3_column_int64(st, 2);
         list[n].len = len;
         list[n].p = malloc(len ? len : 1);
         if (list[n].p == NULL) {
@@ -440,38 +545,86 @@ int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (rc == ROVE_ENOMEM)
+        rove__client_error(c, rc, "out of memory");
+
+    /* Lay the pending changes over the server's row, oldest first. Each
+     * change's before-image becomes what it overlays now (the server's value
+     * plus the older pending changes), so undoing a refused change restores
+     * the server's state rather than a stale local one. */
+    rove__buf before = ROVE__BUF_INIT;
     for (size_t k = 0; rc == 0 && k < n; k++) {
+        rove__change ch;
+        int gone = 0;
         if (list[k].op == ROVE__OP_DELETE) {
-            sqlite3_stmt *del = NULL;
-            rove__buf sql = ROVE__BUF_INIT;
-            rove__buf_printf(&sql, "DELETE FROM %s WHERE id = ?1", t->name);
-            rc = rove__buf_status(&sql);
-            if (rc == 0 && sqlite3_prepare_v2(c->db, (const char *)sql.ptr, -1, &del, NULL) ==
-                               SQLITE_OK) {
-                sqlite3_bind_text(del, 1, id, -1, SQLITE_STATIC);
-                if (sqlite3_step(del) != SQLITE_DONE)
-                    rc = rove__client_sqlerr(c, c->db, sqlite3_errcode(c->db), "delete");
-            } else if (rc == 0) {
-                rc = rove__client_sqlerr(c, c->db, sqlite3_errcode(c->db), "delete");
+            rc = read_before(c, t, id, NULL, 0, &before);
+            if (rc == ROVE_ENOTFOUND) {
+                gone = 1;
+                rc = 0;
             }
-            sqlite3_finalize(del);
-            rove__buf_free(&sql);
+            if (rc == 0)
+                rc = set_before(c, list[k].seq, gone ? NULL : &before);
+            if (rc == 0 && !gone)
+                rc = delete_local(c, t, id);
             continue;
         }
-        rove__change ch;
         if (rove__payload_decode(t, list[k].p, list[k].len, &ch) != 0) {
             rc = rove__client_error(c, ROVE_ECORRUPT, "outbox entry for %s is corrupt",
                                     t->name);
             break;
         }
-        rc = apply_values(c, t, id, ch.col, ch.val, ch.ncols, 0, NULL);
+        rc = read_before(c, t, id, ch.col, ch.ncols, &before);
+        if (rc == ROVE_ENOTFOUND) {
+            rc = 0; /* deleted by an older pending change: nothing to overlay */
+            continue;
+        }
+        if (rc == 0)
+            rc = set_before(c, list[k].seq, &before);
+        if (rc == 0)
+            rc = apply_values(c, t, id, ch.col, ch.val, ch.ncols, 0, NULL);
     }
+    rove__buf_free(&before);
     for (size_t k = 0; k < n; k++)
         free(list[k].p);
     free(list);
-    if (rc == ROVE_ENOMEM)
-        rove__client_error(c, rc, "out of memory");
     return rc;
+}
+
+int rove__outbox_undo(rove_client *c, const rove__table *t, const char *id, int op,
+                      const void *before, size_t len)
+{
+    rove__change ch;
+    if (before == NULL || len == 0 || op == ROVE__OP_INSERT)
+        return 0;
+    if (rove__payload_decode(t, before, len, &ch) != 0)
+        return rove__client_error(c, ROVE_ECORRUPT, "outbox before-image is corrupt");
+    if (op == ROVE__OP_UPDATE)
+        return apply_values(c, t, id, ch.col, ch.val, ch.ncols, 0, NULL);
+
+    /* A refused delete: put the row back as it was. */
+    rove__buf sql = ROVE__BUF_INIT;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    rove__buf_printf(&sql, "INSERT OR REPLACE INTO %s(", t->name);
+    for (size_t k = 0; k < ch.ncols; k++)
+        rove__buf_printf(&sql, "%s%s", k ? ", " : "", t->cols[ch.col[k]].name);
+    rove__buf_puts(&sql, ") VALUES(");
+    for (size_t k = 0; k < ch.ncols; k++)
+        rove__buf_printf(&sql, "%s?%zu", k ? ", " : "", k + 1);
+    rove__buf_puts(&sql, ")");
+    if ((rc = rove__buf_status(&sql)) != 0) {
+        rove__buf_free(&sql);
+        return rove__client_error(c, rc, "out of memory");
+    }
+    rc = sqlite3_prepare_v2(c->db, (const char *)sql.ptr, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        for (size_t k = 0; k < ch.ncols; k++)
+            rove__bind_value(st, (int)k + 1, &ch.val[k], 0);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    rove__buf_free(&sql);
+    return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "undo");
 }
 
 /* ---- local writes ------------------------------------------------------- */
@@ -581,7 +734,7 @@ int rove__record_insert_in_tx(rove_client *c, rove_record *r)
     int64_t hlc = next_hlc(c, &rc);
     if (rc != 0)
         goto cleanup;
-    if ((rc = rove__outbox_add(c, r->t, ROVE__OP_INSERT, id, 0, hlc, cols, vals, n)) != 0)
+    if ((rc = rove__outbox_add(c, r->t, ROVE__OP_INSERT, id, 0, hlc, cols, vals, n, NULL)) != 0)
         goto cleanup;
 
     memcpy(r->id, id, sizeof(id));
@@ -629,12 +782,18 @@ int rove__record_update_in_tx(rove_client *c, rove_record *r)
     if (n == 0)
         return 0;
     ROVE_TRY(row_version(c, r->t, r->id, &version));
+    rove__buf before = ROVE__BUF_INIT;
     int64_t now = rove__platform_now_ms();
-    ROVE_TRY(apply_values(c, r->t, r->id, cols, vals, n, now, c->user_id));
-    int64_t hlc = next_hlc(c, &rc);
+    int64_t hlc = 0;
+    if ((rc = read_before(c, r->t, r->id, cols, n, &before)) == 0 &&
+        (rc = apply_values(c, r->t, r->id, cols, vals, n, now, c->user_id)) == 0)
+        hlc = next_hlc(c, &rc);
+    if (rc == 0)
+        rc = rove__outbox_add(c, r->t, ROVE__OP_UPDATE, r->id, version, hlc, cols, vals, n,
+                              &before);
+    rove__buf_free(&before);
     if (rc != 0)
         return rc;
-    ROVE_TRY(rove__outbox_add(c, r->t, ROVE__OP_UPDATE, r->id, version, hlc, cols, vals, n));
     for (size_t i = 0; i < r->t->ncols; i++)
         r->v[i].changed = 0;
     r->v[ROVE__COL_UPDATED_AT].set = 1;
@@ -687,8 +846,11 @@ int rove_client_delete(rove_client *c, const char *table, const char *id)
     char sql[96];
     sqlite3_stmt *st = NULL;
     ROVE_TRY(rove__replica_begin(c));
+    rove__buf before = ROVE__BUF_INIT;
     int rc = row_version(c, t, id, &version);
     if (rc != 0)
+        goto cleanup;
+    if ((rc = read_before(c, t, id, NULL, 0, &before)) != 0)
         goto cleanup;
     snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?1", t->name);
     rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
@@ -705,8 +867,9 @@ int rove_client_delete(rove_client *c, const char *table, const char *id)
     int64_t hlc = next_hlc(c, &rc);
     if (rc != 0)
         goto cleanup;
-    rc = rove__outbox_add(c, t, ROVE__OP_DELETE, id, version, hlc, NULL, NULL, 0);
+    rc = rove__outbox_add(c, t, ROVE__OP_DELETE, id, version, hlc, NULL, NULL, 0, &before);
 cleanup:
+    rove__buf_free(&before);
     sqlite3_finalize(st);
     if (rc == 0)
         rc = rove__replica_commit(c);

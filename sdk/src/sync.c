@@ -87,6 +87,11 @@ static int prep(page *pg, sqlite3_stmt **st, const char *sql)
     return rc == SQLITE_OK ? 0 : rove__client_sqlerr(pg->c, pg->c->db, rc, "sync");
 }
 
+static int store_receipt(page *pg, const rove__receipt *r, const char *tbl, const char *row);
+static int unqueue(page *pg, const rove__receipt *r, const char *tbl, const char *row, int op,
+                   const unsigned char *before, size_t before_len);
+static int note_receipt(page *pg, const rove__receipt *r, const char *tbl, const char *row);
+
 static int on_receipt(const rove__receipt *r, void *ud)
 {
     page *pg = ud;
@@ -94,7 +99,11 @@ static int on_receipt(const rove__receipt *r, void *ud)
     char tbl[32] = "", row[ROVE_ID_SIZE] = "";
     int rc;
 
-    ROVE_TRY(prep(pg, &pg->rc_find, "SELECT tbl, row_id FROM _rove_outbox WHERE change_id = ?1"));
+    int op = 0;
+    unsigned char *before = NULL;
+    size_t before_len = 0;
+    ROVE_TRY(prep(pg, &pg->rc_find,
+                  "SELECT tbl, row_id, op, before FROM _rove_outbox WHERE change_id = ?1"));
     sqlite3_bind_text(pg->rc_find, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
     rc = sqlite3_step(pg->rc_find);
     if (rc == SQLITE_ROW) {
@@ -102,12 +111,34 @@ static int on_receipt(const rove__receipt *r, void *ud)
         const char *i = (const char *)sqlite3_column_text(pg->rc_find, 1);
         snprintf(tbl, sizeof(tbl), "%s", t ? t : "");
         snprintf(row, sizeof(row), "%s", i ? i : "");
+        op = sqlite3_column_int(pg->rc_find, 2);
+        before_len = (size_t)sqlite3_column_bytes(pg->rc_find, 3);
+        if ((r->status == ROVE__RC_REJECTED || r->status == ROVE__RC_OVERRIDDEN) &&
+            before_len > 0 && (before = malloc(before_len)) != NULL)
+            memcpy(before, sqlite3_column_blob(pg->rc_find, 3), before_len);
     }
     sqlite3_reset(pg->rc_find);
+    if (before_len > 0 && before == NULL &&
+        (r->status == ROVE__RC_REJECTED || r->status == ROVE__RC_OVERRIDDEN))
+        return rove__client_error(c, ROVE_ENOMEM, "out of memory");
     int in_outbox = rc == SQLITE_ROW;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        free(before);
         return rove__client_sqlerr(c, c->db, rc, "receipt");
+    }
+    rc = store_receipt(pg, r, in_outbox ? tbl : NULL, in_outbox ? row : NULL);
+    if (rc == 0 && in_outbox)
+        rc = unqueue(pg, r, tbl, row, op, before, before_len);
+    free(before);
+    if (rc != 0)
+        return rc;
+    return note_receipt(pg, r, in_outbox ? tbl : NULL, row);
+}
 
+static int store_receipt(page *pg, const rove__receipt *r, const char *tbl, const char *row)
+{
+    rove_client *c = pg->c;
+    int rc;
     ROVE_TRY(prep(pg, &pg->rc_store,
                   "INSERT INTO _rove_receipts(change_id, tbl, row_id, status, code, message, "
                   "version, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
@@ -117,7 +148,7 @@ static int on_receipt(const rove__receipt *r, void *ud)
                   "tbl = COALESCE(excluded.tbl, tbl), row_id = COALESCE(excluded.row_id, row_id)"));
     sqlite3_stmt *st = pg->rc_store;
     sqlite3_bind_text(st, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
-    if (in_outbox) {
+    if (tbl != NULL) {
         sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
     } else {
@@ -140,19 +171,55 @@ static int on_receipt(const rove__receipt *r, void *ud)
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return rove__client_sqlerr(c, c->db, rc, "receipt");
+    return 0;
+}
 
-    if (in_outbox) {
-        ROVE_TRY(prep(pg, &pg->rc_unqueue, "DELETE FROM _rove_outbox WHERE change_id = ?1"));
-        sqlite3_bind_text(pg->rc_unqueue, 1, r->change_id, (int)r->change_id_len,
-                          SQLITE_STATIC);
-        rc = sqlite3_step(pg->rc_unqueue);
-        sqlite3_reset(pg->rc_unqueue);
-        if (rc != SQLITE_DONE)
+/* Removes an acknowledged change from the outbox; a refused or overridden
+ * change is undone from its before-image unless newer local changes to the
+ * same record are still pending (they are overlaid on the next pull). */
+static int unqueue(page *pg, const rove__receipt *r, const char *tbl, const char *row, int op,
+                   const unsigned char *before, size_t before_len)
+{
+    rove_client *c = pg->c;
+    int rc;
+    ROVE_TRY(prep(pg, &pg->rc_unqueue, "DELETE FROM _rove_outbox WHERE change_id = ?1"));
+    sqlite3_bind_text(pg->rc_unqueue, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
+    rc = sqlite3_step(pg->rc_unqueue);
+    sqlite3_reset(pg->rc_unqueue);
+    if (rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "receipt");
+    pg->acked++;
+
+    const rove__table *t = rove__schema_table(tbl, strlen(tbl));
+    if (t != NULL && before != NULL) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(c->db,
+                                "SELECT EXISTS(SELECT 1 FROM _rove_outbox "
+                                "WHERE tbl = ?1 AND row_id = ?2)",
+                                -1, &st, NULL);
+        int newer = 1;
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
+            if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                newer = sqlite3_column_int(st, 0);
+                rc = SQLITE_OK;
+            }
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_OK)
             return rove__client_sqlerr(c, c->db, rc, "receipt");
-        pg->acked++;
+        if (!newer)
+            ROVE_TRY(rove__outbox_undo(c, t, row, op, before, before_len));
     }
+    return 0;
+}
 
-    const rove__table *t = in_outbox ? rove__schema_table(tbl, strlen(tbl)) : NULL;
+static int note_receipt(page *pg, const rove__receipt *r, const char *tbl, const char *row)
+{
+    rove_client *c = pg->c;
+    int rc;
+    const rove__table *t = tbl ? rove__schema_table(tbl, strlen(tbl)) : NULL;
     /* The server may not echo our own change in the page; keep the replica's
      * version current so the next edit carries the right base_version. */
     if (t != NULL && r->version > 0 &&
@@ -199,7 +266,7 @@ static int on_receipt(const rove__receipt *r, void *ud)
         receipt_note *n = &pg->receipts[pg->nreceipts];
         memset(n, 0, sizeof(*n));
         memcpy(n->change_id, r->change_id, r->change_id_len);
-        memcpy(n->record_id, row, sizeof(row));
+        snprintf(n->record_id, sizeof(n->record_id), "%s", row);
         n->table = t ? t->name : NULL;
         n->status = (rove_receipt_status)r->status;
         n->version = r->version;
