@@ -629,6 +629,7 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
         if (rc != 0)
             goto cleanup;
 
+        int64_t cursor_before = c->cursor;
         page pg;
         memset(&pg, 0, sizeof(pg));
         pg.c = c;
@@ -678,6 +679,12 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
             /* Without this the loop would resend the same batch forever. */
             rc = rove__client_error(c, ROVE_ESERVER,
                                     "server acknowledged none of %zu pushed changes", nbatch);
+            goto cleanup;
+        }
+        if (hdr.more && pg.rows == 0 && pg.acked == 0 && pg.nevicts == 0 &&
+            c->cursor == cursor_before) {
+            /* "More" with nothing in the page and no progress would loop. */
+            rc = rove__client_error(c, ROVE_EPROTO, "server announced more rows but sent none");
             goto cleanup;
         }
         pending_free(batch, nbatch);

@@ -144,6 +144,11 @@ typedef struct rove_sync_report {
  * Pushes the whole outbox and pulls everything new, page by page. Each page is
  * applied in one transaction together with its receipts and the new cursor, so
  * a crash or network loss at any moment loses nothing and a retry resumes.
+ * Local edits still waiting in the outbox stay visible over pulled rows. A
+ * change the server rejects or overrides is undone in the replica (from the
+ * values it replaced) unless newer local edits to that record are pending; its
+ * receipt stays readable (rove_client_record_state(), rove_client_receipts()).
+ * A rejected insert keeps its row so the app can show it with the reason.
  * out may be NULL. Returns 0, ROVE_ENOTLOGGEDIN, ROVE_ENET, ROVE_ETLS, ROVE_EPIN,
  * ROVE_EAUTH, ROVE_EREVOKED, ROVE_ESERVER, ROVE_EPROTO, ROVE_EUSER, or the code
  * the server answered with.
