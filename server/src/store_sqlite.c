@@ -246,6 +246,11 @@ static const char server_ddl[] =
     "  client_hlc INTEGER,\n"
     "  diff TEXT);\n"
     "CREATE INDEX IF NOT EXISTS audit_row ON audit(table_name, row_id);\n"
+    /* The audit trail is append-only, whoever holds a connection. */
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;\n"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;\n"
     /* Pull and scope paths: per-owner and per-territory account lookups. */
     "CREATE INDEX IF NOT EXISTS account_owner_version ON account(owner_id, version);\n"
     "CREATE INDEX IF NOT EXISTS account_territory ON account(territory_id);\n"
