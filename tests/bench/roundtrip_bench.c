@@ -94,7 +94,7 @@ static int64_t scenario(th_server *s, const char *user, const char *password, in
 
     double *ms = calloc((size_t)iterations, sizeof(double));
     TH_ASSERT(ms != NULL);
-    double sum = 0;
+    double sum = 0, block = 0;
     for (int i = 0; i < iterations; i++) {
         edit(&a, i, "A");
         edit(&b, i, "B");
@@ -110,6 +110,12 @@ static int64_t scenario(th_server *s, const char *user, const char *password, in
         TH_ASSERT_MSG(rep.pulled >= EDITS, "A pulled %llu rows, expected B's %d edits",
                       (unsigned long long)rep.pulled, EDITS);
         sum += ms[i];
+        block += ms[i];
+        if ((i + 1) % 100 == 0 && !quiet) {
+            fprintf(stderr, "  %s iterations %d-%d: mean %.2f ms\n", user, i - 98, i + 1,
+                    block / 100.0);
+            block = 0;
+        }
     }
     /* The last values made it across. */
     char title[64], want[64];
