@@ -1,15 +1,16 @@
-# rove_add_test_suite(<module> SOURCE <file> [LIBS <targets...>] [LABELS <labels...>]
-#                     [TIMEOUT <seconds>])
+# rove_add_test_suite(<module> [SOURCE <file>] [LIBS <targets...>] [LABELS <labels...>]
+#                     [TIMEOUT <seconds>] [EXTRA_SOURCES <files...>] [FAULTALLOC])
 #
 # Builds <file> (tests/<kind>/<module>_test.c) with the harness in test.h into
 # the executable test_<module>, and registers every case, i.e. every line that
 # starts with `void test_<module>__<case>(void)`, as its own ctest test named
 # test_<module>__<case>. Editing the file re-runs CMake, so the list of cases
 # never goes stale. A suite with no cases is a configuration error.
+# FAULTALLOC links the fault-injecting allocator of testlib/faultalloc.h.
 set(ROVE_TESTLIB_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 function(rove_add_test_suite module)
-    cmake_parse_arguments(PARSE_ARGV 1 arg "" "SOURCE;TIMEOUT" "LIBS;LABELS;EXTRA_SOURCES")
+    cmake_parse_arguments(PARSE_ARGV 1 arg "FAULTALLOC" "SOURCE;TIMEOUT" "LIBS;LABELS;EXTRA_SOURCES")
     if(NOT arg_SOURCE)
         set(arg_SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/${module}_test.c)
     endif()
@@ -54,6 +55,11 @@ ${rows}    {NULL, NULL},
     # Cases are found by name, not declared in a header.
     target_compile_options(test_${module} PRIVATE ${ROVE_WARNINGS} -Wno-missing-prototypes)
     target_link_libraries(test_${module} PRIVATE ${arg_LIBS})
+    if(arg_FAULTALLOC)
+        target_sources(test_${module} PRIVATE ${ROVE_TESTLIB_DIR}/faultalloc.c)
+        target_link_options(test_${module} PRIVATE
+            -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc)
+    endif()
     foreach(c IN LISTS cases)
         add_test(NAME test_${module}__${c} COMMAND test_${module} ${c})
         set_tests_properties(test_${module}__${c} PROPERTIES
