@@ -203,6 +203,26 @@ static int load_meta(rove_client *c)
     return 0;
 }
 
+/* Brings replicas made by older builds up to date (columns added later). */
+static int migrate(rove_client *c)
+{
+    sqlite3_stmt *st = NULL;
+    int has_before = 0;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('_rove_outbox') "
+                                       "WHERE name = 'before'",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "migrate");
+    rc = sqlite3_step(st);
+    has_before = rc == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "migrate");
+    if (!has_before)
+        ROVE_TRY(rove__replica_exec(c, "ALTER TABLE _rove_outbox ADD COLUMN before BLOB"));
+    return rove__meta_set_int(c, "sdk_schema", 2);
+}
+
 int rove__replica_open(rove_client *c, char *err, size_t errsize)
 {
     rove__buf ddl = ROVE__BUF_INIT;
@@ -256,7 +276,7 @@ int rove__replica_open(rove_client *c, char *err, size_t errsize)
     if ((rc = rove__replica_begin(c)) != 0)
         goto fail_msg;
     if ((rc = rove__replica_exec(c, (const char *)ddl.ptr)) != 0 ||
-        (rc = load_meta(c)) != 0) {
+        (rc = migrate(c)) != 0 || (rc = load_meta(c)) != 0) {
         rove__replica_rollback(c);
         goto fail_msg;
     }
