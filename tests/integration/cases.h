@@ -8,6 +8,9 @@
     X(retried_push)                                                                        \
     X(kill9_restart)                                                                       \
     X(kill9_during_sync)                                                                   \
+    X(paged_bootstrap)                                                                     \
+    X(delete_propagates)                                                                   \
+    X(conflicts)                                                                           \
     X(bad_input)                                                                           \
     X(sdk_auth_errors)                                                                     \
     X(tls)                                                                                 \
