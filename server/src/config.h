@@ -19,6 +19,7 @@ typedef struct roved_config {
     char cert[ROVED_PATH_MAX];
     int demo;
     int threads;
+    int keep_alive_ms;
     char log_level[16];
     int page_max;
     int pbkdf2_iterations;

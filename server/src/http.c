@@ -323,15 +323,16 @@ static int log_message(const struct mg_connection *c, const char *message)
 int roved_http_start(roved_server *srv, struct mg_context **out)
 {
     const roved_config *cfg = srv->cfg;
-    char ports[300], threads[16];
+    char ports[300], threads[16], keep_alive[16];
     snprintf(ports, sizeof(ports), "%ss", cfg->listen);
     snprintf(threads, sizeof(threads), "%d", cfg->threads);
+    snprintf(keep_alive, sizeof(keep_alive), "%d", cfg->keep_alive_ms);
     const char *options[] = {
         "listening_ports", ports,
         "ssl_certificate", cfg->cert,
         "num_threads", threads,
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "5000",
+        "keep_alive_timeout_ms", keep_alive,
         "request_timeout_ms", "30000",
         "tcp_nodelay", "1",
         "enable_auth_domain_check", "no",

@@ -273,9 +273,12 @@ static int db_open(roved_store *s, int writer, roved_db **out)
     char pragmas[512];
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
-             "PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
+             "PRAGMA foreign_keys=ON; PRAGMA cache_size=%d; PRAGMA temp_store=MEMORY;"
              "PRAGMA mmap_size=268435456;%s",
-             s->sync_full ? "FULL" : "NORMAL", writer ? "" : " PRAGMA query_only=1;");
+             s->sync_full ? "FULL" : "NORMAL",
+             /* Readers mostly read through the shared mmap; keep their private
+              * caches small, since there is one per worker thread. */
+             writer ? -32768 : -4096, writer ? "" : " PRAGMA query_only=1;");
     if (exec(db, pragmas) != 0) {
         sqlite3_close(db->h);
         free(db);
