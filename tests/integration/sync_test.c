@@ -478,12 +478,18 @@ void test_integration__kill9_during_sync(void)
     char path[700];
     snprintf(path, sizeof(path), "%s/rita-tablet.db", dir);
     int total = 0, interrupted = 0;
-    for (int round = 0; round < 6; round++) {
+    static const int delay_us[] = {0, 2000, 5000, 10000, 20000, 40000, 80000, 150000};
+    const int rounds = (int)(sizeof(delay_us) / sizeof(delay_us[0]));
+    for (int round = 0; round < rounds; round++) {
         /* The device works in a child process, so the server can be killed
-         * while its request is in flight. */
+         * while its request is in flight: the child says when it starts the
+         * sync, and the server dies a varying moment later. */
+        int fds[2];
+        TH_ASSERT(pipe(fds) == 0);
         pid_t pid = fork();
         TH_ASSERT(pid >= 0);
         if (pid == 0) {
+            close(fds[0]);
             rove_client *c = NULL;
             if (th_client_open_opts(&c, path, s->url, s->ca, NULL) != 0)
                 _exit(3);
@@ -493,12 +499,19 @@ void test_integration__kill9_during_sync(void)
                 if (rove_contact_create(c, NULL, acc, name, NULL, NULL, NULL, 0) != 0)
                     _exit(4);
             }
+            if (write(fds[1], "s", 1) != 1)
+                _exit(5);
             int rc = rove_client_sync(c, NULL);
             rove_client_free(c);
             _exit(rc == 0 ? 0 : 10);
         }
+        close(fds[1]);
+        char go;
+        TH_ASSERT(read(fds[0], &go, 1) == 1);
+        close(fds[0]);
         total += 40;
-        usleep((useconds_t)(5000 + 9000 * round));
+        if (delay_us[round] > 0)
+            usleep((useconds_t)delay_us[round]);
         th_server_kill(s);
         int status = 0;
         waitpid(pid, &status, 0);
@@ -509,7 +522,7 @@ void test_integration__kill9_during_sync(void)
             interrupted++;
         th_server_restart(s);
     }
-    th_log("%d of 6 syncs were cut off by the kill", interrupted);
+    th_log("%d of %d syncs were cut off by the kill", interrupted, rounds);
     /* Back online for good: the outbox drains and everything is there once. */
     a = th_client_open(s, dir, "rita-tablet");
     sync_ok(a, &rep, "A final");
