@@ -22,6 +22,16 @@ void rove_global_cleanup(void)
     curl_global_cleanup();
 }
 
+const char *rove_version(void)
+{
+    return ROVE_VERSION_STRING;
+}
+
+int64_t rove_client_cursor(const rove_client *c)
+{
+    return c ? c->cursor : 0;
+}
+
 const char *rove_last_open_error(void)
 {
     return open_error;

@@ -26,6 +26,10 @@ typedef struct rove_client rove_client;
 ROVE_EXTERN(int) rove_global_init(void);
 ROVE_EXTERN(void) rove_global_cleanup(void);
 
+/* The version of the library actually loaded ("x.y.z"), to compare with
+ * ROVE_VERSION_STRING from the headers an app was built with. Static string. */
+ROVE_EXTERN(const char *) rove_version(void);
+
 #define ROVE_CLIENT_OPTIONS_VERSION 1
 
 typedef struct rove_client_options {
@@ -73,6 +77,8 @@ ROVE_EXTERN(const char *) rove_client_user_id(const rove_client *c);
 ROVE_EXTERN(const char *) rove_client_user_name(const rove_client *c);
 ROVE_EXTERN(const char *) rove_client_role(const rove_client *c);
 ROVE_EXTERN(const char *) rove_client_device_id(const rove_client *c);
+/* The committed sync cursor (0 before the first sync). */
+ROVE_EXTERN(int64_t) rove_client_cursor(const rove_client *c);
 
 /*
  * Wipes the replica: every synced row, the outbox (unsent changes are LOST),
