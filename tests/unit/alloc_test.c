@@ -254,3 +254,44 @@ void test_alloc__compress(void)
     rove__buf_free(&c.z);
     free(c.plain);
 }
+
+void test_alloc__hostile_counts_allocate_nothing(void)
+{
+    /* Declared counts far beyond what the input holds are refused before
+     * anything is allocated: every allocation is made to fail, and none may
+     * even be attempted. */
+    static const struct {
+        const char *what;
+        unsigned char bytes[24];
+        size_t len;
+    } cases[] = {
+        {"changes: array of 2^64-1",
+         {0xa2, 0x61, 'v', 0x01, 0x67, 'c', 'h', 'a', 'n', 'g', 'e', 's', 0x9b, 0xff, 0xff,
+          0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+         21},
+        {"changes: array of 1000 in 3 bytes",
+         {0xa2, 0x61, 'v', 0x01, 0x67, 'c', 'h', 'a', 'n', 'g', 'e', 's', 0x99, 0x03, 0xe8,
+          0x00, 0x00, 0x00},
+         18},
+        {"top-level map of 2^32 pairs", {0xba, 0xff, 0xff, 0xff, 0xff, 0x61, 'v'}, 7},
+        {"text of 2^63 bytes",
+         {0xa1, 0x7b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00},
+         11},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        rove__sync_req req;
+        rove__sync_resp_hdr hdr;
+        rove__sync_resp_handler none = {NULL, NULL, NULL, NULL};
+        rove__flat_field f[1] = {{"v", 0, {0}}};
+        rove_fault_arm(1, 1);
+        int r1 = rove__sync_req_parse(&req, cases[k].bytes, cases[k].len, NULL);
+        int r2 = rove__sync_resp_parse(cases[k].bytes, cases[k].len, &none, NULL, &hdr, NULL);
+        int r3 = rove__flat_parse(cases[k].bytes, cases[k].len, f, 1, NULL);
+        unsigned long attempts = rove_fault_disarm(NULL);
+        if (attempts != 0)
+            ROVE_TEST_FAIL_("%s: %lu allocations attempted", cases[k].what, attempts);
+        ASSERT_RC(r1, ROVE_EPROTO);
+        ASSERT(r2 != 0);
+        ASSERT_RC(r3, ROVE_EPROTO);
+    }
+}
