@@ -259,6 +259,37 @@ void test_integration__bad_input(void)
         assert_nothing_applied("body over 8 MiB");
     }
 
+    {
+        /* The limits exactly: 8 MiB of body is read (and refused as not zlib),
+         * one byte more is too large; 64 MiB inflated is decoded (and refused
+         * as not a request), one byte more is too large. */
+        size_t n = 8u * 1024u * 1024u;
+        unsigned char *big = malloc(n + 1);
+        TH_ASSERT(big != NULL);
+        for (size_t i = 0; i <= n; i++)
+            big[i] = (unsigned char)((i * 2654435761u) >> 13);
+        big[0] = 0x00; /* not a zlib header */
+        post_raw(big, n, &r);
+        assert_error("body of exactly 8 MiB", &r, 400, "malformed");
+        th_resp_free(&r);
+        post_raw(big, n + 1, &r);
+        assert_error("body of 8 MiB + 1", &r, 413, "too_large");
+        th_resp_free(&r);
+        free(big);
+        rove__buf z = ROVE__BUF_INIT;
+        deflate_zeros(&z, 64u * 1024u * 1024u);
+        post_raw(z.ptr, z.len, &r);
+        assert_error("64 MiB inflated exactly", &r, 400, "malformed");
+        th_resp_free(&r);
+        rove__buf_clear(&z);
+        deflate_zeros(&z, 64u * 1024u * 1024u + 1u);
+        post_raw(z.ptr, z.len, &r);
+        assert_error("64 MiB + 1 inflated", &r, 413, "too_large");
+        th_resp_free(&r);
+        rove__buf_free(&z);
+        assert_nothing_applied("limits exactly");
+    }
+
     /* ---- protocol and schema -------------------------------------------- */
     {
         rove__buf b = ROVE__BUF_INIT;
@@ -495,6 +526,59 @@ void test_integration__bad_input(void)
                   th_db_int(mgr, "SELECT version FROM account WHERE id = ?1", acc_rita, NULL));
         TH_ASSERT_EQ(th_db_int(mgr, "SELECT version FROM account WHERE id = ?1", acc_rosa, NULL),
                      v_rosa);
+        sqlite3_close(mgr);
+    }
+    {
+        /* More ways to reach outside the scope: a contact inserted under rosa's
+         * account, a delete of her account, an insert reusing her account's
+         * id. Each is rejected on its own; nothing of rosa's changes. */
+        char ch_a[ROVE_ID_SIZE], ch_b[ROVE_ID_SIZE], ch_c[ROVE_ID_SIZE], ch_d[ROVE_ID_SIZE];
+        char foreign_contact[ROVE_ID_SIZE], ghost[ROVE_ID_SIZE];
+        th_new_id(ch_a);
+        th_new_id(ch_b);
+        th_new_id(ch_c);
+        th_new_id(ch_d);
+        th_new_id(foreign_contact);
+        th_new_id(ghost);
+        rove__buf b = ROVE__BUF_INIT;
+        th_w_request(&b, 1, cursor0, 0, 4);
+        th_col c1[] = {{"account_id", th_text(acc_rosa)}, {"name", th_text("Planted Contact")}};
+        th_w_change(&b, ch_a, "contact", ROVE__OP_INSERT, foreign_contact, 0, c1, 2);
+        th_w_change(&b, ch_b, "account", ROVE__OP_DELETE, acc_rosa, v_rosa, NULL, 0);
+        th_col c3[] = {{"name", th_text("Hijacked Account")}};
+        th_w_change(&b, ch_c, "account", ROVE__OP_INSERT, acc_rosa, 0, c3, 1);
+        th_col c4[] = {{"phone", th_text("+1 555 0100")}};
+        th_w_change(&b, ch_d, "account", ROVE__OP_UPDATE, ghost, 1, c4, 1);
+        static th_sync_result res;
+        TH_ASSERT_EQ(th_sync_raw(srv, rita.token, &b, &res, NULL), 200);
+        TH_ASSERT_EQ(res.nreceipts, 4);
+        for (int i = 0; i < 4; i++) {
+            TH_ASSERT_MSG(res.receipts[i].status == 2 && res.receipts[i].version == 0,
+                          "change %d: status %d (%s) version %lld, expected rejected", i,
+                          res.receipts[i].status, res.receipts[i].code,
+                          (long long)res.receipts[i].version);
+            th_log("out-of-scope change %d -> rejected %s (%s)", i, res.receipts[i].code,
+                   res.receipts[i].message);
+        }
+        TH_ASSERT_STR(res.receipts[0].code, "out_of_scope");
+        TH_ASSERT_STR(res.receipts[1].code, "out_of_scope");
+        TH_ASSERT_MSG(strcmp(res.receipts[2].code, "exists") == 0 ||
+                          strcmp(res.receipts[2].code, "out_of_scope") == 0,
+                      "insert over rosa's account id: %s", res.receipts[2].code);
+        TH_ASSERT_MSG(strcmp(res.receipts[3].code, "out_of_scope") == 0 ||
+                          strcmp(res.receipts[3].code, "not_found") == 0,
+                      "update of a record that does not exist: %s", res.receipts[3].code);
+        th_sync_result_free(&res);
+        rove__buf_free(&b);
+        char *now_rosa = scope_fingerprint("rosa");
+        TH_ASSERT_MSG(strcmp(now_rosa, baseline_rosa) == 0,
+                      "rosa's scope changed after rita's out-of-scope inserts/deletes");
+        free(now_rosa);
+        sqlite3 *mgr = th_snapshot(srv, "maria", "maria-demo", NULL);
+        TH_ASSERT_EQ(th_db_int(mgr, "SELECT count(*) FROM contact WHERE id = ?1", foreign_contact,
+                               NULL),
+                     0);
+        TH_ASSERT_EQ(th_db_int(mgr, "SELECT count(*) FROM account WHERE id = ?1", ghost, NULL), 0);
         sqlite3_close(mgr);
     }
     TH_ASSERT(th_server_healthy(srv));
