@@ -647,6 +647,22 @@ void test_integration__sdk_auth_errors(void)
     TH_ASSERT_EQ(th_client_pending(c), 0);
     rove_client_free(c);
 
+    /* Repeated wrong passwords: the user name is locked for a while (429
+     * rate_limited), and the SDK says so. */
+    int limited = 0;
+    for (int i = 0; i < 12 && !limited; i++) {
+        long status = th_login_raw(s, "rosa", "guess", NULL);
+        TH_ASSERT_MSG(status == 401 || status == 429, "guess %d: HTTP %ld", i, status);
+        limited = status == 429;
+    }
+    TH_ASSERT_MSG(limited, "12 wrong passwords in a row were never rate limited");
+    c = th_client_open(s, dir, "rosa");
+    rc = rove_client_login(c, "rosa", "rosa-demo");
+    TH_ASSERT_MSG(rc == ROVE_ERATELIMIT, "login while rate limited: %s (%s)",
+                  rove_error_name(rc), rove_client_errmsg(c));
+    th_log("rate limited: %s", rove_client_errmsg(c));
+    rove_client_free(c);
+
     /* A different user on the same replica is refused. */
     c = th_client_open(s, dir, "bad-token");
     rc = rove_client_login(c, "raj", "raj-demo");

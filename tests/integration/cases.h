@@ -11,6 +11,7 @@
     X(paged_bootstrap)                                                                     \
     X(delete_propagates)                                                                   \
     X(conflicts)                                                                           \
+    X(large_outbox)                                                                        \
     X(bad_input)                                                                           \
     X(sdk_auth_errors)                                                                     \
     X(tls)                                                                                 \

@@ -797,3 +797,79 @@ void test_integration__conflicts(void)
     rove_client_free(b);
     th_server_stop(s);
 }
+
+/* ---- big outbox, callbacks that abort ------------------------------------- */
+
+static int abort_on_receipt(const rove_receipt *r, void *payload)
+{
+    unsigned *n = payload;
+    (*n)++;
+    return 1;
+}
+
+/*
+ * 1,100 offline changes with push_batch set above the protocol's 1,000: the
+ * SDK splits them into requests the server accepts. A receipt callback that
+ * aborts the sync returns ROVE_EUSER and loses nothing: the batch that was
+ * acknowledged stays acknowledged, the rest stays in the outbox, and the next
+ * sync finishes the job with every change on the server exactly once.
+ */
+void test_integration__large_outbox(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("outbox");
+    char path[700];
+    snprintf(path, sizeof(path), "%s/rita.db", dir);
+    rove_client_options o = ROVE_CLIENT_OPTIONS_INIT;
+    o.db_path = path;
+    o.server_url = s->url;
+    o.ca_file = s->ca;
+    o.push_batch = 5000;
+    rove_client *c = NULL;
+    TH_ASSERT_EQ(rove_client_open(&c, &o), 0);
+    TH_ASSERT_ROVE(c, rove_client_login(c, "rita", "rita-demo"));
+    rove_sync_report rep;
+    sync_ok(c, &rep, "bootstrap");
+    char acc[ROVE_ID_SIZE];
+    th_client_text(c, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
+    const int n = 1100;
+    double t0 = th_mono();
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "Bulk %04d", i);
+        TH_ASSERT_ROVE(c, rove_contact_create(c, NULL, acc, name, NULL, NULL, NULL, 0));
+    }
+    th_log("%d offline inserts in %.2f s", n, th_mono() - t0);
+    TH_ASSERT_EQ(th_client_pending(c), n);
+
+    unsigned seen = 0;
+    rove_client_on_receipt(c, abort_on_receipt, &seen);
+    int rc = rove_client_sync(c, &rep);
+    TH_ASSERT_MSG(rc == ROVE_EUSER, "sync with an aborting callback: %s", rove_error_name(rc));
+    TH_ASSERT_EQ(seen, 1);
+    uint64_t left = th_client_pending(c);
+    th_log("aborted after the first batch: %llu acknowledged, %llu left",
+           (unsigned long long)rep.pushed, (unsigned long long)left);
+    TH_ASSERT_EQ(rep.pushed, 1000);
+    TH_ASSERT_EQ(left, (uint64_t)n - 1000);
+
+    receipts rs = {0};
+    rove_client_on_receipt(c, on_receipt, &rs);
+    sync_ok(c, &rep, "sync again");
+    TH_ASSERT_EQ(rep.pushed, (uint64_t)n - 1000);
+    TH_ASSERT_EQ(rs.problems, 0);
+    TH_ASSERT_EQ(th_client_pending(c), 0);
+    TH_ASSERT_EQ(count_problem_receipts(c), 0);
+    sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Bulk %'", NULL,
+                           NULL),
+                 n);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(DISTINCT name) FROM contact WHERE name LIKE "
+                                 "'Bulk %'",
+                           NULL, NULL),
+                 n);
+    assert_replica_matches_server(c, snap);
+    sqlite3_close(snap);
+    rove_client_free(c);
+    th_server_stop(s);
+}
