@@ -71,9 +71,14 @@ void roved_http_error(struct mg_connection *c, int code, const char *message)
     mg_response_header_add(c, "X-Rove-Error-Message", safe, -1);
     if (status == 405) {
         const struct mg_request_info *ri = mg_get_request_info(c);
+        const char *uri = ri && ri->local_uri ? ri->local_uri : "";
         const char *allow = "POST";
-        if (ri && ri->local_uri && strcmp(ri->local_uri, "/healthz") == 0)
+        if (strcmp(uri, "/healthz") == 0)
             allow = "GET, HEAD";
+        else if (strcmp(uri, "/v1/admin/users") == 0)
+            allow = "GET, POST";
+        else if (strcmp(uri, "/v1/admin/devices") == 0 || strcmp(uri, "/v1/admin/stats") == 0)
+            allow = "GET";
         mg_response_header_add(c, "Allow", allow, -1);
     }
     mg_response_header_send(c);
@@ -203,7 +208,8 @@ static int handle_login(roved_server *srv, struct mg_connection *c)
         status = rove_error_http_status(rc);
     }
     roved_log(rc == 0 ? ROVED_LOG_INFO : ROVED_LOG_WARN, "login",
-              "user=%s device=%s status=%d code=%s ms=%lld", user_id[0] ? user_id : "-",
+              "remote=%s user=%s device=%s status=%d code=%s ms=%lld",
+              mg_get_request_info(c)->remote_addr, user_id[0] ? user_id : "-",
               device_id[0] ? device_id : "-", status, rove_error_name(rc),
               (long long)(roved_util_now_ms() - t0));
     rove__buf_free(&raw);
@@ -232,7 +238,8 @@ static int handle_sync(roved_server *srv, struct mg_connection *c)
                           : rc == ROVE_EFORBIDDEN ? "the user is not active"
                                                   : "the store is unavailable";
         roved_http_error(c, rc, msg);
-        roved_log_warn("sync_refused", "device=%s code=%s", dev.id[0] ? dev.id : "-",
+        roved_log_warn("sync_refused", "remote=%s device=%s code=%s",
+                       mg_get_request_info(c)->remote_addr, dev.id[0] ? dev.id : "-",
                        rove_error_name(rc));
         return rove_error_http_status(rc);
     }
@@ -269,12 +276,21 @@ static int handle_sync(roved_server *srv, struct mg_connection *c)
     return status;
 }
 
-static int handle_healthz(struct mg_connection *c)
+static int handle_healthz(struct mg_connection *c, int head)
 {
-    char body[128];
+    char body[128], clen[16];
     int n = snprintf(body, sizeof(body), "{\"status\":\"ok\",\"version\":\"%s\"}",
                      ROVE_VERSION_STRING);
-    roved_http_send(c, 200, "application/json", body, (size_t)n);
+    if (!head) {
+        roved_http_send(c, 200, "application/json", body, (size_t)n);
+        return 200;
+    }
+    /* HEAD: the headers of the GET answer, no body. */
+    snprintf(clen, sizeof(clen), "%d", n);
+    mg_response_header_start(c, 200);
+    mg_response_header_add(c, "Content-Type", "application/json", -1);
+    mg_response_header_add(c, "Content-Length", clen, -1);
+    mg_response_header_send(c);
     return 200;
 }
 
@@ -293,7 +309,7 @@ static int route(struct mg_connection *c, void *cbdata)
             roved_http_error(c, ROVE_EMETHOD, "use GET");
             return 405;
         }
-        return handle_healthz(c);
+        return handle_healthz(c, strcmp(method, "HEAD") == 0);
     }
     if (strcmp(uri, "/v1/login") == 0 || strcmp(uri, "/v1/sync") == 0) {
         if (!is_post) {
