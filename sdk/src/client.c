@@ -171,6 +171,8 @@ void rove_client_free(rove_client *c)
     rove__replica_close(c);
     rove__transport_free(c->transport);
     rove__rng_free(c->rng);
+    rove__buf_free(&c->tx_body);
+    rove__buf_free(&c->rx_raw);
     free_secret(&c->token);
     free(c->db_path);
     free(c->server_url);
@@ -234,7 +236,8 @@ void rove_client_on_evict(rove_client *c, rove_evict_cb cb, void *payload)
 int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
                       rove__buf *out, int with_token)
 {
-    rove__buf url = ROVE__BUF_INIT, body = ROVE__BUF_INIT, raw = ROVE__BUF_INIT;
+    rove__buf url = ROVE__BUF_INIT;
+    rove__buf *body = &c->tx_body, *raw = &c->rx_raw;
     rove__http_result res;
     char detail[CURL_ERROR_SIZE + 64];
     int rc;
@@ -249,13 +252,15 @@ int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
     rove__buf_printf(&url, "%s%s", c->server_url, path);
     if ((rc = rove__buf_status(&url)) != 0)
         goto cleanup;
-    if ((rc = rove__deflate(&body, cbor->ptr, cbor->len, 1)) != 0) {
+    rove__buf_clear(body);
+    rove__buf_clear(raw);
+    if ((rc = rove__deflate(body, cbor->ptr, cbor->len, 1)) != 0) {
         rove__client_error(c, rc, "cannot compress the request");
         goto cleanup;
     }
     detail[0] = 0;
     rc = rove__transport_post(c->transport, (const char *)url.ptr,
-                              with_token ? c->token : NULL, body.ptr, body.len, &raw, &res,
+                              with_token ? c->token : NULL, body->ptr, body->len, raw, &res,
                               detail, sizeof(detail));
     if (rc != 0) {
         rove__client_error(c, rc, "%s: %s", (const char *)url.ptr, detail);
@@ -268,7 +273,7 @@ int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
                            res.error_message[0] ? ": " : "", res.error_message);
         goto cleanup;
     }
-    if ((rc = rove__inflate(out, raw.ptr, raw.len, ROVE__MAX_INFLATED)) != 0) {
+    if ((rc = rove__inflate(out, raw->ptr, raw->len, ROVE__MAX_INFLATED)) != 0) {
         rove__client_error(c, rc == ROVE_ETOOBIG ? ROVE_ETOOBIG : ROVE_EPROTO,
                            "cannot decompress the server's answer (%s)", rove_strerror(rc));
         rc = rc == ROVE_ETOOBIG ? ROVE_ETOOBIG : ROVE_EPROTO;
@@ -277,8 +282,8 @@ int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
 
 cleanup:
     rove__buf_free(&url);
-    rove__buf_free(&body);
-    rove__buf_free(&raw);
+    rove__buf_clear(body);
+    rove__buf_clear(raw);
     if (rc == ROVE_ENOMEM && c->errmsg[0] == 0)
         rove__client_error(c, rc, "out of memory");
     return rc;
@@ -393,6 +398,8 @@ int rove_client_login(rove_client *c, const char *user, const char *password)
 cleanup:
     rove__buf_free(&req); /* zeroes the password copy */
     rove__buf_free(&resp);
+    rove__buf_free(&c->tx_body); /* the compressed password */
+    rove__buf_free(&c->rx_raw);  /* the compressed token */
     free_secret(&token);
     free(uid);
     free(role);

@@ -128,6 +128,11 @@ struct rove_client {
     sqlite3_stmt *st_outbox_for_row;
     rove__upsert upsert[ROVE__NTABLES];
 
+    /* Network buffers reused across the round trips of one sync (a fresh
+     * multi-megabyte allocation per page costs page faults and zeroing). */
+    rove__buf tx_body;
+    rove__buf rx_raw;
+
     /* Borrowed strings handed out by the last call. */
     char *scratch;
 

@@ -623,7 +623,7 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
         rove__buf_clear(&req);
         if ((rc = encode_request(c, &req, batch, nbatch)) != 0)
             goto cleanup;
-        rove__buf_free(&resp);
+        rove__buf_clear(&resp);
         rc = rove__client_post(c, "/v1/sync", &req, &resp, 1);
         rep.round_trips++;
         if (rc != 0)
@@ -637,7 +637,7 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
         pg.outbox_state = -1;
         rove__sync_resp_hdr hdr;
         rc = apply_page(c, &pg, &resp, &hdr);
-        rove__buf_free(&resp);
+        rove__buf_clear(&resp);
         if (rc != 0) {
             page_free(&pg);
             goto cleanup;
@@ -697,7 +697,14 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
 cleanup:
     pending_free(batch, nbatch);
     rove__buf_free(&req);
-    rove__buf_free(&resp);
+    /* Sync bodies hold no secrets: release them without the zeroing pass. */
+    free(resp.ptr);
+    if (c != NULL) {
+        free(c->rx_raw.ptr);
+        free(c->tx_body.ptr);
+        rove__buf_init(&c->rx_raw);
+        rove__buf_init(&c->tx_body);
+    }
     rep.cursor = c ? c->cursor : 0;
     if (out != NULL)
         *out = rep;
