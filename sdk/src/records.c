@@ -281,7 +281,7 @@ int rove__outbox_add(rove_client *c, const rove__table *t, rove__op op, const ch
     if (c->st_outbox_add == NULL) {
         rc = sqlite3_prepare_v3(c->db,
                                 "INSERT INTO _rove_outbox(change_id, tbl, row_id, op, "
-                                "base_version, hlc, payload, created_at, before) "
+                                "base_version, hlc, payload, created_at, before_image) "
                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                                 -1, SQLITE_PREPARE_PERSISTENT, &c->st_outbox_add, NULL);
         if (rc != SQLITE_OK) {
@@ -484,7 +484,7 @@ static int delete_local(rove_client *c, const rove__table *t, const char *id)
 static int set_before(rove_client *c, int64_t seq, const rove__buf *before)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "UPDATE _rove_outbox SET before = ?1 WHERE seq = ?2", -1,
+    int rc = sqlite3_prepare_v2(c->db, "UPDATE _rove_outbox SET before_image = ?1 WHERE seq = ?2", -1,
                                 &st, NULL);
     if (rc == SQLITE_OK) {
         if (before != NULL)

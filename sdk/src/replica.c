@@ -21,7 +21,7 @@ static const char sdk_ddl[] =
     "  hlc INTEGER NOT NULL,\n"
     "  payload BLOB,\n"
     "  created_at INTEGER NOT NULL,\n"
-    "  before BLOB);\n"
+    "  before_image BLOB);\n"
     "CREATE INDEX IF NOT EXISTS _rove_outbox_row ON _rove_outbox(tbl, row_id);\n"
     "CREATE TABLE IF NOT EXISTS _rove_receipts(\n"
     "  change_id TEXT PRIMARY KEY NOT NULL,\n"
@@ -209,7 +209,7 @@ static int migrate(rove_client *c)
     sqlite3_stmt *st = NULL;
     int has_before = 0;
     int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('_rove_outbox') "
-                                       "WHERE name = 'before'",
+                                       "WHERE name = 'before_image'",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rove__client_sqlerr(c, c->db, rc, "migrate");
@@ -219,7 +219,7 @@ static int migrate(rove_client *c)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rove__client_sqlerr(c, c->db, rc, "migrate");
     if (!has_before)
-        ROVE_TRY(rove__replica_exec(c, "ALTER TABLE _rove_outbox ADD COLUMN before BLOB"));
+        ROVE_TRY(rove__replica_exec(c, "ALTER TABLE _rove_outbox ADD COLUMN before_image BLOB"));
     return rove__meta_set_int(c, "sdk_schema", 2);
 }
 

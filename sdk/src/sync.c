@@ -103,7 +103,7 @@ static int on_receipt(const rove__receipt *r, void *ud)
     unsigned char *before = NULL;
     size_t before_len = 0;
     ROVE_TRY(prep(pg, &pg->rc_find,
-                  "SELECT tbl, row_id, op, before FROM _rove_outbox WHERE change_id = ?1"));
+                  "SELECT tbl, row_id, op, before_image FROM _rove_outbox WHERE change_id = ?1"));
     sqlite3_bind_text(pg->rc_find, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
     rc = sqlite3_step(pg->rc_find);
     if (rc == SQLITE_ROW) {
