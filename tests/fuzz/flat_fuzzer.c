@@ -5,15 +5,15 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rove/errors.h"
 #include "proto.h"
+#include "rove/errors.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     rove__flat_field f[] = {
-        {"token", 0, {0}},  {"user", 0, {0}},    {"device", 0, {0}}, {"expires", 0, {0}},
-        {"ok", 0, {0}},     {"ratio", 0, {0}},   {"", 0, {0}},       {"server_time", 0, {0}},
+        {"token", 0, {0}}, {"user", 0, {0}},  {"device", 0, {0}}, {"expires", 0, {0}},
+        {"ok", 0, {0}},    {"ratio", 0, {0}}, {"", 0, {0}},       {"server_time", 0, {0}},
     };
     size_t n = sizeof(f) / sizeof(f[0]);
     rove__errinfo err;

@@ -12,13 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define FUZZ_CHECK(expr)                                                               \
-    do {                                                                               \
-        if (!(expr)) {                                                                 \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, \
-                    #expr);                                                            \
-            abort();                                                                   \
-        }                                                                              \
+#define FUZZ_CHECK(expr)                                                                       \
+    do {                                                                                       \
+        if (!(expr)) {                                                                         \
+            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #expr);  \
+            abort();                                                                           \
+        }                                                                                      \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

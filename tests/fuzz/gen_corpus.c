@@ -170,9 +170,9 @@ static size_t valid_requests(rove__buf *out, size_t max)
     const rove__table *t = all.table;
     for (size_t c = ROVE__SYS_COLS; c < t->ncols; c++) {
         const rove__column *cc = &t->cols[c];
-        rove__value v = cc->type == ROVE__T_INT    ? vi(c & 1 ? INT64_MAX : INT64_MIN)
-                        : cc->type == ROVE__T_REAL ? vr(1e308)
-                        : cc->enum_values          ? vt(cc->enum_values[0])
+        rove__value v = cc->type == ROVE__T_INT       ? vi(c & 1 ? INT64_MAX : INT64_MIN)
+                        : cc->type == ROVE__T_REAL    ? vr(1e308)
+                        : cc->enum_values             ? vt(cc->enum_values[0])
                         : (cc->flags & ROVE__COL_REF) ? vt(ulid(7))
                                                       : vt("t");
         all.col[all.ncols] = (int)c;
@@ -372,19 +372,20 @@ static void gen_responses(void)
     rove__sync_resp_begin(&b, 4);
     rove__receipt r[4] = {
         {ulid(1), ROVE__ID_LEN, ROVE__RC_APPLIED, NULL, 0, NULL, 0, 10},
-        {ulid(2), ROVE__ID_LEN, ROVE__RC_MERGED, NULL, 0, "merged with a concurrent edit", 29, 11},
+        {ulid(2), ROVE__ID_LEN, ROVE__RC_MERGED, NULL, 0, "merged with a concurrent edit", 29,
+         11},
         {ulid(3), ROVE__ID_LEN, ROVE__RC_REJECTED, "server_owned", 12, "owner_id", 8, 0},
         {ulid(4), ROVE__ID_LEN, ROVE__RC_QUARANTINED, "conflict", 8, NULL, 0, 0},
     };
     for (int i = 0; i < 4; i++)
         rove__sync_resp_receipt(&b, &r[i]);
     rove__sync_resp_tables_begin(&b, 3);
-    int ac[6] = {col(acc, "id"), col(acc, "version"), col(acc, "deleted"), col(acc, "name"),
-                 col(acc, "lat"), col(acc, "tier")};
+    int ac[6] = {col(acc, "id"),   col(acc, "version"), col(acc, "deleted"),
+                 col(acc, "name"), col(acc, "lat"),     col(acc, "tier")};
     rove__sync_resp_table_begin(&b, acc, ac, 6, 2);
     for (unsigned i = 0; i < 2; i++) {
-        rove__value vals[6] = {vt(ulid(50 + i)), vi(100 + i), vi(0), vt("Acme"),
-                               i ? vn() : vr(1.5), vt("VIP")};
+        rove__value vals[6] = {vt(ulid(50 + i)), vi(100 + i),        vi(0),
+                               vt("Acme"),       i ? vn() : vr(1.5), vt("VIP")};
         rove__sync_resp_row_begin(&b, 6);
         for (int c = 0; c < 6; c++)
             rove__sync_resp_value(&b, &vals[c]);

@@ -7,8 +7,8 @@
 
 #include "compress.h"
 #include "fuzz.h"
-#include "rove/errors.h"
 #include "proto.h"
+#include "rove/errors.h"
 
 #define CAP (64u * 1024u)
 
@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rove__buf z = ROVE__BUF_INIT, back = ROVE__BUF_INIT;
     FUZZ_CHECK(rove__deflate(&z, plain, plain_len, 1) == 0);
     FUZZ_CHECK(rove__inflate(&back, z.ptr, z.len, plain_len) == 0);
-    FUZZ_CHECK(back.len == plain_len && (plain_len == 0 || memcmp(back.ptr, plain, plain_len) == 0));
+    FUZZ_CHECK(back.len == plain_len &&
+               (plain_len == 0 || memcmp(back.ptr, plain, plain_len) == 0));
     rove__buf_free(&z);
     rove__buf_free(&back);
     rove__buf_free(&out);

@@ -24,10 +24,7 @@
 /* What is running now, printed if the target crashes or aborts. */
 static char current[1200];
 
-static void report(void)
-{
-    fprintf(stderr, "replay: failing input: %s\n", current);
-}
+static void report(void) { fprintf(stderr, "replay: failing input: %s\n", current); }
 
 static void on_signal(int sig)
 {

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rove/errors.h"
 #include "id.h"
 #include "proto.h"
+#include "rove/errors.h"
 #include "wire.h"
 
 static void check_value(const rove__column *c, const rove__value *v)
@@ -104,8 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0)
         fprintf(stderr, "re-encoded request refused: %s\n", err.msg);
     FUZZ_CHECK(rc == 0);
-    FUZZ_CHECK(again.cursor == req.cursor && again.limit == req.limit &&
-               again.hlc == req.hlc && again.nchanges == req.nchanges);
+    FUZZ_CHECK(again.cursor == req.cursor && again.limit == req.limit && again.hlc == req.hlc &&
+               again.nchanges == req.nchanges);
     for (size_t i = 0; i < req.nchanges; i++) {
         const rove__change *x = &req.changes[i], *y = &again.changes[i];
         FUZZ_CHECK(x->change_id_len == y->change_id_len &&

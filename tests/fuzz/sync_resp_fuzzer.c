@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rove/errors.h"
 #include "id.h"
 #include "proto.h"
+#include "rove/errors.h"
 #include "wire.h"
 
 struct state {

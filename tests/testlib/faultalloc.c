@@ -41,17 +41,11 @@ static int should_fail(void)
     return 0;
 }
 
-void *__wrap_malloc(size_t n)
-{
-    return should_fail() ? NULL : __real_malloc(n);
-}
+void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
     return should_fail() ? NULL : __real_calloc(n, size);
 }
 
-void *__wrap_realloc(void *p, size_t n)
-{
-    return should_fail() ? NULL : __real_realloc(p, n);
-}
+void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }

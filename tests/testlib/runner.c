@@ -22,10 +22,7 @@ const char *__asan_default_options(void)
     return "allocator_may_return_null=1:detect_leaks=1";
 }
 const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void)
-{
-    return "print_stacktrace=1:halt_on_error=1";
-}
+const char *__ubsan_default_options(void) { return "print_stacktrace=1:halt_on_error=1"; }
 
 /* Copies made by rove_test_dup, freed after each case so LeakSanitizer stays quiet. */
 static void **dups;

@@ -42,63 +42,63 @@ void rove_test_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define ROVE_TEST_FAIL_(...) rove_test_fail(__FILE__, __LINE__, __VA_ARGS__)
 
-#define ASSERT(expr)                                                                   \
-    do {                                                                               \
-        if (!(expr))                                                                   \
-            ROVE_TEST_FAIL_("ASSERT(%s)", #expr);                                      \
+#define ASSERT(expr)                                                                           \
+    do {                                                                                       \
+        if (!(expr))                                                                           \
+            ROVE_TEST_FAIL_("ASSERT(%s)", #expr);                                              \
     } while (0)
 
-#define ASSERT_EQ_INT(a, b)                                                            \
-    do {                                                                               \
-        long long a_ = (long long)(a), b_ = (long long)(b);                            \
-        if (a_ != b_)                                                                  \
-            ROVE_TEST_FAIL_("ASSERT_EQ_INT(%s, %s): %lld != %lld", #a, #b, a_, b_);    \
+#define ASSERT_EQ_INT(a, b)                                                                    \
+    do {                                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                    \
+        if (a_ != b_)                                                                          \
+            ROVE_TEST_FAIL_("ASSERT_EQ_INT(%s, %s): %lld != %lld", #a, #b, a_, b_);            \
     } while (0)
 
-#define ASSERT_EQ_UINT(a, b)                                                           \
-    do {                                                                               \
-        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                               \
-        if (a_ != b_)                                                                  \
-            ROVE_TEST_FAIL_("ASSERT_EQ_UINT(%s, %s): %" PRIu64 " != %" PRIu64, #a, #b, \
-                            a_, b_);                                                   \
+#define ASSERT_EQ_UINT(a, b)                                                                   \
+    do {                                                                                       \
+        uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                       \
+        if (a_ != b_)                                                                          \
+            ROVE_TEST_FAIL_("ASSERT_EQ_UINT(%s, %s): %" PRIu64 " != %" PRIu64, #a, #b, a_,     \
+                            b_);                                                               \
     } while (0)
 
 /* Compares ROVE_E* codes and prints their wire names when they differ. */
-#define ASSERT_RC(expr, code)                                                          \
-    do {                                                                               \
-        int a_ = (int)(expr), b_ = (int)(code);                                        \
-        if (a_ != b_)                                                                  \
-            ROVE_TEST_FAIL_("ASSERT_RC(%s, %s): got %d (%s), want %d (%s)", #expr,     \
-                            #code, a_, rove_error_name(a_), b_, rove_error_name(b_));  \
+#define ASSERT_RC(expr, code)                                                                  \
+    do {                                                                                       \
+        int a_ = (int)(expr), b_ = (int)(code);                                                \
+        if (a_ != b_)                                                                          \
+            ROVE_TEST_FAIL_("ASSERT_RC(%s, %s): got %d (%s), want %d (%s)", #expr, #code, a_,  \
+                            rove_error_name(a_), b_, rove_error_name(b_));                     \
     } while (0)
 
 #define ASSERT_OK(expr) ASSERT_RC(expr, 0)
 
-#define ASSERT_EQ_STR(a, b)                                                            \
-    do {                                                                               \
-        const char *a_ = (a), *b_ = (b);                                               \
-        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                           \
-            ROVE_TEST_FAIL_("ASSERT_EQ_STR(%s, %s): \"%s\" != \"%s\"", #a, #b,         \
-                            a_ ? a_ : "(null)", b_ ? b_ : "(null)");                   \
+#define ASSERT_EQ_STR(a, b)                                                                    \
+    do {                                                                                       \
+        const char *a_ = (a), *b_ = (b);                                                       \
+        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                                   \
+            ROVE_TEST_FAIL_("ASSERT_EQ_STR(%s, %s): \"%s\" != \"%s\"", #a, #b,                 \
+                            a_ ? a_ : "(null)", b_ ? b_ : "(null)");                           \
     } while (0)
 
 /* p[0..len) (not NUL-terminated) equals the C string s. */
-#define ASSERT_EQ_STRN(p, len, s)                                                      \
-    do {                                                                               \
-        const char *a_ = (const char *)(p), *b_ = (s);                                 \
-        size_t la_ = (len), lb_ = strlen(b_);                                          \
-        if (a_ == NULL || la_ != lb_ || memcmp(a_, b_, lb_) != 0)                      \
-            ROVE_TEST_FAIL_("ASSERT_EQ_STRN(%s, %s, %s): \"%.*s\" != \"%s\"", #p,      \
-                            #len, #s, a_ ? (int)la_ : 6, a_ ? a_ : "(null)", b_);      \
+#define ASSERT_EQ_STRN(p, len, s)                                                              \
+    do {                                                                                       \
+        const char *a_ = (const char *)(p), *b_ = (s);                                         \
+        size_t la_ = (len), lb_ = strlen(b_);                                                  \
+        if (a_ == NULL || la_ != lb_ || memcmp(a_, b_, lb_) != 0)                              \
+            ROVE_TEST_FAIL_("ASSERT_EQ_STRN(%s, %s, %s): \"%.*s\" != \"%s\"", #p, #len, #s,    \
+                            a_ ? (int)la_ : 6, a_ ? a_ : "(null)", b_);                        \
     } while (0)
 
-#define ASSERT_EQ_MEM(a, alen, b, blen)                                                \
-    do {                                                                               \
-        size_t la_ = (alen), lb_ = (blen);                                             \
-        if (la_ != lb_ || (la_ > 0 && memcmp((a), (b), la_) != 0))                     \
-            ROVE_TEST_FAIL_("ASSERT_EQ_MEM(%s, %s): lengths %zu and %zu or bytes "    \
-                            "differ",                                                  \
-                            #a, #b, la_, lb_);                                         \
+#define ASSERT_EQ_MEM(a, alen, b, blen)                                                        \
+    do {                                                                                       \
+        size_t la_ = (alen), lb_ = (blen);                                                     \
+        if (la_ != lb_ || (la_ > 0 && memcmp((a), (b), la_) != 0))                             \
+            ROVE_TEST_FAIL_("ASSERT_EQ_MEM(%s, %s): lengths %zu and %zu or bytes "             \
+                            "differ",                                                          \
+                            #a, #b, la_, lb_);                                                 \
     } while (0)
 
 #endif

@@ -210,10 +210,7 @@ static int op_inflate(void *ctx)
 
 /* ---- cases -------------------------------------------------------------- */
 
-void test_alloc__buf(void)
-{
-    torture_both("buf", op_buf, NULL);
-}
+void test_alloc__buf(void) { torture_both("buf", op_buf, NULL); }
 
 void test_alloc__encode_request(void)
 {
@@ -234,10 +231,7 @@ void test_alloc__encode_response(void)
     torture_both("encode response", op_encode_response, NULL);
 }
 
-void test_alloc__schema_ddl(void)
-{
-    torture_both("schema ddl", op_ddl, NULL);
-}
+void test_alloc__schema_ddl(void) { torture_both("schema ddl", op_ddl, NULL); }
 
 void test_alloc__compress(void)
 {
@@ -266,8 +260,8 @@ void test_alloc__hostile_counts_allocate_nothing(void)
         size_t len;
     } cases[] = {
         {"changes: array of 2^64-1",
-         {0xa2, 0x61, 'v', 0x01, 0x67, 'c', 'h', 'a', 'n', 'g', 'e', 's', 0x9b, 0xff, 0xff,
-          0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+         {0xa2, 0x61, 'v',  0x01, 0x67, 'c',  'h',  'a',  'n',  'g', 'e',
+          's',  0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
          21},
         {"changes: array of 1000 in 3 bytes",
          {0xa2, 0x61, 'v', 0x01, 0x67, 'c', 'h', 'a', 'n', 'g', 'e', 's', 0x99, 0x03, 0xe8,

@@ -125,8 +125,8 @@ void test_compress__truncated_stream_at_exact_max_out(void)
         size_t cut = z.len - drop;
         int rc = rove__inflate(&out, rove_test_dup(z.ptr, cut), cut, len);
         if (rc != ROVE_EPROTO)
-            ROVE_TEST_FAIL_("trailer missing %zu bytes, max_out == len: got %d (%s)", drop,
-                            rc, rove_error_name(rc));
+            ROVE_TEST_FAIL_("trailer missing %zu bytes, max_out == len: got %d (%s)", drop, rc,
+                            rove_error_name(rc));
         rove__buf_free(&out);
     }
     rove__buf_free(&z);
@@ -168,9 +168,8 @@ void test_compress__corrupt_stream(void)
     ASSERT_OK(rove__inflate(&out, z.ptr, z.len, len));
     rove__buf_clear(&out);
     ASSERT_RC(rove__inflate(&out, z.ptr + 2, z.len - 2, len), ROVE_EPROTO);
-    const unsigned char gzip[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                  0x00, 0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                  0x00, 0x00, 0x00, 0x00};
+    const unsigned char gzip[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+                                  0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
     ASSERT_RC(rove__inflate(&out, gzip, sizeof(gzip), len), ROVE_EPROTO);
     ASSERT_RC(rove__inflate(&out, "not zlib at all", 15, len), ROVE_EPROTO);
     ASSERT_EQ_UINT(out.len, 0);

@@ -28,10 +28,7 @@ static void decode(const char *s, unsigned char out[16])
     }
 }
 
-static int valid(const char *s)
-{
-    return rove__id_valid(s, strlen(s));
-}
+static int valid(const char *s) { return rove__id_valid(s, strlen(s)); }
 
 void test_id__known_vectors(void)
 {

@@ -761,8 +761,8 @@ static int on_table(const rove__table *t, const int *cols, size_t ncols, void *p
     return s->abort_in == 2 ? s->abort_rc : 0;
 }
 
-static int on_row(const rove__table *t, const int *cols, const rove__value *vals,
-                  size_t ncols, void *payload)
+static int on_row(const rove__table *t, const int *cols, const rove__value *vals, size_t ncols,
+                  void *payload)
 {
     struct seen *s = payload;
     if (s->nrows < 16) {
@@ -801,8 +801,7 @@ static int parse_resp(const rove__buf *b, struct seen *s, rove__sync_resp_hdr *h
 {
     rove__errinfo e;
     memset(&e, 0, sizeof(e));
-    int rc = rove__sync_resp_parse(rove_test_dup(b->ptr, b->len), b->len, &handler, s, hdr,
-                                   &e);
+    int rc = rove__sync_resp_parse(rove_test_dup(b->ptr, b->len), b->len, &handler, s, hdr, &e);
     if (rc != 0) {
         ASSERT_RC(e.code, rc);
         ASSERT(e.msg[0] != 0);
@@ -828,10 +827,10 @@ static void build_response(rove__buf *b)
     const rove__table *con = table("contact");
     rove__sync_resp_begin(b, 3);
     rove__receipt r1 = {ulid(1), ROVE__ID_LEN, ROVE__RC_APPLIED, NULL, 0, NULL, 0, 10};
-    rove__receipt r2 = {ulid(2), ROVE__ID_LEN, ROVE__RC_REJECTED, "out_of_scope", 12,
-                        "not yours", 9, 0};
-    rove__receipt r3 = {ulid(3), ROVE__ID_LEN, ROVE__RC_OVERRIDDEN, NULL, 0, "lost", 4,
-                        INT64_MAX};
+    rove__receipt r2 = {
+        ulid(2), ROVE__ID_LEN, ROVE__RC_REJECTED, "out_of_scope", 12, "not yours", 9, 0};
+    rove__receipt r3 = {ulid(3), ROVE__ID_LEN, ROVE__RC_OVERRIDDEN, NULL, 0, "lost",
+                        4,       INT64_MAX};
     rove__sync_resp_receipt(b, &r1);
     rove__sync_resp_receipt(b, &r2);
     rove__sync_resp_receipt(b, &r3);
@@ -1352,8 +1351,8 @@ void test_proto__flat_parse(void)
     rove__w_text(&b, "skipped");
     rove__w_text(&b, "nothing");
     rove__w_null(&b);
-    rove__flat_field f[6] = {{"token", 7, {0}},   {"expires", 7, {0}}, {"ok", 7, {0}},
-                             {"ratio", 7, {0}},   {"nothing", 7, {0}}, {"absent", 7, {0}}};
+    rove__flat_field f[6] = {{"token", 7, {0}}, {"expires", 7, {0}}, {"ok", 7, {0}},
+                             {"ratio", 7, {0}}, {"nothing", 7, {0}}, {"absent", 7, {0}}};
     ASSERT_OK(flat(&b, f, 6));
     ASSERT(f[0].present);
     ASSERT_EQ_INT(f[0].v.type, ROVE__T_TEXT);

@@ -87,8 +87,8 @@ void test_schema__lookup(void)
     ASSERT(table("accoun") == NULL);
     ASSERT(table("accounts") == NULL);
     ASSERT(table("") == NULL);
-    ASSERT(rove__schema_table("account", 6) == NULL);       /* a prefix */
-    ASSERT(rove__schema_table("accountXYZ", 7) == acc);     /* length counts */
+    ASSERT(rove__schema_table("account", 6) == NULL);   /* a prefix */
+    ASSERT(rove__schema_table("accountXYZ", 7) == acc); /* length counts */
     ASSERT_EQ_INT(rove__schema_col(acc, "name", 4), ROVE__SYS_COLS);
     ASSERT_EQ_INT(rove__schema_col(acc, "nam", 3), -1);
     ASSERT_EQ_INT(rove__schema_col(acc, "NAME", 4), -1);
@@ -116,13 +116,16 @@ void test_schema__enum_rank_order(void)
     const rove__table *visit = table("visit");
     const rove__column *vs = &visit->cols[rove__schema_col(visit, "status", 6)];
     ASSERT_EQ_INT(vs->merge, ROVE__MERGE_RANK);
-    ASSERT(rove__schema_enum_rank(vs, "planned", 7) < rove__schema_enum_rank(vs, "checked_in", 10));
-    ASSERT(rove__schema_enum_rank(vs, "checked_in", 10) < rove__schema_enum_rank(vs, "completed", 9));
+    ASSERT(rove__schema_enum_rank(vs, "planned", 7) <
+           rove__schema_enum_rank(vs, "checked_in", 10));
+    ASSERT(rove__schema_enum_rank(vs, "checked_in", 10) <
+           rove__schema_enum_rank(vs, "completed", 9));
     const rove__table *task = table("service_task");
     const rove__column *ts = &task->cols[rove__schema_col(task, "status", 6)];
     ASSERT_EQ_INT(ts->merge, ROVE__MERGE_RANK);
     ASSERT_EQ_INT(rove__schema_enum_rank(ts, "new", 3), 0);
-    ASSERT(rove__schema_enum_rank(ts, "in_progress", 11) < rove__schema_enum_rank(ts, "resolved", 8));
+    ASSERT(rove__schema_enum_rank(ts, "in_progress", 11) <
+           rove__schema_enum_rank(ts, "resolved", 8));
     ASSERT(rove__schema_enum_rank(ts, "resolved", 8) < rove__schema_enum_rank(ts, "closed", 6));
 
     /* A column that is not an enum has no ranks. */
@@ -205,12 +208,13 @@ static void check_tables(sqlite3 *db)
         }
         ASSERT_EQ_INT(sqlite3_finalize(st), SQLITE_OK);
         if (c != t[i].ncols)
-            ROVE_TEST_FAIL_("table %s has %zu columns in SQLite, %zu in the schema",
-                            t[i].name, c, t[i].ncols);
+            ROVE_TEST_FAIL_("table %s has %zu columns in SQLite, %zu in the schema", t[i].name,
+                            c, t[i].ncols);
     }
     /* And nothing else: exactly the schema's tables. */
     sqlite3_stmt *st = NULL;
-    ASSERT_EQ_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='table'",
+    ASSERT_EQ_INT(sqlite3_prepare_v2(db,
+                                     "SELECT count(*) FROM sqlite_master WHERE type='table'",
                                      -1, &st, NULL),
                   SQLITE_OK);
     ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
@@ -221,10 +225,10 @@ static void check_tables(sqlite3 *db)
 static int index_exists(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st = NULL;
-    ASSERT_EQ_INT(sqlite3_prepare_v2(db,
-                                     "SELECT 1 FROM sqlite_master WHERE type='index' AND name=?",
-                                     -1, &st, NULL),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(
+        sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name=?", -1,
+                           &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
@@ -260,9 +264,9 @@ void test_schema__ddl_defaults_and_primary_key(void)
 {
     sqlite3 *db = open_with_ddl(ROVE__DDL_REPLICA);
     char *msg = NULL;
-    ASSERT_EQ_INT(sqlite3_exec(db, "INSERT INTO account(id, name) VALUES('A', 'x')", NULL, NULL,
-                               &msg),
-                  SQLITE_OK);
+    ASSERT_EQ_INT(
+        sqlite3_exec(db, "INSERT INTO account(id, name) VALUES('A', 'x')", NULL, NULL, &msg),
+        SQLITE_OK);
     sqlite3_stmt *st = NULL;
     ASSERT_EQ_INT(sqlite3_prepare_v2(db, "SELECT version, deleted FROM account", -1, &st, NULL),
                   SQLITE_OK);

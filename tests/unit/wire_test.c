@@ -270,20 +270,20 @@ void test_wire__truncated_heads_are_refused(void)
         unsigned char bytes[9];
         size_t len;
     } cases[] = {
-        {{0x18}, 1},                         /* uint8 without its byte */
-        {{0x19, 0x01}, 2},                   /* uint16 missing one byte */
-        {{0x1a, 0, 0, 0}, 4},                /* uint32 missing one byte */
-        {{0x1b, 0, 0, 0, 0, 0, 0, 0}, 8},    /* uint64 missing one byte */
-        {{0x61}, 1},                         /* text of 1, no content */
-        {{0x62, 'a'}, 2},                    /* text of 2, one byte */
-        {{0x42, 0}, 2},                      /* bytes of 2, one byte */
-        {{0x78}, 1},                         /* text with a missing length byte */
-        {{0x7a, 0, 0, 0, 1}, 5},             /* text of 1 via uint32 length */
-        {{0xf9, 0x3c}, 2},                   /* half float */
-        {{0xfa, 0, 0, 0}, 4},                /* single float */
-        {{0xfb, 0, 0, 0, 0, 0, 0, 0}, 8},    /* double */
-        {{0x98}, 1},                         /* array with missing count byte */
-        {{0xb9, 0}, 2},                      /* map with missing count byte */
+        {{0x18}, 1},                      /* uint8 without its byte */
+        {{0x19, 0x01}, 2},                /* uint16 missing one byte */
+        {{0x1a, 0, 0, 0}, 4},             /* uint32 missing one byte */
+        {{0x1b, 0, 0, 0, 0, 0, 0, 0}, 8}, /* uint64 missing one byte */
+        {{0x61}, 1},                      /* text of 1, no content */
+        {{0x62, 'a'}, 2},                 /* text of 2, one byte */
+        {{0x42, 0}, 2},                   /* bytes of 2, one byte */
+        {{0x78}, 1},                      /* text with a missing length byte */
+        {{0x7a, 0, 0, 0, 1}, 5},          /* text of 1 via uint32 length */
+        {{0xf9, 0x3c}, 2},                /* half float */
+        {{0xfa, 0, 0, 0}, 4},             /* single float */
+        {{0xfb, 0, 0, 0, 0, 0, 0, 0}, 8}, /* double */
+        {{0x98}, 1},                      /* array with missing count byte */
+        {{0xb9, 0}, 2},                   /* map with missing count byte */
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         rove__item it;
@@ -387,8 +387,7 @@ void test_wire__skip_depth_limit(void)
         nest(&b, depth);
         int rc = read_whole(b.ptr, b.len);
         if (rc != 0)
-            ROVE_TEST_FAIL_("%d nested arrays (limit %d) gave %d", depth, ROVE__MAX_DEPTH,
-                            rc);
+            ROVE_TEST_FAIL_("%d nested arrays (limit %d) gave %d", depth, ROVE__MAX_DEPTH, rc);
         rove__buf_free(&b);
     }
     rove__buf b = ROVE__BUF_INIT;
@@ -533,41 +532,41 @@ void test_wire__utf8_valid(void)
     ASSERT(utf8(""));
     ASSERT(utf8("plain ascii"));
     ASSERT(utf8("\x7f"));
-    ASSERT(utf8("\xc2\x80"));             /* U+0080, smallest 2-byte */
-    ASSERT(utf8("\xdf\xbf"));             /* U+07FF */
-    ASSERT(utf8("\xe0\xa0\x80"));         /* U+0800, smallest 3-byte */
-    ASSERT(utf8("\xed\x9f\xbf"));         /* U+D7FF, just below surrogates */
-    ASSERT(utf8("\xee\x80\x80"));         /* U+E000, just above */
-    ASSERT(utf8("\xef\xbf\xbf"));         /* U+FFFF */
-    ASSERT(utf8("\xf0\x90\x80\x80"));     /* U+10000, smallest 4-byte */
-    ASSERT(utf8("\xf4\x8f\xbf\xbf"));     /* U+10FFFF, the last code point */
+    ASSERT(utf8("\xc2\x80"));         /* U+0080, smallest 2-byte */
+    ASSERT(utf8("\xdf\xbf"));         /* U+07FF */
+    ASSERT(utf8("\xe0\xa0\x80"));     /* U+0800, smallest 3-byte */
+    ASSERT(utf8("\xed\x9f\xbf"));     /* U+D7FF, just below surrogates */
+    ASSERT(utf8("\xee\x80\x80"));     /* U+E000, just above */
+    ASSERT(utf8("\xef\xbf\xbf"));     /* U+FFFF */
+    ASSERT(utf8("\xf0\x90\x80\x80")); /* U+10000, smallest 4-byte */
+    ASSERT(utf8("\xf4\x8f\xbf\xbf")); /* U+10FFFF, the last code point */
     ASSERT(utf8("Ünïcødé ✓ 😀 日本"));
 }
 
 void test_wire__utf8_invalid(void)
 {
     static const char *const bad[] = {
-        "\xc0\x80",             /* overlong NUL */
-        "\xc1\xbf",             /* overlong U+007F */
-        "\xe0\x80\xaf",         /* overlong '/' */
-        "\xe0\x9f\xbf",         /* overlong U+07FF */
-        "\xf0\x8f\xbf\xbf",     /* overlong U+FFFF */
-        "\xed\xa0\x80",         /* U+D800, high surrogate */
-        "\xed\xbf\xbf",         /* U+DFFF, low surrogate */
+        "\xc0\x80",                 /* overlong NUL */
+        "\xc1\xbf",                 /* overlong U+007F */
+        "\xe0\x80\xaf",             /* overlong '/' */
+        "\xe0\x9f\xbf",             /* overlong U+07FF */
+        "\xf0\x8f\xbf\xbf",         /* overlong U+FFFF */
+        "\xed\xa0\x80",             /* U+D800, high surrogate */
+        "\xed\xbf\xbf",             /* U+DFFF, low surrogate */
         "\xed\xa0\xbd\xed\xb8\x80", /* CESU-8 surrogate pair */
-        "\xf4\x90\x80\x80",     /* U+110000, past the last code point */
-        "\xf5\x80\x80\x80",     /* lead byte F5 */
-        "\xf8\x88\x80\x80\x80", /* 5-byte form */
+        "\xf4\x90\x80\x80",         /* U+110000, past the last code point */
+        "\xf5\x80\x80\x80",         /* lead byte F5 */
+        "\xf8\x88\x80\x80\x80",     /* 5-byte form */
         "\xfe",
         "\xff",
-        "\x80",                 /* lone continuation byte */
+        "\x80", /* lone continuation byte */
         "a\xbf",
-        "\xc2",                 /* truncated 2-byte */
-        "\xe2\x82",             /* truncated 3-byte */
-        "\xf0\x9f\x98",         /* truncated 4-byte */
-        "\xc2\x41",             /* continuation byte is ASCII */
+        "\xc2",         /* truncated 2-byte */
+        "\xe2\x82",     /* truncated 3-byte */
+        "\xf0\x9f\x98", /* truncated 4-byte */
+        "\xc2\x41",     /* continuation byte is ASCII */
         "\xe2\x28\xa1",
-        "ok\xf0\x9f\x98",       /* truncated at the very end */
+        "ok\xf0\x9f\x98", /* truncated at the very end */
     };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
         if (utf8(bad[k]))
