@@ -317,42 +317,58 @@ static void gen_requests(void)
     rove__buf_free(&b);
 }
 
+/* Inflate target inputs start with a mode byte (see inflate_fuzzer.c): even
+ * for a zlib stream to inflate as is, odd for plain bytes it deflates. */
+static void save_mode(const char *name, int mode, rove__buf *payload)
+{
+    rove__buf b = ROVE__BUF_INIT;
+    unsigned char m = (unsigned char)mode;
+    rove__buf_put(&b, &m, 1);
+    rove__buf_put(&b, payload->ptr, payload->len);
+    save_buf("inflate", name, &b);
+    rove__buf_free(&b);
+    rove__buf_clear(payload);
+}
+
 static void gen_compressed(void)
 {
-    const char *T = "inflate";
     rove__buf v[8], z = ROVE__BUF_INIT;
     size_t nv = valid_requests(v, 8);
     for (size_t i = 0; i < nv; i++) {
         char name[32];
         snprintf(name, sizeof(name), "valid_%zu", i);
         rove__deflate(&z, v[i].ptr, v[i].len, i % 2 ? 9 : 1);
-        save_buf(T, name, &z);
+        save_mode(name, 0, &z);
         if (i == 2) {
             rove__deflate(&z, v[i].ptr, v[i].len, 0); /* stored blocks */
-            save_buf(T, "stored", &z);
+            save_mode("stored", 0, &z);
             rove__deflate(&z, v[i].ptr, v[i].len, -1);
             z.len -= 3;
-            save_buf(T, "truncated", &z);
+            save_mode("truncated", 0, &z);
             rove__deflate(&z, v[i].ptr, v[i].len, -1);
             rove__buf_put(&z, "junk", 4);
-            save_buf(T, "trailing", &z);
+            save_mode("trailing", 0, &z);
             rove__deflate(&z, v[i].ptr, v[i].len, -1);
             z.ptr[z.len - 1] ^= 1;
-            save_buf(T, "bad_checksum", &z);
+            save_mode("bad_checksum", 0, &z);
+        }
+        if (i == 1 || i == 3) {
+            snprintf(name, sizeof(name), "plain_%zu", i);
+            save_mode(name, 1 + 2 * (int)i, &v[i]);
         }
         rove__buf_free(&v[i]);
     }
     /* A bomb: 256 KiB of zeros, four times the inflate target's cap. */
-    unsigned char *zeros = calloc(1, 1 << 20);
+    unsigned char *zeros = calloc(1, 256 * 1024);
     if (zeros == NULL)
         die("calloc");
     rove__deflate(&z, zeros, 256 * 1024, 9);
-    save_buf(T, "bomb_256k", &z);
+    save_mode("bomb_256k", 0, &z);
     rove__deflate(&z, zeros, 64 * 1024, 9);
-    save_buf(T, "zeros_at_cap", &z);
+    save_mode("zeros_at_cap", 0, &z);
     free(zeros);
     rove__deflate(&z, "", 0, 9);
-    save_buf(T, "empty", &z);
+    save_mode("empty", 0, &z);
     rove__buf_free(&z);
 }
 
