@@ -160,3 +160,19 @@ void test_hlc__random_walk_is_monotonic(void)
         prev = h;
     }
 }
+
+void test_hlc__huge_skew_does_not_wrap(void)
+{
+    /* hlc.h: only a remote value more than max_skew_ms ahead is clamped. A
+     * skew so large that wall_ms + max_skew_ms leaves the 48-bit millisecond
+     * range (UINT64_MAX as "no limit") must clamp nothing, not wrap around
+     * and clamp everything to the past. */
+    uint64_t remote = rove__hlc_pack(T0 + 10, 0);
+    ASSERT_EQ_UINT(rove__hlc_clamp(remote, T0, UINT64_MAX), remote);
+    ASSERT_EQ_UINT(rove__hlc_clamp(remote, T0, 1ull << 48), remote);
+    int clamped = -1;
+    rove__hlc c = {0};
+    uint64_t h = rove__hlc_recv(&c, remote, T0, UINT64_MAX, &clamped);
+    ASSERT_EQ_INT(clamped, 0);
+    ASSERT(h > remote);
+}
