@@ -174,10 +174,16 @@ void test_integration__embed_example(void)
     snprintf(path, sizeof(path), "%s/include/rove/version.h", prefix);
     TH_ASSERT_MSG(access(path, R_OK) == 0, "no %s after install", path);
 
+    const char *san = th_arg("sanitize");
+    char sanflags[300] = "";
+    if (san != NULL)
+        snprintf(sanflags, sizeof(sanflags),
+                 " -DCMAKE_C_FLAGS='%s' -DCMAKE_EXE_LINKER_FLAGS='%s'", san, san);
     snprintf(cmd, sizeof(cmd),
              "'%s' -S '%s/examples/embed' -B '%s/build' %s%s%s -DCMAKE_PREFIX_PATH='%s' "
-             "-DCMAKE_BUILD_TYPE=Release",
-             cmake, src, work, gen ? "-G '" : "", gen ? gen : "", gen ? "'" : "", prefix);
+             "-DCMAKE_BUILD_TYPE=Release%s",
+             cmake, src, work, gen ? "-G '" : "", gen ? gen : "", gen ? "'" : "", prefix,
+             sanflags);
     expect_ok(&r, cmd);
     snprintf(cmd, sizeof(cmd), "'%s' --build '%s/build'", cmake, work);
     expect_ok(&r, cmd);
@@ -208,10 +214,10 @@ void test_integration__embed_example(void)
         if (access(path, R_OK) != 0)
             libdir = "lib/x86_64-linux-gnu";
         snprintf(cmd, sizeof(cmd),
-                 "PKG_CONFIG_PATH='%s/%s/pkgconfig' sh -c 'cc -std=c11 \"%s/examples/embed/main.c\" "
+                 "PKG_CONFIG_PATH='%s/%s/pkgconfig' sh -c 'cc -std=c11 %s \"%s/examples/embed/main.c\" "
                  "$(pkg-config --cflags --libs rove) -o \"%s/embed-pc\" -Wl,-rpath,\"%s/%s\"' && "
                  "'%s/embed-pc' '%s/pc.db'",
-                 prefix, libdir, src, work, prefix, libdir, work, work);
+                 prefix, libdir, san ? san : "", src, work, prefix, libdir, work, work);
         expect_ok(&r, cmd);
         TH_ASSERT_MSG(strstr(r.out, "created account") != NULL, "pkg-config build said:\n%s",
                       r.out);
