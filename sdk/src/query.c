@@ -175,16 +175,15 @@ int rove_client_receipts(rove_client *c, rove_rows **out, int problems_only)
     if (c == NULL || out == NULL)
         return ROVE_EINVAL;
     rove__client_clear_error(c);
-    return rove__rows_open(c, out,
-                           problems_only
-                               ? "SELECT change_id, tbl AS \"table\", row_id AS record_id, " STATUS_NAME_SQL
-                                 " AS status, code, message, version, received_at "
-                                 "FROM _rove_receipts WHERE status >= 2 "
-                                 "ORDER BY received_at DESC, rowid DESC"
-                               : "SELECT change_id, tbl AS \"table\", row_id AS record_id, " STATUS_NAME_SQL
-                                 " AS status, code, message, version, received_at "
-                                 "FROM _rove_receipts ORDER BY received_at DESC, rowid DESC",
-                           NULL, 0, NULL, 0, 0);
+    static const char all[] =
+        "SELECT change_id, tbl AS \"table\", row_id AS record_id, " STATUS_NAME_SQL
+        " AS status, code, message, version, received_at FROM _rove_receipts "
+        "ORDER BY received_at DESC, rowid DESC";
+    static const char problems[] =
+        "SELECT change_id, tbl AS \"table\", row_id AS record_id, " STATUS_NAME_SQL
+        " AS status, code, message, version, received_at FROM _rove_receipts "
+        "WHERE status >= 2 ORDER BY received_at DESC, rowid DESC";
+    return rove__rows_open(c, out, problems_only ? problems : all, NULL, 0, NULL, 0, 0);
 }
 
 const char *rove_sync_state_name(int state)

@@ -484,7 +484,8 @@ static int delete_local(rove_client *c, const rove__table *t, const char *id)
 static int set_before(rove_client *c, int64_t seq, const rove__buf *before)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "UPDATE _rove_outbox SET before_image = ?1 WHERE seq = ?2", -1,
+    int rc = sqlite3_prepare_v2(c->db,
+                                "UPDATE _rove_outbox SET before_image = ?1 WHERE seq = ?2", -1,
                                 &st, NULL);
     if (rc == SQLITE_OK) {
         if (before != NULL)
