@@ -179,6 +179,43 @@ int roved_store_row_update(roved_db *db, const rove__table *t, const char *id,
                            const int *cols, const rove__value *vals, size_t n);
 int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
                           int64_t *tombstones);
+/*
+ * Reads the current values of row id: vals[i] for schema column i. Text values
+ * point into text, which the caller frees (rove__buf_free) after use.
+ */
+int roved_store_row_get(roved_db *db, const rove__table *t, const char *id,
+                        rove__value *vals, rove__buf *text);
+
+/* Per-column write clocks of a row, for conflict resolution: the device HLC
+ * and server version of the last accepted write, and a tag of the device that
+ * made it. A column never written by a push has all zeros. */
+typedef struct roved_col_clock {
+    int64_t hlc;
+    int64_t version;
+    int64_t device_tag;
+} roved_col_clock;
+
+/* Fills clocks[0..t->ncols) (zeros when the row has none stored). */
+int roved_store_clock_get(roved_db *db, const rove__table *t, const char *id,
+                          roved_col_clock *clocks);
+int roved_store_clock_put(roved_db *db, const rove__table *t, const char *id,
+                          const roved_col_clock *clocks);
+
+/* One overwritten or refused value, kept for the app and the manager. */
+typedef struct roved_conflict {
+    int64_t at;
+    const char *table;
+    const char *row_id;
+    const char *column;
+    const char *policy;     /* "lww", "server", "rank", "append" */
+    const char *device_id;  /* the device whose value lost */
+    const char *user_id;
+    int64_t client_hlc;
+    const char *lost_json;  /* the value that lost, as JSON */
+    const char *kept_json;  /* the value kept, as JSON */
+} roved_conflict;
+
+int roved_store_conflict_put(roved_db *db, const roved_conflict *c);
 
 /* ---- pulls ------------------------------------------------------------ */
 

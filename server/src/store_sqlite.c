@@ -246,6 +246,25 @@ static const char server_ddl[] =
     "  client_hlc INTEGER,\n"
     "  diff TEXT);\n"
     "CREATE INDEX IF NOT EXISTS audit_row ON audit(table_name, row_id);\n"
+    /* Per-column write clocks (see roved_col_clock), one blob per record. */
+    "CREATE TABLE IF NOT EXISTS row_clocks (\n"
+    "  table_name TEXT NOT NULL,\n"
+    "  row_id TEXT NOT NULL,\n"
+    "  clocks BLOB NOT NULL,\n"
+    "  PRIMARY KEY (table_name, row_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS conflicts (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  table_name TEXT NOT NULL,\n"
+    "  row_id TEXT NOT NULL,\n"
+    "  column_name TEXT NOT NULL,\n"
+    "  policy TEXT NOT NULL,\n"
+    "  device_id TEXT,\n"
+    "  user_id TEXT,\n"
+    "  client_hlc INTEGER,\n"
+    "  lost_value TEXT,\n"
+    "  kept_value TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS conflicts_row ON conflicts(table_name, row_id);\n"
     /* The audit trail is append-only, whoever holds a connection. */
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;\n"
@@ -1078,6 +1097,143 @@ int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : fail(db, "row_count");
+}
+
+int roved_store_row_get(roved_db *db, const rove__table *t, const char *id,
+                        rove__value *vals, rove__buf *text)
+{
+    int ti = table_index(db->s, t);
+    if (ti < 0)
+        return ROVE_EINVAL;
+    sqlite3_stmt *st = dyn_get(db, (4ull << 60) | (uint64_t)ti);
+    if (st == NULL) {
+        rove__buf sql = ROVE__BUF_INIT;
+        rove__buf_puts(&sql, "SELECT ");
+        for (size_t c = 0; c < t->ncols; c++)
+            rove__buf_printf(&sql, "%s%s", c ? ", " : "", t->cols[c].name);
+        rove__buf_printf(&sql, " FROM %s WHERE id = ?1", t->name);
+        if (rove__buf_status(&sql) == 0)
+            st = dyn_put(db, (4ull << 60) | (uint64_t)ti, (const char *)sql.ptr);
+        rove__buf_free(&sql);
+        if (st == NULL)
+            return ROVE_ESTORE;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "row_get");
+    }
+    /* Text is copied into one buffer; offsets become pointers once it is final. */
+    size_t offs[ROVE__MAX_COLS];
+    for (size_t c = 0; c < t->ncols && c < ROVE__MAX_COLS; c++) {
+        rove__value *v = &vals[c];
+        memset(v, 0, sizeof(*v));
+        if (sqlite3_column_type(st, (int)c) == SQLITE_NULL) {
+            v->type = ROVE__T_NULL;
+        } else if (t->cols[c].type == ROVE__T_INT) {
+            v->type = ROVE__T_INT;
+            v->i = sqlite3_column_int64(st, (int)c);
+        } else if (t->cols[c].type == ROVE__T_REAL) {
+            v->type = ROVE__T_REAL;
+            v->d = sqlite3_column_double(st, (int)c);
+        } else {
+            v->type = ROVE__T_TEXT;
+            const unsigned char *p = sqlite3_column_text(st, (int)c);
+            v->len = (size_t)sqlite3_column_bytes(st, (int)c);
+            offs[c] = text->len;
+            rove__buf_put(text, p ? (const void *)p : "", v->len);
+        }
+    }
+    sqlite3_reset(st);
+    if (rove__buf_status(text) != 0)
+        return ROVE_ENOMEM;
+    for (size_t c = 0; c < t->ncols && c < ROVE__MAX_COLS; c++)
+        if (vals[c].type == ROVE__T_TEXT)
+            vals[c].s = (const char *)text->ptr + offs[c];
+    return 0;
+}
+
+static void put64(unsigned char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(u >> (8 * i));
+}
+
+static int64_t get64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t)p[i] << (8 * i);
+    return (int64_t)u;
+}
+
+#define CLOCK_BYTES 24 /* hlc, version, device tag: little-endian int64 each */
+
+int roved_store_clock_get(roved_db *db, const rove__table *t, const char *id,
+                          roved_col_clock *clocks)
+{
+    memset(clocks, 0, t->ncols * sizeof(*clocks));
+    sqlite3_stmt *st =
+        fixed(db, 80, "SELECT clocks FROM row_clocks WHERE table_name = ?1 AND row_id = ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_blob(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0) / CLOCK_BYTES;
+        for (size_t c = 0; p != NULL && c < n && c < t->ncols; c++) {
+            clocks[c].hlc = get64(p + c * CLOCK_BYTES);
+            clocks[c].version = get64(p + c * CLOCK_BYTES + 8);
+            clocks[c].device_tag = get64(p + c * CLOCK_BYTES + 16);
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "clock_get");
+}
+
+int roved_store_clock_put(roved_db *db, const rove__table *t, const char *id,
+                          const roved_col_clock *clocks)
+{
+    unsigned char blob[ROVE__MAX_COLS * CLOCK_BYTES];
+    size_t n = t->ncols < ROVE__MAX_COLS ? t->ncols : ROVE__MAX_COLS;
+    for (size_t c = 0; c < n; c++) {
+        put64(blob + c * CLOCK_BYTES, clocks[c].hlc);
+        put64(blob + c * CLOCK_BYTES + 8, clocks[c].version);
+        put64(blob + c * CLOCK_BYTES + 16, clocks[c].device_tag);
+    }
+    sqlite3_stmt *st = fixed(db, 81, "INSERT OR REPLACE INTO row_clocks "
+                                     "(table_name, row_id, clocks) VALUES (?1, ?2, ?3)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, blob, (int)(n * CLOCK_BYTES), SQLITE_STATIC);
+    return run(db, st, "clock_put");
+}
+
+int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
+{
+    sqlite3_stmt *st = fixed(db, 82, "INSERT INTO conflicts (at, table_name, row_id, "
+                                     "column_name, policy, device_id, user_id, client_hlc, "
+                                     "lost_value, kept_value) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, c->at);
+    bind_text(st, 2, c->table);
+    bind_text(st, 3, c->row_id);
+    bind_text(st, 4, c->column);
+    bind_text(st, 5, c->policy);
+    bind_text(st, 6, c->device_id);
+    bind_text(st, 7, c->user_id);
+    sqlite3_bind_int64(st, 8, c->client_hlc);
+    bind_text(st, 9, c->lost_json);
+    bind_text(st, 10, c->kept_json);
+    return run(db, st, "conflict_put");
 }
 
 /* ---- pulls ------------------------------------------------------------ */

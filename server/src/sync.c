@@ -213,6 +213,184 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     return 0;
 }
 
+/* ---- per-column conflict resolution (docs/conflicts.md) ----------------
+ *
+ * A pushed column value conflicts when the column was changed on the server
+ * after the version the device based its edit on (base_version), by another
+ * device. Without a conflict the value is applied. With one, the column's
+ * policy in the schema decides:
+ *   lww     the later device HLC wins;
+ *   rank    the value further along the state machine wins (enum order);
+ *   server  the server's value stays;
+ *   append  both texts are kept, the device's appended to the server's.
+ * Every losing value goes to the conflict log. The record's version is bumped
+ * even when every value lost, so the device pulls the winning values back.
+ */
+
+static int64_t device_tag(const char *device_id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = device_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return (int64_t)(h >> 1) | 1; /* never 0, which means "no writer" */
+}
+
+static const char *policy_name(rove__merge m)
+{
+    switch (m) {
+    case ROVE__MERGE_LWW:
+        return "lww";
+    case ROVE__MERGE_SERVER:
+        return "server";
+    case ROVE__MERGE_RANK:
+        return "rank";
+    default:
+        return "append";
+    }
+}
+
+static int log_conflict(apply_ctx *a, const rove__change *c, int col, const rove__value *lost,
+                        const rove__value *kept)
+{
+    json_t *jl = json_value(lost), *jk = json_value(kept);
+    char *ls = jl ? json_dumps(jl, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    char *ks = jk ? json_dumps(jk, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(jl);
+    json_decref(jk);
+    int rc = ROVE_ENOMEM;
+    if (ls != NULL && ks != NULL) {
+        const rove__column *cd = &c->table->cols[col];
+        roved_conflict rec = {a->now,  c->table->name, c->id, cd->name, policy_name(cd->merge),
+                              a->dev->id, a->user->id, c->hlc, ls, ks};
+        rc = roved_store_conflict_put(a->db, &rec);
+    }
+    free(ls);
+    free(ks);
+    return rc;
+}
+
+static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
+{
+    const rove__table *t = c->table;
+    roved_col_clock clocks[ROVE__MAX_COLS];
+    int rc = roved_store_clock_get(a->db, t, c->id, clocks);
+    if (rc != 0)
+        return rc;
+    int64_t tag = device_tag(a->dev->id);
+    rove__value cur[ROVE__MAX_COLS];
+    rove__buf cur_text = ROVE__BUF_INIT, merged_text = ROVE__BUF_INIT;
+    int have_cur = 0;
+    int64_t version;
+    rc = roved_store_version_next(a->db, &version);
+    if (rc != 0)
+        return rc;
+
+    int cols[ROVE__MAX_COLS + 4];
+    rove__value vals[ROVE__MAX_COLS + 4];
+    size_t n = 0, lost = 0, appended = 0;
+    /* Appended texts are built first and pointed to afterwards (no realloc
+     * may move them under a stored pointer). */
+    size_t app_off[ROVE__MAX_COLS], app_len[ROVE__MAX_COLS];
+    int app_idx[ROVE__MAX_COLS];
+    for (size_t i = 0; i < c->ncols && rc == 0; i++) {
+        int col = c->col[i];
+        const rove__column *cd = &t->cols[col];
+        const rove__value *v = &c->val[i];
+        roved_col_clock *k = &clocks[col];
+        int conflict = k->version > c->base_version && k->device_tag != tag;
+        int win = 1;
+        if (conflict) {
+            if (!have_cur && cd->merge != ROVE__MERGE_LWW) {
+                rc = roved_store_row_get(a->db, t, c->id, cur, &cur_text);
+                if (rc != 0)
+                    break;
+                have_cur = 1;
+            }
+            switch (cd->merge) {
+            case ROVE__MERGE_LWW:
+                win = c->hlc >= k->hlc;
+                break;
+            case ROVE__MERGE_SERVER:
+                win = 0;
+                break;
+            case ROVE__MERGE_RANK: {
+                int rn = v->type == ROVE__T_TEXT ? rove__schema_enum_rank(cd, v->s, v->len) : -1;
+                int rc_ = cur[col].type == ROVE__T_TEXT
+                              ? rove__schema_enum_rank(cd, cur[col].s, cur[col].len)
+                              : -1;
+                win = rn >= rc_;
+                break;
+            }
+            default: /* append */
+                if (v->type == ROVE__T_TEXT && cur[col].type == ROVE__T_TEXT &&
+                    !(cur[col].len == v->len && memcmp(cur[col].s, v->s, v->len) == 0)) {
+                    app_idx[appended] = (int)n;
+                    app_off[appended] = merged_text.len;
+                    rove__buf_put(&merged_text, cur[col].s, cur[col].len);
+                    rove__buf_puts(&merged_text, "\n");
+                    rove__buf_put(&merged_text, v->s, v->len);
+                    app_len[appended] = merged_text.len - app_off[appended];
+                    appended++;
+                }
+                break;
+            }
+            if (!win) {
+                lost++;
+                rc = log_conflict(a, c, col, v, have_cur ? &cur[col] : v);
+                continue;
+            }
+        }
+        cols[n] = col;
+        vals[n++] = *v;
+        k->hlc = c->hlc;
+        k->version = version;
+        k->device_tag = tag;
+    }
+    if (rc == 0 && rove__buf_status(&merged_text) != 0)
+        rc = ROVE_ENOMEM;
+    for (size_t j = 0; rc == 0 && j < appended; j++) {
+        rove__value *mv = &vals[app_idx[j]];
+        mv->type = ROVE__T_TEXT;
+        mv->s = (const char *)merged_text.ptr + app_off[j];
+        mv->len = app_len[j];
+    }
+    size_t applied = n;
+    if (rc == 0) {
+        cols[n] = ROVE__COL_VERSION;
+        vals[n++] = int_value(version);
+        if (applied > 0) {
+            cols[n] = ROVE__COL_UPDATED_BY;
+            vals[n++] = text_value(a->user->id);
+            cols[n] = ROVE__COL_UPDATED_AT;
+            vals[n++] = int_value(a->now);
+        }
+        rc = roved_store_row_update(a->db, t, c->id, cols, vals, n);
+    }
+    if (rc == 0 && applied > 0)
+        rc = roved_store_clock_put(a->db, t, c->id, clocks);
+    if (rc == 0 && applied > 0)
+        rc = audit(a, c, "update", cols, vals, applied);
+    rove__buf_free(&cur_text);
+    rove__buf_free(&merged_text);
+    if (rc != 0)
+        return rc;
+    r->version = version;
+    if (applied == 0) {
+        r->status = ROVE__RC_OVERRIDDEN;
+        roved_util_copy(r->code, sizeof(r->code), rove_error_name(ROVE_ECONFLICT));
+        roved_util_copy(r->message, sizeof(r->message),
+                        "a concurrent change won; the values are in the conflict log");
+    } else if (lost > 0 || appended > 0) {
+        r->status = ROVE__RC_MERGED;
+        roved_util_copy(r->message, sizeof(r->message),
+                        lost > 0 ? "some values lost to concurrent changes (conflict log)"
+                                 : "merged with a concurrent change");
+    } else {
+        r->status = ROVE__RC_APPLIED;
+    }
+    return 0;
+}
+
 static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     const rove__table *t = c->table;
@@ -244,25 +422,18 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
         }
     }
 
+    if (c->op == ROVE__OP_UPDATE)
+        return merge_update(a, c, r);
+
     int64_t version;
     rc = roved_store_version_next(a->db, &version);
     if (rc != 0)
         return rc;
-    int cols[ROVE__MAX_COLS + 4];
-    rove__value vals[ROVE__MAX_COLS + 4];
+    int cols[4];
+    rove__value vals[4];
     size_t n = 0;
-    if (c->op == ROVE__OP_UPDATE) {
-        /* Last arriving writer wins for now; per-column merge policies plug in
-         * here (conflict resolution by rove__column.merge). */
-        for (size_t i = 0; i < c->ncols; i++) {
-            cols[n] = c->col[i];
-            vals[n++] = c->val[i];
-        }
-    } else {
-        cols[n] = ROVE__COL_DELETED;
-        vals[n++] = int_value(1);
-    }
-    size_t ndiff = n;
+    cols[n] = ROVE__COL_DELETED;
+    vals[n++] = int_value(1);
     cols[n] = ROVE__COL_VERSION;
     vals[n++] = int_value(version);
     cols[n] = ROVE__COL_UPDATED_BY;
@@ -272,7 +443,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
     rc = roved_store_row_update(a->db, t, c->id, cols, vals, n);
     if (rc != 0)
         return rc;
-    rc = audit(a, c, c->op == ROVE__OP_UPDATE ? "update" : "delete", cols, vals, ndiff);
+    rc = audit(a, c, "delete", cols, vals, 1);
     if (rc != 0)
         return rc;
     r->status = ROVE__RC_APPLIED;
