@@ -16,6 +16,7 @@
     X(sdk_auth_errors)                                                                     \
     X(tls)                                                                                 \
     X(technician_scope)                                                                    \
+    X(revocation)                                                                          \
     X(rove_field_cli)                                                                      \
     X(embed_example)
 
