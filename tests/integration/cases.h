@@ -12,6 +12,7 @@
     X(delete_propagates)                                                                   \
     X(conflicts)                                                                           \
     X(large_outbox)                                                                        \
+    X(pending_survives_pull)                                                               \
     X(bad_input)                                                                           \
     X(sdk_auth_errors)                                                                     \
     X(tls)                                                                                 \
