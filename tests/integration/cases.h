@@ -13,6 +13,7 @@
     X(conflicts)                                                                           \
     X(large_outbox)                                                                        \
     X(pending_survives_pull)                                                               \
+    X(concurrent_devices)                                                                  \
     X(bad_input)                                                                           \
     X(sdk_auth_errors)                                                                     \
     X(tls)                                                                                 \

@@ -953,3 +953,103 @@ void test_integration__pending_survives_pull(void)
     rove_client_free(b);
     th_server_stop(s);
 }
+
+/* ---- many devices at once ------------------------------------------------- */
+
+/*
+ * Sixteen devices of three reps push and pull at the same time, in separate
+ * processes: every sync succeeds (no busy or storage errors under write
+ * contention) and every change is on the server exactly once.
+ */
+void test_integration__concurrent_devices(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("concurrent");
+    static const char *const users[] = {"rita", "raj", "rosa"};
+    enum { NDEV = 16, ROUNDS = 5, PER = 10 };
+    char acc[3][ROVE_ID_SIZE];
+    for (int u = 0; u < 3; u++) {
+        char pw[32];
+        snprintf(pw, sizeof(pw), "%s-demo", users[u]);
+        sqlite3 *snap = th_snapshot(s, users[u], pw, NULL);
+        th_db_text(snap, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc[u],
+                   sizeof(acc[u]));
+        TH_ASSERT(acc[u][0] != '\0');
+        sqlite3_close(snap);
+    }
+    pid_t pids[NDEV];
+    for (int d = 0; d < NDEV; d++) {
+        pids[d] = fork();
+        TH_ASSERT(pids[d] >= 0);
+        if (pids[d] != 0)
+            continue;
+        int u = d % 3;
+        char path[700], pw[32], label[32];
+        snprintf(path, sizeof(path), "%s/dev%02d.db", dir, d);
+        snprintf(pw, sizeof(pw), "%s-demo", users[u]);
+        snprintf(label, sizeof(label), "dev%02d", d);
+        rove_client *c = NULL;
+        if (th_client_open_opts(&c, path, s->url, s->ca, NULL) != 0)
+            _exit(3);
+        int rc = rove_client_login(c, users[u], pw);
+        if (rc != 0) {
+            fprintf(stderr, "%s login: %s: %s\n", label, rove_error_name(rc),
+                    rove_client_errmsg(c));
+            _exit(4);
+        }
+        rc = rove_client_sync(c, NULL);
+        if (rc != 0) {
+            fprintf(stderr, "%s bootstrap: %s: %s\n", label, rove_error_name(rc),
+                    rove_client_errmsg(c));
+            _exit(7);
+        }
+        for (int r = 0; r < ROUNDS; r++) {
+            for (int i = 0; i < PER; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "Conc %02d-%d-%02d", d, r, i);
+                if (rove_contact_create(c, NULL, acc[u], name, NULL, NULL, NULL, 0) != 0)
+                    _exit(5);
+            }
+            rove_sync_report rep;
+            rc = rove_client_sync(c, &rep);
+            if (rc != 0 || rep.pushed != PER || rep.rejected != 0) {
+                fprintf(stderr, "%s round %d: %s: %s (pushed %llu rejected %llu)\n", label, r,
+                        rove_error_name(rc), rove_client_errmsg(c),
+                        (unsigned long long)rep.pushed, (unsigned long long)rep.rejected);
+                _exit(6);
+            }
+        }
+        rove_client_free(c);
+        _exit(0);
+    }
+    int failed = 0;
+    for (int d = 0; d < NDEV; d++) {
+        int status = 0;
+        waitpid(pids[d], &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            failed++;
+            th_log("device %d: %s %d", d, WIFEXITED(status) ? "exit status" : "signal",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        }
+    }
+    TH_ASSERT_MSG(failed == 0, "%d of %d devices failed a sync", failed, NDEV);
+    int64_t total = 0;
+    for (int u = 0; u < 3; u++) {
+        char pw[32];
+        snprintf(pw, sizeof(pw), "%s-demo", users[u]);
+        sqlite3 *snap = th_snapshot(s, users[u], pw, NULL);
+        int64_t n = th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Conc %' "
+                                    "AND account_id = ?1",
+                              acc[u], NULL);
+        int64_t distinct = th_db_int(snap, "SELECT count(DISTINCT name) FROM contact WHERE "
+                                           "name LIKE 'Conc %' AND account_id = ?1",
+                                     acc[u], NULL);
+        int devs = NDEV / 3 + (u < NDEV % 3 ? 1 : 0);
+        TH_ASSERT_EQ(n, devs * ROUNDS * PER);
+        TH_ASSERT_EQ(distinct, n);
+        total += n;
+        sqlite3_close(snap);
+    }
+    TH_ASSERT_EQ(total, NDEV * ROUNDS * PER);
+    th_server_stop(s);
+}
