@@ -15,6 +15,7 @@
     X(pending_survives_pull)                                                               \
     X(concurrent_devices)                                                                  \
     X(bad_input)                                                                           \
+    X(hostile_server)                                                                      \
     X(sdk_auth_errors)                                                                     \
     X(tls)                                                                                 \
     X(technician_scope)                                                                    \

@@ -43,6 +43,8 @@ static size_t nservers;
 static char *dirs[MAX_DIRS];
 static size_t ndirs;
 static int in_cleanup;
+static pid_t tracked[16];
+static size_t ntracked;
 static double startup_timeout = 60.0;
 static unsigned rng_state;
 
@@ -97,6 +99,13 @@ void th_cleanup(void)
             s->pid = 0;
         }
     }
+    for (size_t i = 0; i < ntracked; i++) {
+        if (tracked[i] > 0) {
+            kill(tracked[i], SIGKILL);
+            waitpid(tracked[i], NULL, 0);
+        }
+    }
+    ntracked = 0;
     const char *keep = getenv("TH_KEEP");
     for (size_t i = 0; i < ndirs; i++) {
         if (keep == NULL || strcmp(keep, "1") != 0)
@@ -363,6 +372,12 @@ static void start(th_server *s, int demo)
                 WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
     }
     th_fail(__FILE__, __LINE__, "could not find a free port for roved");
+}
+
+void th_track_pid(pid_t pid)
+{
+    TH_ASSERT(ntracked < sizeof(tracked) / sizeof(tracked[0]));
+    tracked[ntracked++] = pid;
 }
 
 void th_set_startup_timeout(double seconds)

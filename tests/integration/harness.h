@@ -130,6 +130,9 @@ void th_server_kill(th_server *s);
 void th_server_restart(th_server *s);
 /* 1 when GET /healthz answers 200. */
 int th_server_healthy(const th_server *s);
+/* Registers another child process (e.g. a fake server) to be killed by
+ * th_cleanup(). */
+void th_track_pid(pid_t pid);
 /* Prints the last lines of the server log to stderr. */
 void th_server_dump_log(const th_server *s, int lines);
 
