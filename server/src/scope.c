@@ -17,7 +17,10 @@ static int account_ok(roved_db *db, const roved_user *u, const roved_rowinfo *a)
     case ROVE__ROLE_REP:
         return a->owner_id[0] != '\0' && strcmp(a->owner_id, u->id) == 0;
     case ROVE__ROLE_MANAGER:
-        return roved_store_territory_owned_by(db, a->territory_id, u->id);
+        /* Their territories, and accounts they own themselves (created without
+         * a home territory). */
+        return (a->owner_id[0] != '\0' && strcmp(a->owner_id, u->id) == 0) ||
+               roved_store_territory_owned_by(db, a->territory_id, u->id);
     default:
         return 0;
     }

@@ -9,8 +9,8 @@
  *   rep:        accounts they own, and contacts, visits and service tasks of
  *               those accounts; may create accounts (they become the owner).
  *   technician: service tasks assigned to them; creates nothing.
- *   manager:    accounts in territories they own (and their children), and
- *               everything under those accounts.
+ *   manager:    accounts in territories they own (and their children) or that
+ *               they own, and everything under those accounts.
  *   admin:      everything.
  */
 

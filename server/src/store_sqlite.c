@@ -1257,7 +1257,7 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
     "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id AND a.owner_id = ?1)"
 #define MANAGED_ACCOUNT                                                                    \
     "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id"                          \
-    " AND a.territory_id IN " MANAGER_TERRITORIES ")"
+    " AND (a.owner_id = ?1 OR a.territory_id IN " MANAGER_TERRITORIES "))"
 #define TECH_ACCOUNT(col)                                                                  \
     "EXISTS (SELECT 1 FROM service_task t WHERE t.account_id = +r." col                   \
     " AND t.assignee_id = ?1)"
@@ -1287,9 +1287,9 @@ static const char *scope_drive_sql(unsigned role, int ti)
             return NULL;
         }
     case ROVE__ROLE_MANAGER:
-        return ti == T_ACCOUNT ? "r.territory_id IN " MANAGER_TERRITORIES
-                               : "r.account_id IN (SELECT id FROM account WHERE territory_id"
-                                 " IN " MANAGER_TERRITORIES ")";
+        return ti == T_ACCOUNT ? "(r.owner_id = ?1 OR r.territory_id IN " MANAGER_TERRITORIES ")"
+                               : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1"
+                                 " OR territory_id IN " MANAGER_TERRITORIES ")";
     default:
         return NULL;
     }
@@ -1314,7 +1314,8 @@ static const char *scope_walk_sql(unsigned role, int ti)
             return NULL;
         }
     case ROVE__ROLE_MANAGER:
-        return ti == T_ACCOUNT ? "+r.territory_id IN " MANAGER_TERRITORIES : MANAGED_ACCOUNT;
+        return ti == T_ACCOUNT ? "(+r.owner_id = ?1 OR +r.territory_id IN " MANAGER_TERRITORIES ")"
+                               : MANAGED_ACCOUNT;
     default:
         return NULL;
     }
