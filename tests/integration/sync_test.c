@@ -764,11 +764,18 @@ void test_integration__conflicts(void)
                    NULL, visit, sizeof(visit));
     TH_ASSERT(acc[0] != '\0' && visit[0] != '\0');
 
+    /* Notes are appended to, not overwritten: give them a common start. */
+    TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "notes", "Base note"));
+    sync_ok(a, &rep, "A sets the base note");
+    sync_ok(b, &rep, "B pulls the base note");
+
     /* B edits first (older HLC), A a little later (newer HLC). */
+    TH_ASSERT_ROVE(b, set_phone(b, "account", acc, "notes", "Base note\nLine from B"));
     TH_ASSERT_ROVE(b, set_phone(b, "account", acc, "address", "Older edit by B"));
     TH_ASSERT_ROVE(b, rove_visit_cancel(b, visit));
     usleep(20 * 1000);
     TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "address", "Newer edit by A"));
+    TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "notes", "Base note\nLine from A"));
     TH_ASSERT_ROVE(a, rove_visit_check_in(a, visit, ROVE_NO_GEO, ROVE_NO_GEO));
     TH_ASSERT_ROVE(a, rove_visit_check_out(a, visit, ROVE_NO_GEO, ROVE_NO_GEO, "Signed",
                                            NULL, NULL));
@@ -793,6 +800,14 @@ void test_integration__conflicts(void)
                   "visit.status merges by state-machine rank: completed outranks cancelled, "
                   "got \"%s\"",
                   text);
+    /* Both appended lines are kept, and the common start only once. */
+    char notes[512];
+    th_client_text(a, "SELECT notes FROM account WHERE id = ?1", acc, notes, sizeof(notes));
+    TH_ASSERT_MSG(strstr(notes, "Line from A") != NULL && strstr(notes, "Line from B") != NULL,
+                  "append merge lost a line: \"%s\"", notes);
+    const char *first = strstr(notes, "Base note");
+    TH_ASSERT_MSG(first != NULL && strstr(first + 1, "Base note") == NULL,
+                  "append merge repeats the text both devices started from: \"%s\"", notes);
     rove_client_free(a);
     rove_client_free(b);
     th_server_stop(s);
