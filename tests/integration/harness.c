@@ -43,6 +43,7 @@ static size_t nservers;
 static char *dirs[MAX_DIRS];
 static size_t ndirs;
 static int in_cleanup;
+static pid_t main_pid; /* forked helpers must not clean up the parent's things */
 static pid_t tracked[16];
 static size_t ntracked;
 static double startup_timeout = 60.0;
@@ -88,7 +89,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 void th_cleanup(void)
 {
-    if (in_cleanup)
+    if (in_cleanup || (main_pid != 0 && getpid() != main_pid))
         return;
     in_cleanup = 1;
     for (size_t i = 0; i < nservers; i++) {
@@ -152,6 +153,7 @@ void th_init(int *argc, char **argv)
     }
     *argc = out;
     argv[out] = NULL;
+    main_pid = getpid();
     rng_state = (unsigned)getpid() ^ (unsigned)time(NULL) ^ (unsigned)(th_mono() * 1e6);
     TH_ASSERT(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
     TH_ASSERT(rove_global_init() == 0);
