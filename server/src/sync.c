@@ -322,13 +322,28 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                 break;
             }
             default: /* append */
-                if (v->type == ROVE__T_TEXT && cur[col].type == ROVE__T_TEXT &&
-                    !(cur[col].len == v->len && memcmp(cur[col].s, v->s, v->len) == 0)) {
+                if (v->type == ROVE__T_TEXT && cur[col].type == ROVE__T_TEXT) {
+                    /* Both sides edited the same text from a common start: keep
+                     * the server's text and add the lines only the device wrote
+                     * (what follows the common start, from its line on). */
+                    const rove__value *sv = &cur[col];
+                    size_t common = 0;
+                    while (common < sv->len && common < v->len && sv->s[common] == v->s[common])
+                        common++;
+                    if (common == sv->len)
+                        break; /* the device's text extends the server's: take it */
+                    while (common > 0 && v->s[common - 1] != '\n')
+                        common--;
+                    if (common == v->len) {
+                        win = 0; /* nothing new from the device */
+                        break;
+                    }
                     app_idx[appended] = (int)n;
                     app_off[appended] = merged_text.len;
-                    rove__buf_put(&merged_text, cur[col].s, cur[col].len);
-                    rove__buf_puts(&merged_text, "\n");
-                    rove__buf_put(&merged_text, v->s, v->len);
+                    rove__buf_put(&merged_text, sv->s, sv->len);
+                    if (sv->len > 0 && sv->s[sv->len - 1] != '\n')
+                        rove__buf_puts(&merged_text, "\n");
+                    rove__buf_put(&merged_text, v->s + common, v->len - common);
                     app_len[appended] = merged_text.len - app_off[appended];
                     appended++;
                 }
