@@ -457,6 +457,29 @@ void test_integration__bad_input(void)
         th_resp_free(&r);
         rove__buf_free(&b);
     }
+    {
+        /* Broken HTTP below the Rove layer: a control character in a header
+         * and a 64 KiB header. Refused with a 4xx, and the server serves on.
+         * (CivetWeb answers these itself, without X-Rove-Error.) */
+        th_http(srv, "POST", "/v1/sync", "abc\x01" "def", NULL, "x", 1, &r);
+        TH_ASSERT_MSG(r.curl_rc == 0 && r.status >= 400 && r.status < 500,
+                      "control character in a header: curl %d HTTP %ld", r.curl_rc, r.status);
+        th_log("%-40s -> %ld %s", "control character in a header", r.status,
+               r.error[0] ? r.error : "(no X-Rove-Error)");
+        th_resp_free(&r);
+        char *huge = malloc(64 * 1024 + 1);
+        TH_ASSERT(huge != NULL);
+        memset(huge, 'a', 64 * 1024);
+        huge[64 * 1024] = '\0';
+        th_http(srv, "POST", "/v1/sync", huge, NULL, "x", 1, &r);
+        TH_ASSERT_MSG(r.curl_rc != 0 || (r.status >= 400 && r.status < 500),
+                      "64 KiB header: HTTP %ld", r.status);
+        th_log("%-40s -> curl %d, %ld %s", "64 KiB header", r.curl_rc, r.status,
+               r.error[0] ? r.error : "(no X-Rove-Error)");
+        th_resp_free(&r);
+        free(huge);
+        TH_ASSERT(th_server_healthy(srv));
+    }
     th_http(srv, "GET", "/v1/sync", rita.token, NULL, NULL, 0, &r);
     assert_error("GET /v1/sync", &r, 405, "method_not_allowed");
     th_resp_free(&r);
