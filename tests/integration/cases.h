@@ -14,6 +14,7 @@
     X(large_outbox)                                                                        \
     X(pending_survives_pull)                                                               \
     X(concurrent_devices)                                                                  \
+    X(server_stall)                                                                        \
     X(bad_input)                                                                           \
     X(hostile_server)                                                                      \
     X(sdk_auth_errors)                                                                     \

@@ -1068,3 +1068,68 @@ void test_integration__concurrent_devices(void)
     TH_ASSERT_EQ(total, NDEV * ROUNDS * PER);
     th_server_stop(s);
 }
+
+/* ---- a server that stops answering -------------------------------------- */
+
+/*
+ * The server freezes (SIGSTOP) while a device pushes: the SDK gives up after
+ * its timeout with ROVE_ENET and keeps its outbox. The frozen server then
+ * wakes up and applies the request it had already received, but the answer
+ * never reaches the device. The device's next sync resends the same change
+ * ids and gets the stored receipts: every change exists exactly once.
+ */
+void test_integration__server_stall(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("stall");
+    char path[700];
+    snprintf(path, sizeof(path), "%s/rita.db", dir);
+    rove_client *c = NULL;
+    rove_client_options o = ROVE_CLIENT_OPTIONS_INIT;
+    o.db_path = path;
+    o.server_url = s->url;
+    o.ca_file = s->ca;
+    o.timeout_ms = 1500;
+    TH_ASSERT_EQ(rove_client_open(&c, &o), 0);
+    TH_ASSERT_ROVE(c, rove_client_login(c, "rita", "rita-demo"));
+    rove_sync_report rep;
+    sync_ok(c, &rep, "bootstrap");
+    char acc[ROVE_ID_SIZE];
+    th_client_text(c, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
+    for (int i = 0; i < 5; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "Stall %d", i);
+        TH_ASSERT_ROVE(c, rove_contact_create(c, NULL, acc, name, NULL, NULL, NULL, 0));
+    }
+
+    TH_ASSERT(kill(s->pid, SIGSTOP) == 0);
+    double t0 = th_mono();
+    int rc = rove_client_sync(c, &rep);
+    double took = th_mono() - t0;
+    char msg[600];
+    snprintf(msg, sizeof(msg), "%s", rove_client_errmsg(c));
+    TH_ASSERT(kill(s->pid, SIGCONT) == 0);
+    th_log("sync against a frozen server: %s after %.1f s: %s", rove_error_name(rc), took, msg);
+    TH_ASSERT_MSG(rc == ROVE_ENET, "sync against a frozen server: %s (%s)", rove_error_name(rc),
+                  msg);
+    TH_ASSERT_MSG(took < 10.0, "the 1.5 s timeout took %.1f s", took);
+    TH_ASSERT_EQ(th_client_pending(c), 5);
+
+    /* Let the server finish what it received, then sync again. */
+    usleep(500 * 1000);
+    receipts rs = {0};
+    rove_client_on_receipt(c, on_receipt, &rs);
+    sync_ok(c, &rep, "after the server wakes up");
+    TH_ASSERT_EQ(rep.pushed, 5);
+    TH_ASSERT_MSG(rs.problems == 0, "a resent change got a problem receipt: %s",
+                  rs.first_problem);
+    TH_ASSERT_EQ(th_client_pending(c), 0);
+    sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Stall %'", NULL,
+                           NULL),
+                 5);
+    assert_replica_matches_server(c, snap);
+    sqlite3_close(snap);
+    rove_client_free(c);
+    th_server_stop(s);
+}
