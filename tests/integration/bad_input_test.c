@@ -69,6 +69,7 @@ static void assert_error(const char *what, const th_resp *r, long status, const 
                   "%s: JSON body lacks %s: %s", what, needle,
                   r->body.len ? (const char *)r->body.ptr : "(empty)");
     th_log("%-40s -> %ld %s (%s)", what, r->status, r->error, r->errmsg);
+    TH_ASSERT_MSG(th_server_healthy(srv), "%s: /healthz stopped answering", what);
 }
 
 /* POSTs raw bytes (no compression) to /v1/sync with rita's token. */
@@ -216,6 +217,7 @@ void test_integration__bad_input(void)
         post_raw(garbage, sizeof(garbage), &r);
         assert_error("not zlib", &r, 400, "malformed");
         th_resp_free(&r);
+        assert_nothing_applied("not zlib");
         /* And valid zlib around garbage. */
         rove__buf b = ROVE__BUF_INIT;
         rove__buf_put(&b, garbage, sizeof(garbage));
@@ -228,6 +230,7 @@ void test_integration__bad_input(void)
         TH_ASSERT_MSG(r.status == 400 && (strcmp(r.error, "malformed") == 0),
                       "empty body: %ld %s", r.status, r.error);
         th_resp_free(&r);
+        assert_nothing_applied("empty body");
     }
     {
         /* Decompression bomb: 200 MB of zeros in ~200 KB. */
@@ -456,6 +459,7 @@ void test_integration__bad_input(void)
         assert_error("wrong password login", &r, 401, "unauthorized");
         th_resp_free(&r);
         rove__buf_free(&b);
+        assert_nothing_applied("refused logins");
     }
     {
         /* Broken HTTP below the Rove layer: a control character in a header
