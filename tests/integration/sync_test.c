@@ -783,7 +783,17 @@ void test_integration__conflicts(void)
     /* A comes back first, B (the older edits) last. */
     sync_ok(a, &rep, "A (newer edits) syncs first");
     TH_ASSERT_EQ(rep.rejected, 0);
+    receipts rb = {0};
+    rove_client_on_receipt(b, on_receipt, &rb);
     sync_ok(b, &rep, "B (older edits) syncs last");
+    /* B is told its address and its cancellation lost (overridden), not
+     * silently dropped; nothing was rejected. */
+    TH_ASSERT_EQ(rep.rejected, 0);
+    TH_ASSERT_MSG(rb.problems >= 2, "B got %u overridden receipts, expected 2 (address, status)",
+                  rb.problems);
+    th_log("B's first losing change: %s", rb.first_problem);
+    TH_ASSERT(count_problem_receipts(b) >= 2);
+    TH_ASSERT_EQ(count_problem_receipts(a), 0);
     sync_ok(a, &rep, "A pulls");
     TH_ASSERT_EQ(th_client_pending(a), 0);
     TH_ASSERT_EQ(th_client_pending(b), 0);
