@@ -3,9 +3,13 @@
  * status and X-Rove-Error code, nothing of it is applied (a brand-new device
  * pulls exactly what it pulled before), and the server keeps serving.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -754,5 +758,46 @@ void test_integration__sdk_auth_errors(void)
     TH_ASSERT_MSG(rc == ROVE_EFORBIDDEN, "another user on rita's replica: %s",
                   rove_error_name(rc));
     rove_client_free(c);
+    th_server_stop(s);
+}
+
+/* ---- connections that say nothing ----------------------------------------- */
+
+/*
+ * Unauthenticated clients that open TCP connections and never start TLS (or
+ * a slow network doing the same) must not take the server down: with more
+ * idle connections than worker threads (--threads, default 32), /healthz and
+ * a sync must still be answered promptly.
+ */
+void test_integration__idle_connections(void)
+{
+    th_server *s = th_server_start(NULL);
+    enum { NIDLE = 40 };
+    int fds[NIDLE];
+    for (int i = 0; i < NIDLE; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        TH_ASSERT(fds[i] >= 0);
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t)s->port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        TH_ASSERT_MSG(connect(fds[i], (struct sockaddr *)&a, sizeof(a)) == 0,
+                      "connection %d refused", i);
+    }
+    usleep(300 * 1000);
+    double t0 = th_mono();
+    int healthy = th_server_healthy(s);
+    double took = th_mono() - t0;
+    th_log("/healthz with %d idle connections open: %s after %.1f s", NIDLE,
+           healthy ? "answered" : "NO ANSWER", took);
+    int answered_in_time = healthy && took < 5.0;
+    for (int i = 0; i < NIDLE; i++)
+        close(fds[i]);
+    TH_ASSERT_MSG(answered_in_time,
+                  "%d idle TCP connections (no TLS handshake) starve every worker thread: "
+                  "/healthz %s after %.1f s",
+                  NIDLE, healthy ? "answered only" : "got no answer", took);
+    TH_ASSERT(th_server_healthy(s));
     th_server_stop(s);
 }

@@ -17,6 +17,7 @@
     X(server_stall)                                                                        \
     X(bad_input)                                                                           \
     X(hostile_server)                                                                      \
+    X(idle_connections)                                                                    \
     X(sdk_auth_errors)                                                                     \
     X(tls)                                                                                 \
     X(technician_scope)                                                                    \

@@ -47,6 +47,7 @@ static pid_t main_pid; /* forked helpers must not clean up the parent's things *
 static pid_t tracked[16];
 static size_t ntracked;
 static double startup_timeout = 60.0;
+static long http_timeout_s = 60; /* per raw request */
 static unsigned rng_state;
 
 /* ---- assertions and logging -------------------------------------------- */
@@ -556,7 +557,7 @@ void th_http(const th_server *s, const char *method, const char *path, const cha
     curl_easy_setopt(h, CURLOPT_RESOLVE, res);
     curl_easy_setopt(h, CURLOPT_CAINFO, s->ca);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, http_timeout_s);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -581,7 +582,10 @@ void th_http(const th_server *s, const char *method, const char *path, const cha
 int th_server_healthy(const th_server *s)
 {
     th_resp r;
+    long saved = http_timeout_s;
+    http_timeout_s = 8; /* a health check that takes longer has failed */
     th_http(s, "GET", "/healthz", NULL, NULL, NULL, 0, &r);
+    http_timeout_s = saved;
     int ok = r.curl_rc == 0 && r.status == 200 && r.body.len > 0 &&
              strstr((const char *)r.body.ptr, "\"ok\"") != NULL;
     th_resp_free(&r);

@@ -128,7 +128,7 @@ void th_server_kill(th_server *s);
 /* Starts the server again on the same data dir (with --cert DIR/server.pem
  * instead of --demo), on the same port when possible (the url may change). */
 void th_server_restart(th_server *s);
-/* 1 when GET /healthz answers 200. */
+/* 1 when GET /healthz answers 200 within 8 s. */
 int th_server_healthy(const th_server *s);
 /* Registers another child process (e.g. a fake server) to be killed by
  * th_cleanup(). */
