@@ -1,13 +1,13 @@
 # CivetWeb 1.15 from Debian's source package, compiled with Mbed TLS.
 set(ROVE_CIVETWEB_DIR ${CMAKE_BINARY_DIR}/_deps/civetweb)
-if(NOT EXISTS ${ROVE_CIVETWEB_DIR}/.rove-patched)
-    message(STATUS "Fetching CivetWeb source with apt-get source")
-    execute_process(
-        COMMAND ${CMAKE_SOURCE_DIR}/scripts/fetch-civetweb.sh ${ROVE_CIVETWEB_DIR}
-        RESULT_VARIABLE _cw_rc)
-    if(NOT _cw_rc EQUAL 0)
-        message(FATAL_ERROR "Could not fetch CivetWeb (run scripts/setup.sh first)")
-    endif()
+# The script fetches only when the stamp does not match the current patch set.
+file(GLOB _cw_patches ${CMAKE_SOURCE_DIR}/third_party/civetweb/*.patch)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_cw_patches})
+execute_process(
+    COMMAND ${CMAKE_SOURCE_DIR}/scripts/fetch-civetweb.sh ${ROVE_CIVETWEB_DIR}
+    RESULT_VARIABLE _cw_rc)
+if(NOT _cw_rc EQUAL 0)
+    message(FATAL_ERROR "Could not fetch CivetWeb (run scripts/setup.sh first)")
 endif()
 add_library(rove_civetweb STATIC ${ROVE_CIVETWEB_DIR}/src/civetweb.c)
 target_include_directories(rove_civetweb SYSTEM PUBLIC ${ROVE_CIVETWEB_DIR}/include)

@@ -5,7 +5,9 @@
 set -eu
 dest="$1"
 patchdir="$(cd "$(dirname "$0")/../third_party/civetweb" && pwd)"
-if [ -f "$dest/src/civetweb.c" ] && [ -f "$dest/.rove-patched" ]; then
+# The stamp names the patches applied; a changed patch set fetches afresh.
+stamp="$(cat "$patchdir"/*.patch | sha256sum | cut -d' ' -f1)"
+if [ -f "$dest/src/civetweb.c" ] && [ "$(cat "$dest/.rove-patched" 2>/dev/null)" = "$stamp" ]; then
     exit 0
 fi
 work="$(mktemp -d)"
@@ -24,4 +26,4 @@ done
 rm -rf "$dest"
 mkdir -p "$(dirname "$dest")"
 cp -a "$src" "$dest"
-touch "$dest/.rove-patched"
+echo "$stamp" > "$dest/.rove-patched"

@@ -46,16 +46,27 @@ int rove__inflate(rove__buf *out, const void *in, size_t len, size_t max_out)
     while (rc != Z_STREAM_END) {
         size_t produced = out->len - start;
         if (produced >= max_out) {
-            /* Output is full; only acceptable if the stream ends right here. */
-            unsigned char probe;
-            z.next_out = &probe;
-            z.avail_out = 1;
-            rc = inflate(&z, Z_NO_FLUSH);
-            if (rc == Z_STREAM_END && z.avail_out == 1)
-                break;
-            result = (rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR) ? ROVE_ETOOBIG
-                                                                               : ROVE_EPROTO;
-            goto done;
+            /* Output is full; only acceptable if the stream ends right here
+             * (the rest of the input may still hold the Adler-32 trailer). */
+            for (;;) {
+                unsigned char probe;
+                z.next_out = &probe;
+                z.avail_out = 1;
+                rc = inflate(&z, Z_NO_FLUSH);
+                if (z.avail_out == 0) {
+                    result = ROVE_ETOOBIG;
+                    goto done;
+                }
+                if (rc == Z_STREAM_END)
+                    break;
+                if (rc == Z_OK && z.avail_in != 0)
+                    continue; /* consumed trailer bytes, no output yet */
+                result = (rc == Z_OK || rc == Z_BUF_ERROR) ? ROVE_EPROTO /* truncated */
+                         : rc == Z_MEM_ERROR              ? ROVE_ENOMEM
+                                                          : ROVE_EPROTO;
+                goto done;
+            }
+            break;
         }
         size_t chunk = max_out - produced;
         if (chunk > 256u * 1024u)

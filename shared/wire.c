@@ -264,7 +264,7 @@ static int skip_children(rove__reader *r, const rove__item *it, int depth)
 {
     if (it->kind != ROVE__K_ARRAY && it->kind != ROVE__K_MAP)
         return 0;
-    if (depth >= ROVE__MAX_DEPTH)
+    if (depth > ROVE__MAX_DEPTH)
         return ROVE_EPROTO;
     size_t n = it->kind == ROVE__K_MAP ? it->len * 2 : it->len;
     for (size_t i = 0; i < n; i++) {
