@@ -34,7 +34,7 @@ until curl -fsS --cacert "$data/ca.pem" "https://localhost:$port/healthz" >/dev/
     fi
     sleep 0.1
 done
-sed -n '/demo users/,/^$/p' "$log" || true
+sed -n '/Logins:/,/territories/p' "$log" || true
 echo
 rm -rf "$data/devices"
 status=0
