@@ -57,12 +57,15 @@ static const rove__column account_cols[] = {
     {"name", ROVE__T_TEXT, REQ, LWW, ALL, NULL, NULL},
     {"stage", ROVE__T_TEXT, SO | EN, SRV, ALL, stage_values, NULL},
     {"source_channel", ROVE__T_TEXT, EN, LWW, COMMERCIAL, channel_values, NULL},
+    {"campaign", ROVE__T_TEXT, 0, LWW, COMMERCIAL, NULL, NULL},
+    {"referrer", ROVE__T_TEXT, 0, LWW, COMMERCIAL, NULL, NULL},
     {"tier", ROVE__T_TEXT, SO | EN, SRV, ALL, tier_values, NULL},
     {"owner_id", ROVE__T_TEXT, SO, SRV, ALL, NULL, NULL},
     {"territory_id", ROVE__T_TEXT, SO, SRV, ALL, NULL, NULL},
     {"address", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
     {"lat", ROVE__T_REAL, 0, LWW, ALL, NULL, NULL},
     {"lon", ROVE__T_REAL, 0, LWW, ALL, NULL, NULL},
+    {"checkin_radius_m", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
     {"phone", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
     {"discount_pct", ROVE__T_REAL, 0, SRV, COMMERCIAL, NULL, NULL},
     {"price_notes", ROVE__T_TEXT, 0, APP, COMMERCIAL, NULL, NULL},
@@ -103,6 +106,7 @@ static const rove__column visit_cols[] = {
     {"checkout_lon", ROVE__T_REAL, 0, LWW, ALL, NULL, NULL},
     {"geo_check", ROVE__T_TEXT, EN, LWW, ALL, geo_check_values, NULL},
     {"geo_reason", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
+    {"checkin_distance_m", ROVE__T_REAL, SO, SRV, ALL, NULL, NULL},
     {"outcome", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
     {"notes", ROVE__T_TEXT, 0, APP, ALL, NULL, NULL},
     {"next_action", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
@@ -124,12 +128,26 @@ static const rove__column task_cols[] = {
     {"status", ROVE__T_TEXT, EN, RANK, ALL, task_status_values, NULL},
     {"sla_response_due", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
     {"sla_resolve_due", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
+    {"queue", ROVE__T_TEXT, SO, SRV, ALL, NULL, NULL},
     {"first_response_at", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
     {"resolved_at", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
     {"resolution", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
     {"followup_due", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
     {"satisfaction", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
+    {"close_reason", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
     {"notes", ROVE__T_TEXT, 0, APP, ALL, NULL, NULL},
+};
+
+/* Stage history of an account: written only by the server when the stage
+ * changes (rovectl / manager API); devices read it. */
+static const rove__column stage_change_cols[] = {
+    SYS_COLUMNS,
+    {"account_id", ROVE__T_TEXT, SO | REQ | REF, SRV, COMMERCIAL, NULL, "account"},
+    {"from_stage", ROVE__T_TEXT, SO | EN, SRV, COMMERCIAL, stage_values, NULL},
+    {"to_stage", ROVE__T_TEXT, SO | EN, SRV, COMMERCIAL, stage_values, NULL},
+    {"changed_by", ROVE__T_TEXT, SO, SRV, COMMERCIAL, NULL, NULL},
+    {"changed_at", ROVE__T_INT, SO, SRV, COMMERCIAL, NULL, NULL},
+    {"reason", ROVE__T_TEXT, SO, SRV, COMMERCIAL, NULL, NULL},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -139,6 +157,7 @@ static const rove__table tables[] = {
     {"contact", contact_cols, N(contact_cols), ALL},
     {"visit", visit_cols, N(visit_cols), ROVE__ROLE_REP | ROVE__ROLE_MANAGER | ROVE__ROLE_ADMIN},
     {"service_task", task_cols, N(task_cols), ALL},
+    {"stage_change", stage_change_cols, N(stage_change_cols), COMMERCIAL},
 };
 
 const rove__table *rove__schema_tables(size_t *out_n)

@@ -22,11 +22,11 @@
 #include "util.h"
 
 #define SCHEMA_VERSION 1
-#define FIXED_SLOTS 128
+#define FIXED_SLOTS 256
 #define DYN_SLOTS 64
 
 /* Synced tables by their position in rove__schema_tables(). */
-enum { T_ACCOUNT = 0, T_CONTACT = 1, T_VISIT = 2, T_TASK = 3, T_COUNT = 4 };
+enum { T_ACCOUNT = 0, T_CONTACT = 1, T_VISIT = 2, T_TASK = 3, T_STAGE = 4, T_COUNT = 5 };
 
 typedef struct slot {
     uint64_t key;
@@ -333,7 +333,8 @@ static int load_version(roved_db *db, int64_t *out)
 
 static int check_tables(roved_store *s)
 {
-    static const char *const want[T_COUNT] = {"account", "contact", "visit", "service_task"};
+    static const char *const want[T_COUNT] = {"account", "contact", "visit", "service_task",
+                                              "stage_change"};
     s->tables = rove__schema_tables(&s->ntables);
     if (s->ntables != T_COUNT)
         goto bad;
@@ -987,6 +988,8 @@ int roved_store_row_info(roved_db *db, const rove__table *t, const char *id,
         " LEFT JOIN account a ON a.id = r.account_id WHERE r.id = ?1",
         "SELECT r.deleted, r.account_id, a.owner_id, a.territory_id, r.assignee_id"
         " FROM service_task r LEFT JOIN account a ON a.id = r.account_id WHERE r.id = ?1",
+        "SELECT r.deleted, r.account_id, a.owner_id, a.territory_id, NULL FROM stage_change r"
+        " LEFT JOIN account a ON a.id = r.account_id WHERE r.id = ?1",
     };
     int ti = table_index(db->s, t);
     if (ti < 0)
