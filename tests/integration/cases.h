@@ -23,7 +23,23 @@
     X(technician_scope)                                                                    \
     X(revocation)                                                                          \
     X(rove_field_cli)                                                                      \
-    X(embed_example)
+    X(embed_example)                                                                       \
+    TH_CASES_SCOPE(X)                                                                      \
+    TH_CASES_DOMAIN(X)                                                                     \
+    TH_CASES_ORG(X)                                                                        \
+    TH_CASES_SDK(X)
+
+/* Scope and eviction (scope_test.c). */
+#define TH_CASES_SCOPE(X)
+
+/* Domain rules: visits, tasks, SLA, assignment (domain_test.c). */
+#define TH_CASES_DOMAIN(X)
+
+/* Users, territories, import (org_test.c). */
+#define TH_CASES_ORG(X)
+
+/* SDK field-app helpers (sdk_test.c). */
+#define TH_CASES_SDK(X)
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);
 TH_CASES(TH_CASE_DECL)
