@@ -15,7 +15,7 @@
 
 #define MAX_JSON_BODY (64 * 1024)
 
-static int send_json(struct mg_connection *c, int status, json_t *j)
+int roved_admin_send_json(struct mg_connection *c, int status, json_t *j)
 {
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -28,13 +28,13 @@ static int send_json(struct mg_connection *c, int status, json_t *j)
     return status;
 }
 
-static int error(struct mg_connection *c, int code, const char *msg)
+int roved_admin_error(struct mg_connection *c, int code, const char *msg)
 {
     roved_http_error(c, code, msg);
     return rove_error_http_status(code);
 }
 
-static json_t *read_json(struct mg_connection *c, int *code, const char **msg)
+json_t *roved_admin_read_json(struct mg_connection *c, int *code, const char **msg)
 {
     if (!roved_http_content_type_is(c, "application/json")) {
         *code = ROVE_EUNSUPPORTED;
@@ -91,18 +91,18 @@ static int do_login(roved_server *srv, struct mg_connection *c)
 {
     int code = 0;
     const char *msg = NULL;
-    json_t *j = read_json(c, &code, &msg);
+    json_t *j = roved_admin_read_json(c, &code, &msg);
     if (j == NULL)
-        return error(c, code, msg);
+        return roved_admin_error(c, code, msg);
     const char *username = json_string_value(json_object_get(j, "user"));
     const char *password = json_string_value(json_object_get(j, "password"));
     if (username == NULL || password == NULL || strlen(username) >= 64) {
         json_decref(j);
-        return error(c, ROVE_EPROTO, "want {\"user\": ..., \"password\": ...}");
+        return roved_admin_error(c, ROVE_EPROTO, "want {\"user\": ..., \"password\": ...}");
     }
     if (!roved_auth_limit_ok(username, srv->cfg->login_max_failures)) {
         json_decref(j);
-        return error(c, ROVE_ERATELIMIT, "too many failed logins; try again later");
+        return roved_admin_error(c, ROVE_ERATELIMIT, "too many failed logins; try again later");
     }
     roved_user u;
     roved_db *db = NULL;
@@ -120,19 +120,20 @@ static int do_login(roved_server *srv, struct mg_connection *c)
     roved_util_copy(name_copy, sizeof(name_copy), username);
     json_decref(j); /* also drops the password text */
     if (rc != 0 && rc != ROVE_ENOTFOUND)
-        return error(c, ROVE_ESTORE, "the store is unavailable");
+        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     if (!ok) {
         roved_auth_limit_fail(name_copy);
         roved_log_warn("admin_login", "status=401");
-        return error(c, ROVE_EAUTH, "wrong user name or password");
+        return roved_admin_error(c, ROVE_EAUTH, "wrong user name or password");
     }
     if (u.status != ROVED_USER_ACTIVE ||
         (u.role != ROVE__ROLE_ADMIN && u.role != ROVE__ROLE_MANAGER))
-        return error(c, ROVE_EFORBIDDEN, "only active managers and admins may use this API");
+        return roved_admin_error(c, ROVE_EFORBIDDEN,
+                                 "only active managers and admins may use this API");
     roved_auth_limit_reset(name_copy);
     char token[65], hash[65];
     if (roved_auth_new_token(token, hash) != 0)
-        return error(c, ROVE_EGENERIC, "no randomness");
+        return roved_admin_error(c, ROVE_EGENERIC, "no randomness");
     int64_t expires = roved_util_now_ms() + (int64_t)srv->cfg->admin_session_hours * 3600000;
     rc = roved_store_write_begin(srv->store, &db);
     if (rc == 0) {
@@ -144,22 +145,22 @@ static int do_login(roved_server *srv, struct mg_connection *c)
     }
     if (rc != 0) {
         memset(token, 0, sizeof(token));
-        return error(c, ROVE_ESTORE, "the session could not be stored");
+        return roved_admin_error(c, ROVE_ESTORE, "the session could not be stored");
     }
     roved_log_info("admin_login", "user=%s status=200", u.id);
-    json_t *out = json_pack("{s:s,s:I,s:s,s:s}", "token", token, "expires_at",
-                            (json_int_t)expires, "user_id", u.id, "role",
-                            rove__role_name(u.role));
+    json_t *out =
+        json_pack("{s:s,s:I,s:s,s:s}", "token", token, "expires_at", (json_int_t)expires,
+                  "user_id", u.id, "role", rove__role_name(u.role));
     memset(token, 0, sizeof(token));
-    return send_json(c, 200, out);
+    return roved_admin_send_json(c, 200, out);
 }
 
 static json_t *user_json(const roved_user *u)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", u->id, "username", u->username,
-                          "name", u->name, "role", rove__role_name(u->role), "status",
-                          roved_user_status_name(u->status), "created_at",
-                          (json_int_t)u->created_at);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", u->id, "username", u->username, "name",
+                  u->name, "role", rove__role_name(u->role), "status",
+                  roved_user_status_name(u->status), "created_at", (json_int_t)u->created_at);
     if (o == NULL)
         return NULL;
     json_object_set_new(o, "home_territory_id",
@@ -178,12 +179,11 @@ static int add_user(const roved_user *u, void *payload)
 
 static int add_device(const roved_device *d, void *payload)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", d->id, "user_id",
-                          d->user_id, "name", d->name, "status",
-                          d->status == ROVED_DEVICE_ACTIVE ? "active" : "revoked",
-                          "registered_at", (json_int_t)d->registered_at, "last_sync_at",
-                          (json_int_t)d->last_sync_at, "last_cursor",
-                          (json_int_t)d->last_cursor);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", d->id, "user_id", d->user_id, "name",
+                  d->name, "status", d->status == ROVED_DEVICE_ACTIVE ? "active" : "revoked",
+                  "registered_at", (json_int_t)d->registered_at, "last_sync_at",
+                  (json_int_t)d->last_sync_at, "last_cursor", (json_int_t)d->last_cursor);
     return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
@@ -199,20 +199,21 @@ static int list(roved_server *srv, struct mg_connection *c, int users)
     }
     if (rc != 0) {
         json_decref(arr);
-        return error(c, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE, "the list could not be read");
+        return roved_admin_error(c, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
+                                 "the list could not be read");
     }
-    return send_json(c, 200, json_pack("{s:o}", users ? "users" : "devices", arr));
+    return roved_admin_send_json(c, 200, json_pack("{s:o}", users ? "users" : "devices", arr));
 }
 
 static int create_user(roved_server *srv, struct mg_connection *c, const roved_user *actor)
 {
     if (actor->role != ROVE__ROLE_ADMIN)
-        return error(c, ROVE_EFORBIDDEN, "only admins may create users");
+        return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may create users");
     int code = 0;
     const char *msg = NULL;
-    json_t *j = read_json(c, &code, &msg);
+    json_t *j = roved_admin_read_json(c, &code, &msg);
     if (j == NULL)
-        return error(c, code, msg);
+        return roved_admin_error(c, code, msg);
     const char *username = json_string_value(json_object_get(j, "username"));
     const char *name = json_string_value(json_object_get(j, "name"));
     const char *role = json_string_value(json_object_get(j, "role"));
@@ -236,7 +237,7 @@ static int create_user(roved_server *srv, struct mg_connection *c, const roved_u
         bad = "home_territory_id, manager_id or skills too long";
     if (bad != NULL) {
         json_decref(j);
-        return error(c, ROVE_EBADVALUE, bad);
+        return roved_admin_error(c, ROVE_EBADVALUE, bad);
     }
     roved_util_new_id(u.id);
     roved_util_copy(u.username, sizeof(u.username), username);
@@ -251,7 +252,7 @@ static int create_user(roved_server *srv, struct mg_connection *c, const roved_u
                                       srv->cfg->pbkdf2_iterations);
     json_decref(j);
     if (rc != 0)
-        return error(c, ROVE_EGENERIC, "could not hash the password");
+        return roved_admin_error(c, ROVE_EGENERIC, "could not hash the password");
     roved_db *db = NULL;
     rc = roved_store_write_begin(srv->store, &db);
     if (rc == 0) {
@@ -263,12 +264,12 @@ static int create_user(roved_server *srv, struct mg_connection *c, const roved_u
     }
     memset(u.password_hash, 0, sizeof(u.password_hash));
     if (rc == ROVE_EEXISTS)
-        return error(c, ROVE_EEXISTS, "user name taken, or unknown manager");
+        return roved_admin_error(c, ROVE_EEXISTS, "user name taken, or unknown manager");
     if (rc != 0)
-        return error(c, ROVE_ESTORE, "the user could not be stored");
+        return roved_admin_error(c, ROVE_ESTORE, "the user could not be stored");
     roved_log_info("admin_user_created", "actor=%s user=%s role=%s", actor->id, u.id,
                    rove__role_name(u.role));
-    return send_json(c, 201, user_json(&u));
+    return roved_admin_send_json(c, 201, user_json(&u));
 }
 
 static int stats(roved_server *srv, struct mg_connection *c)
@@ -276,7 +277,7 @@ static int stats(roved_server *srv, struct mg_connection *c)
     roved_db *db = NULL;
     int rc = roved_store_read_begin(srv->store, &db);
     if (rc != 0)
-        return error(c, ROVE_ESTORE, "the store is unavailable");
+        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     roved_stats s;
     json_t *tables = json_object();
     rc = roved_store_stats(db, &s);
@@ -285,20 +286,20 @@ static int stats(roved_server *srv, struct mg_connection *c)
     for (size_t i = 0; i < nt && rc == 0; i++) {
         int64_t live = 0, dead = 0;
         rc = roved_store_row_count(db, &t[i], &live, &dead);
-        json_object_set_new(tables, t[i].name,
-                            json_pack("{s:I,s:I}", "live", (json_int_t)live, "tombstones",
-                                      (json_int_t)dead));
+        json_object_set_new(
+            tables, t[i].name,
+            json_pack("{s:I,s:I}", "live", (json_int_t)live, "tombstones", (json_int_t)dead));
     }
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         json_decref(tables);
-        return error(c, ROVE_ESTORE, "statistics could not be read");
+        return roved_admin_error(c, ROVE_ESTORE, "statistics could not be read");
     }
-    return send_json(c, 200,
-                     json_pack("{s:o,s:I,s:I,s:I,s:I,s:I}", "tables", tables, "users",
-                               (json_int_t)s.users, "devices", (json_int_t)s.devices,
-                               "receipts", (json_int_t)s.receipts, "audit_events",
-                               (json_int_t)s.audit, "version", (json_int_t)s.version));
+    return roved_admin_send_json(
+        c, 200,
+        json_pack("{s:o,s:I,s:I,s:I,s:I,s:I}", "tables", tables, "users", (json_int_t)s.users,
+                  "devices", (json_int_t)s.devices, "receipts", (json_int_t)s.receipts,
+                  "audit_events", (json_int_t)s.audit, "version", (json_int_t)s.version));
 }
 
 /* POST devices/<id>/revoke and users/<username>/status {"status": ...}: admin only. */
@@ -306,18 +307,19 @@ static int set_status(roved_server *srv, struct mg_connection *c, const roved_us
                       int device, const char *key)
 {
     if (actor->role != ROVE__ROLE_ADMIN)
-        return error(c, ROVE_EFORBIDDEN, "only admins may change statuses");
+        return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may change statuses");
     int status = ROVED_DEVICE_REVOKED;
     if (!device) {
         int code = 0;
         const char *msg = NULL;
-        json_t *j = read_json(c, &code, &msg);
+        json_t *j = roved_admin_read_json(c, &code, &msg);
         if (j == NULL)
-            return error(c, code, msg);
+            return roved_admin_error(c, code, msg);
         status = roved_user_status_parse(json_string_value(json_object_get(j, "status")));
         json_decref(j);
         if (status < 0)
-            return error(c, ROVE_EBADVALUE, "status must be active, frozen or deactivated");
+            return roved_admin_error(c, ROVE_EBADVALUE,
+                                     "status must be active, frozen or deactivated");
     }
     roved_db *db = NULL;
     int rc = roved_store_write_begin(srv->store, &db);
@@ -330,15 +332,16 @@ static int set_status(roved_server *srv, struct mg_connection *c, const roved_us
             roved_store_write_rollback(srv->store, db);
     }
     if (rc == ROVE_ENOTFOUND)
-        return error(c, rc, device ? "no such device" : "no such user");
+        return roved_admin_error(c, rc, device ? "no such device" : "no such user");
     if (rc != 0)
-        return error(c, ROVE_ESTORE, "the change could not be stored");
+        return roved_admin_error(c, ROVE_ESTORE, "the change could not be stored");
     roved_log_info(device ? "admin_device_revoked" : "admin_user_status", "actor=%s %s=%s%s%s",
-                   actor->id, device ? "device" : "username", key, device ? "" : " status=",
-                   device ? "" : roved_user_status_name(status));
-    return send_json(c, 200,
-                     json_pack("{s:s,s:s}", device ? "device_id" : "username", key, "status",
-                               device ? "revoked" : roved_user_status_name(status)));
+                   actor->id, device ? "device" : "username", key,
+                   device ? "" : " status=", device ? "" : roved_user_status_name(status));
+    return roved_admin_send_json(
+        c, 200,
+        json_pack("{s:s,s:s}", device ? "device_id" : "username", key, "status",
+                  device ? "revoked" : roved_user_status_name(status)));
 }
 
 /* Splits "devices/<key>/<action>" style paths: 1 when path is
@@ -364,26 +367,23 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     if (strcmp(path, "login") == 0) {
         if (!post)
-            return error(c, ROVE_EMETHOD, "use POST");
+            return roved_admin_error(c, ROVE_EMETHOD, "use POST");
         return do_login(srv, c);
     }
     char key[64];
     int revoke = match(path, "devices/", "revoke", key, sizeof(key));
     int ustatus = !revoke && match(path, "users/", "status", key, sizeof(key));
-    int known = strcmp(path, "users") == 0 || strcmp(path, "devices") == 0 ||
-                strcmp(path, "stats") == 0 || revoke || ustatus;
-    if (!known)
-        return error(c, ROVE_ENOTFOUND, "no such endpoint");
     roved_user actor;
     int rc = session_user(srv, c, &actor);
     if (rc != 0)
-        return error(c, rc,
-                     rc == ROVE_EAUTH ? "missing, unknown or expired session token"
-                     : rc == ROVE_EFORBIDDEN ? "only active managers and admins may use this API"
-                                             : "the store is unavailable");
+        return roved_admin_error(c, rc,
+                                 rc == ROVE_EAUTH ? "missing, unknown or expired session token"
+                                 : rc == ROVE_EFORBIDDEN
+                                     ? "only active managers and admins may use this API"
+                                     : "the store is unavailable");
     if (revoke || ustatus) {
         if (!post)
-            return error(c, ROVE_EMETHOD, "use POST");
+            return roved_admin_error(c, ROVE_EMETHOD, "use POST");
         return set_status(srv, c, &actor, revoke, key);
     }
     if (strcmp(path, "users") == 0) {
@@ -391,9 +391,24 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
             return list(srv, c, 1);
         if (post)
             return create_user(srv, c, &actor);
-        return error(c, ROVE_EMETHOD, "use GET or POST");
+        return roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
     }
-    if (!get)
-        return error(c, ROVE_EMETHOD, "use GET");
-    return strcmp(path, "devices") == 0 ? list(srv, c, 0) : stats(srv, c);
+    if (strcmp(path, "devices") == 0 || strcmp(path, "stats") == 0) {
+        if (!get)
+            return roved_admin_error(c, ROVE_EMETHOD, "use GET");
+        return strcmp(path, "devices") == 0 ? list(srv, c, 0) : stats(srv, c);
+    }
+    /* The areas' routes (admin_<area>.c). */
+    static int (*const areas[])(roved_server *, struct mg_connection *, const char *,
+                                const char *, const roved_user *) = {
+        roved_admin_org_route,
+        roved_admin_scope_route,
+        roved_admin_domain_route,
+    };
+    for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
+        int status = areas[i](srv, c, method, path, &actor);
+        if (status != 0)
+            return status;
+    }
+    return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

@@ -20,4 +20,29 @@ struct mg_connection;
 int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *method,
                        const char *path);
 
+/* ---- for the area files (admin_<area>.c) ------------------------------- */
+
+#include <jansson.h>
+
+#include "store.h"
+
+/* Sends j (consumed) as the JSON answer; returns status. */
+int roved_admin_send_json(struct mg_connection *c, int status, json_t *j);
+/* Sends the error answer for ROVE_E* code; returns the HTTP status sent. */
+int roved_admin_error(struct mg_connection *c, int code, const char *msg);
+/* Reads a JSON object body (at most 64 KiB); NULL with *code and *msg set. */
+json_t *roved_admin_read_json(struct mg_connection *c, int *code, const char **msg);
+
+/*
+ * Area routers, called after the session is checked (actor is an active
+ * manager or admin). Each returns 0 when path is not one of its endpoints,
+ * else the HTTP status it sent.
+ */
+int roved_admin_org_route(roved_server *srv, struct mg_connection *c, const char *method,
+                          const char *path, const roved_user *actor);
+int roved_admin_scope_route(roved_server *srv, struct mg_connection *c, const char *method,
+                            const char *path, const roved_user *actor);
+int roved_admin_domain_route(roved_server *srv, struct mg_connection *c, const char *method,
+                             const char *path, const roved_user *actor);
+
 #endif

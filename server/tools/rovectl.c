@@ -22,13 +22,7 @@
 #include <jansson.h>
 
 #include "rove/version.h"
-
-typedef struct opts {
-    const char *server, *ca, *user, *password;
-    int json;
-    /* users add */
-    const char *name, *role, *new_password, *territory, *manager, *skills;
-} opts;
+#include "rovectl.h"
 
 typedef struct body {
     char *ptr;
@@ -56,9 +50,13 @@ static char session[128];
 
 /* Sends a request; returns the parsed JSON answer (or NULL after printing the
  * error) and the HTTP status in *status. */
-static json_t *call(const opts *o, const char *method, const char *path, json_t *payload,
-                    long *status)
+static int login(rovectl *o);
+
+json_t *rovectl_call(rovectl *o, const char *method, const char *path, json_t *payload,
+                     long *status)
 {
+    if (session[0] == '\0' && strcmp(path, "/v1/admin/login") != 0 && login(o) != 0)
+        return NULL;
     char url[1024];
     snprintf(url, sizeof(url), "%s%s", o->server, path);
     body b = {NULL, 0};
@@ -113,7 +111,7 @@ static json_t *call(const opts *o, const char *method, const char *path, json_t 
     return j;
 }
 
-static int login(const opts *o)
+static int login(rovectl *o)
 {
     if (o->user == NULL || o->password == NULL) {
         fprintf(stderr, "rovectl: --user and --password (or ROVE_USER, ROVE_PASSWORD) "
@@ -122,7 +120,7 @@ static int login(const opts *o)
     }
     json_t *req = json_pack("{s:s,s:s}", "user", o->user, "password", o->password);
     long status = 0;
-    json_t *j = call(o, "POST", "/v1/admin/login", req, &status);
+    json_t *j = rovectl_call(o, "POST", "/v1/admin/login", req, &status);
     json_decref(req);
     const char *tok = json_string_value(json_object_get(j, "token"));
     if (tok == NULL || strlen(tok) >= sizeof(session)) {
@@ -134,13 +132,13 @@ static int login(const opts *o)
     return 0;
 }
 
-static const char *str(json_t *o, const char *key)
+const char *rovectl_str(json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "-";
 }
 
-static void print_json(json_t *j)
+void rovectl_print_json(json_t *j)
 {
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (s)
@@ -148,111 +146,119 @@ static void print_json(json_t *j)
     free(s);
 }
 
-static int users_list(const opts *o)
+static int users_list(rovectl *o)
 {
     long status = 0;
-    json_t *j = call(o, "GET", "/v1/admin/users", NULL, &status);
+    json_t *j = rovectl_call(o, "GET", "/v1/admin/users", NULL, &status);
     if (j == NULL)
         return 1;
     if (o->json) {
-        print_json(j);
+        rovectl_print_json(j);
     } else {
         printf("%-26s  %-12s  %-10s  %-11s  %s\n", "ID", "USERNAME", "ROLE", "STATUS", "NAME");
         size_t i;
         json_t *u;
         json_array_foreach(json_object_get(j, "users"), i, u)
-            printf("%-26s  %-12s  %-10s  %-11s  %s\n", str(u, "id"), str(u, "username"),
-                   str(u, "role"), str(u, "status"), str(u, "name"));
+            printf("%-26s  %-12s  %-10s  %-11s  %s\n", rovectl_str(u, "id"),
+                   rovectl_str(u, "username"), rovectl_str(u, "role"), rovectl_str(u, "status"),
+                   rovectl_str(u, "name"));
     }
     json_decref(j);
     return 0;
 }
 
-static int users_add(const opts *o, const char *username)
+static int users_add(rovectl *o, const char *username)
 {
-    if (o->name == NULL || o->role == NULL || o->new_password == NULL) {
+    static const char *const allowed[] = {
+        "--name", "--role", "--new-password", "--territory", "--manager", "--skills", NULL};
+    if (!rovectl_opts_ok(o, allowed))
+        return 2;
+    const char *name = rovectl_opt(o, "--name"), *role = rovectl_opt(o, "--role");
+    const char *pw = rovectl_opt(o, "--new-password");
+    if (name == NULL || role == NULL || pw == NULL) {
         fprintf(stderr, "rovectl: users add USERNAME needs --name, --role and "
                         "--new-password\n");
         return 2;
     }
-    json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "name", o->name,
-                            "role", o->role, "password", o->new_password);
-    if (o->territory)
-        json_object_set_new(req, "home_territory_id", json_string(o->territory));
-    if (o->manager)
-        json_object_set_new(req, "manager_id", json_string(o->manager));
-    if (o->skills)
-        json_object_set_new(req, "skills", json_string(o->skills));
+    json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "username", username, "name", name, "role",
+                            role, "password", pw);
+    const char *territory = rovectl_opt(o, "--territory"),
+               *manager = rovectl_opt(o, "--manager");
+    const char *skills = rovectl_opt(o, "--skills");
+    if (territory)
+        json_object_set_new(req, "home_territory_id", json_string(territory));
+    if (manager)
+        json_object_set_new(req, "manager_id", json_string(manager));
+    if (skills)
+        json_object_set_new(req, "skills", json_string(skills));
     long status = 0;
-    json_t *j = call(o, "POST", "/v1/admin/users", req, &status);
+    json_t *j = rovectl_call(o, "POST", "/v1/admin/users", req, &status);
     json_decref(req);
     if (j == NULL)
         return 1;
     if (o->json)
-        print_json(j);
+        rovectl_print_json(j);
     else
-        printf("created user %s (%s) id %s\n", str(j, "username"), str(j, "role"),
-               str(j, "id"));
+        printf("created user %s (%s) id %s\n", rovectl_str(j, "username"),
+               rovectl_str(j, "role"), rovectl_str(j, "id"));
     json_decref(j);
     return 0;
 }
 
-static int devices_list(const opts *o)
+static int devices_list(rovectl *o)
 {
     long status = 0;
-    json_t *j = call(o, "GET", "/v1/admin/devices", NULL, &status);
+    json_t *j = rovectl_call(o, "GET", "/v1/admin/devices", NULL, &status);
     if (j == NULL)
         return 1;
     if (o->json) {
-        print_json(j);
+        rovectl_print_json(j);
     } else {
         printf("%-26s  %-26s  %-8s  %-12s  %s\n", "ID", "USER", "STATUS", "CURSOR", "NAME");
         size_t i;
         json_t *d;
         json_array_foreach(json_object_get(j, "devices"), i, d)
-            printf("%-26s  %-26s  %-8s  %-12lld  %s\n", str(d, "id"), str(d, "user_id"),
-                   str(d, "status"),
+            printf("%-26s  %-26s  %-8s  %-12lld  %s\n", rovectl_str(d, "id"),
+                   rovectl_str(d, "user_id"), rovectl_str(d, "status"),
                    (long long)json_integer_value(json_object_get(d, "last_cursor")),
-                   str(d, "name"));
+                   rovectl_str(d, "name"));
     }
     json_decref(j);
     return 0;
 }
 
-static int post_status(const opts *o, int device, const char *key, const char *status)
+static int post_status(rovectl *o, int device, const char *key, const char *status)
 {
     char path[256];
-    for (const char *p = key; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-              *p == '_' || *p == '-' || *p == '.')) {
-            fprintf(stderr, "rovectl: invalid %s \"%s\"\n", device ? "device id" : "user name",
-                    key);
-            return 2;
-        }
-    snprintf(path, sizeof(path), device ? "/v1/admin/devices/%s/revoke"
-                                        : "/v1/admin/users/%s/status", key);
+    if (!rovectl_safe_key(key)) {
+        fprintf(stderr, "rovectl: invalid %s \"%s\"\n", device ? "device id" : "user name",
+                key);
+        return 2;
+    }
+    snprintf(path, sizeof(path),
+             device ? "/v1/admin/devices/%s/revoke" : "/v1/admin/users/%s/status", key);
     json_t *req = device ? json_object() : json_pack("{s:s}", "status", status);
     long http = 0;
-    json_t *j = call(o, "POST", path, req, &http);
+    json_t *j = rovectl_call(o, "POST", path, req, &http);
     json_decref(req);
     if (j == NULL)
         return 1;
     if (o->json)
-        print_json(j);
+        rovectl_print_json(j);
     else
-        printf("%s %s is now %s\n", device ? "device" : "user", key, str(j, "status"));
+        printf("%s %s is now %s\n", device ? "device" : "user", key, rovectl_str(j, "status"));
     json_decref(j);
     return 0;
 }
 
-static int stats(const opts *o)
+static int stats(rovectl *o)
 {
     long status = 0;
-    json_t *j = call(o, "GET", "/v1/admin/stats", NULL, &status);
+    json_t *j = rovectl_call(o, "GET", "/v1/admin/stats", NULL, &status);
     if (j == NULL)
         return 1;
     if (o->json) {
-        print_json(j);
+        rovectl_print_json(j);
     } else {
         const char *key;
         json_t *t;
@@ -272,45 +278,160 @@ static int stats(const opts *o)
     return 0;
 }
 
+/* ---- argument helpers --------------------------------------------------- */
+
+int rovectl_safe_key(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 128)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= 'a' && *p <= 'z') || *p == '_' || *p == '-' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+const char *rovectl_opt(const rovectl *o, const char *name)
+{
+    for (int i = 0; i + 1 < o->nargs; i++)
+        if (o->args[i][0] == '-' && o->args[i][1] == '-') {
+            if (strcmp(o->args[i], name) == 0)
+                return o->args[i + 1];
+            i++;
+        }
+    return NULL;
+}
+
+const char *rovectl_word(const rovectl *o, int n)
+{
+    for (int i = 0; i < o->nargs; i++) {
+        if (o->args[i][0] == '-' && o->args[i][1] == '-') {
+            i++;
+            continue;
+        }
+        if (n-- == 0)
+            return o->args[i];
+    }
+    return NULL;
+}
+
+int rovectl_nwords(const rovectl *o)
+{
+    int n = 0;
+    while (rovectl_word(o, n) != NULL)
+        n++;
+    return n;
+}
+
+int rovectl_opts_ok(const rovectl *o, const char *const *allowed)
+{
+    for (int i = 0; i < o->nargs; i++) {
+        if (!(o->args[i][0] == '-' && o->args[i][1] == '-'))
+            continue;
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, o->args[i]) == 0;
+        if (!ok) {
+            fprintf(stderr, "rovectl: unknown option %s for this command (try --help)\n",
+                    o->args[i]);
+            return 0;
+        }
+        if (i + 1 >= o->nargs) {
+            fprintf(stderr, "rovectl: %s needs a value\n", o->args[i]);
+            return 0;
+        }
+        i++;
+    }
+    return 1;
+}
+
+/* ---- the core commands ----------------------------------------------------- */
+
+static const char core_usage[] =
+    "  users list\n"
+    "  users add USERNAME --name NAME --role rep|technician|manager|admin\n"
+    "            --new-password PW [--territory ID] [--manager ID] [--skills TEXT]\n"
+    "  users status USERNAME active|frozen|deactivated\n"
+    "  devices list\n"
+    "  devices revoke DEVICE_ID\n"
+    "  stats\n";
+
+static int core_command(rovectl *o)
+{
+    static const char *const none[] = {NULL};
+    int n = rovectl_nwords(o);
+    const char *w0 = rovectl_word(o, 0), *w1 = rovectl_word(o, 1);
+    int is_users = !strcmp(w0, "users"), is_devices = !strcmp(w0, "devices");
+    if (is_users && n == 3 && !strcmp(w1, "add"))
+        return users_add(o, rovectl_word(o, 2));
+    int known = (is_users && n == 2 && !strcmp(w1, "list")) ||
+                (is_users && n == 4 && !strcmp(w1, "status")) ||
+                (is_devices && n == 2 && !strcmp(w1, "list")) ||
+                (is_devices && n == 3 && !strcmp(w1, "revoke")) ||
+                (!strcmp(w0, "stats") && n == 1);
+    if (!known)
+        return ROVECTL_NOT_MINE;
+    if (!rovectl_opts_ok(o, none))
+        return 2;
+    if (is_users && !strcmp(w1, "status"))
+        return post_status(o, 0, rovectl_word(o, 2), rovectl_word(o, 3));
+    if (is_users)
+        return users_list(o);
+    if (is_devices && !strcmp(w1, "revoke"))
+        return post_status(o, 1, rovectl_word(o, 2), NULL);
+    if (is_devices)
+        return devices_list(o);
+    return stats(o);
+}
+
+/* Command areas, tried in order. */
+static const struct {
+    int (*command)(rovectl *o);
+    const char *usage;
+} areas[] = {
+    {core_command, core_usage},
+    {rovectl_org_command, rovectl_org_usage},
+    {rovectl_scope_command, rovectl_scope_usage},
+    {rovectl_domain_command, rovectl_domain_usage},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: rovectl [OPTIONS] COMMAND\n\n"
-            "Commands:\n"
-            "  users list\n"
-            "  users add USERNAME --name NAME --role rep|technician|manager|admin\n"
-            "            --new-password PW [--territory ID] [--manager ID] [--skills TEXT]\n"
-            "  users status USERNAME active|frozen|deactivated\n"
-            "  devices list\n"
-            "  devices revoke DEVICE_ID\n"
-            "  stats\n\n"
-            "Options:\n"
-            "  --server URL      roved base URL, e.g. https://localhost:8443 (ROVE_SERVER)\n"
-            "  --ca FILE         CA certificate to verify the server (ROVE_CA)\n"
-            "  --user NAME       manager or admin user name (ROVE_USER)\n"
-            "  --password PW     their password (ROVE_PASSWORD)\n"
-            "  --json            print the raw JSON answer\n"
-            "  --help, --version\n");
+    fputs("Usage: rovectl [OPTIONS] COMMAND\n\nCommands:\n", f);
+    for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
+        fputs(areas[i].usage, f);
+    fputs("\nOptions:\n"
+          "  --server URL      roved base URL, e.g. https://localhost:8443 (ROVE_SERVER)\n"
+          "  --ca FILE         CA certificate to verify the server (ROVE_CA)\n"
+          "  --user NAME       manager or admin user name (ROVE_USER)\n"
+          "  --password PW     their password (ROVE_PASSWORD)\n"
+          "  --json            print the raw JSON answer\n"
+          "  --help, --version\n",
+          f);
 }
 
 int main(int argc, char **argv)
 {
-    opts o;
+    rovectl o;
     memset(&o, 0, sizeof(o));
     o.server = getenv("ROVE_SERVER");
     o.ca = getenv("ROVE_CA");
     o.user = getenv("ROVE_USER");
     o.password = getenv("ROVE_PASSWORD");
-    const char *words[4] = {NULL};
-    int nwords = 0;
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    if (rest == NULL)
+        return 1;
+    o.args = rest;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **dst = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
+            free(rest);
             return 0;
         } else if (!strcmp(a, "--version")) {
             printf("rovectl %s\n", ROVE_VERSION_STRING);
+            free(rest);
             return 0;
         } else if (!strcmp(a, "--json")) {
             o.json = 1;
@@ -323,69 +444,53 @@ int main(int argc, char **argv)
             dst = &o.user;
         } else if (!strcmp(a, "--password")) {
             dst = &o.password;
-        } else if (!strcmp(a, "--name")) {
-            dst = &o.name;
-        } else if (!strcmp(a, "--role")) {
-            dst = &o.role;
-        } else if (!strcmp(a, "--new-password")) {
-            dst = &o.new_password;
-        } else if (!strcmp(a, "--territory")) {
-            dst = &o.territory;
-        } else if (!strcmp(a, "--manager")) {
-            dst = &o.manager;
-        } else if (!strcmp(a, "--skills")) {
-            dst = &o.skills;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "rovectl: unknown option %s (try --help)\n", a);
-            return 2;
-        } else {
-            if (nwords == 4) {
-                fprintf(stderr, "rovectl: too many arguments (try --help)\n");
+        } else if (a[0] == '-' && a[1] == '-') {
+            /* A command option: kept with its value for the command. */
+            if (i + 1 >= argc) {
+                fprintf(stderr, "rovectl: %s needs a value\n", a);
+                free(rest);
                 return 2;
             }
-            words[nwords++] = a;
+            rest[o.nargs++] = argv[i];
+            rest[o.nargs++] = argv[++i];
+            continue;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "rovectl: unknown option %s (try --help)\n", a);
+            free(rest);
+            return 2;
+        } else {
+            rest[o.nargs++] = argv[i];
             continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "rovectl: %s needs a value\n", a);
+            free(rest);
             return 2;
         }
         *dst = argv[++i];
     }
-    if (nwords == 0) {
+    if (rovectl_nwords(&o) == 0) {
         usage(stderr);
+        free(rest);
         return 2;
     }
     if (o.server == NULL)
         o.server = "https://localhost:8443";
-    int is_users = !strcmp(words[0], "users"), is_devices = !strcmp(words[0], "devices");
-    int known = (is_users && nwords == 2 && !strcmp(words[1], "list")) ||
-                (is_users && nwords == 3 && !strcmp(words[1], "add")) ||
-                (is_users && nwords == 4 && !strcmp(words[1], "status")) ||
-                (is_devices && nwords == 2 && !strcmp(words[1], "list")) ||
-                (is_devices && nwords == 3 && !strcmp(words[1], "revoke")) ||
-                (!strcmp(words[0], "stats") && nwords == 1);
-    if (!known) {
-        usage(stderr);
-        return 2;
-    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     curl = curl_easy_init();
-    int rc = curl ? login(&o) : 1;
-    if (rc == 0) {
-        if (is_users && !strcmp(words[1], "status"))
-            rc = post_status(&o, 0, words[2], words[3]);
-        else if (is_users)
-            rc = words[1][0] == 'l' ? users_list(&o) : users_add(&o, words[2]);
-        else if (is_devices && !strcmp(words[1], "revoke"))
-            rc = post_status(&o, 1, words[2], NULL);
-        else if (is_devices)
-            rc = devices_list(&o);
-        else
-            rc = stats(&o);
+    int rc = ROVECTL_NOT_MINE;
+    for (size_t i = 0; curl && rc == ROVECTL_NOT_MINE && i < sizeof(areas) / sizeof(areas[0]);
+         i++)
+        rc = areas[i].command(&o);
+    if (curl == NULL) {
+        rc = 1;
+    } else if (rc == ROVECTL_NOT_MINE) {
+        usage(stderr);
+        rc = 2;
     }
     memset(session, 0, sizeof(session));
     curl_easy_cleanup(curl);
     curl_global_cleanup();
+    free(rest);
     return rc;
 }
