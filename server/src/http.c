@@ -336,6 +336,49 @@ static int log_message(const struct mg_connection *c, const char *message)
     return 1;
 }
 
+/*
+ * Errors CivetWeb answers by itself (a malformed request line or headers, a
+ * body too large for its buffers, ...) get the same JSON body and X-Rove-Error
+ * header as Rove's own, so every client sees one error format.
+ */
+static int http_error(struct mg_connection *c, int status, const char *message)
+{
+    int code;
+    switch (status) {
+    case 401:
+        code = ROVE_EAUTH;
+        break;
+    case 403:
+        code = ROVE_EFORBIDDEN;
+        break;
+    case 404:
+        code = ROVE_ENOTFOUND;
+        break;
+    case 405:
+        code = ROVE_EMETHOD;
+        break;
+    case 413:
+    case 414:
+    case 431:
+        code = ROVE_ETOOBIG;
+        break;
+    case 415:
+        code = ROVE_EUNSUPPORTED;
+        break;
+    case 429:
+        code = ROVE_ERATELIMIT;
+        break;
+    case 503:
+        code = ROVE_EBUSY;
+        break;
+    default:
+        code = status >= 500 ? ROVE_EGENERIC : ROVE_EPROTO;
+    }
+    roved_log_warn("http_refused", "status=%d code=%s", status, rove_error_name(code));
+    roved_http_error(c, code, status == 400 ? "malformed HTTP request" : message);
+    return 0;
+}
+
 int roved_http_start(roved_server *srv, struct mg_context **out)
 {
     const roved_config *cfg = srv->cfg;
@@ -357,6 +400,7 @@ int roved_http_start(roved_server *srv, struct mg_context **out)
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.log_message = log_message;
+    cb.http_error = http_error;
     struct mg_init_data init = {&cb, srv, options};
     unsigned code = 0;
     char text[256] = "";
