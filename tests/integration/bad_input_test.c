@@ -520,11 +520,14 @@ void test_integration__bad_input(void)
     }
     {
         /* Broken HTTP below the Rove layer: a control character in a header
-         * and a 64 KiB header. Refused with a 4xx, and the server serves on.
-         * (CivetWeb answers these itself, without X-Rove-Error.) */
+         * and a 64 KiB header. Refused with a 4xx in Rove's error format
+         * (CivetWeb answers these itself, through roved's http_error
+         * callback), and the server serves on. */
         th_http(srv, "POST", "/v1/sync", "abc\x01" "def", NULL, "x", 1, &r);
         TH_ASSERT_MSG(r.curl_rc == 0 && r.status >= 400 && r.status < 500,
                       "control character in a header: curl %d HTTP %ld", r.curl_rc, r.status);
+        TH_ASSERT_MSG(strcmp(r.error, "malformed") == 0,
+                      "control character in a header: X-Rove-Error \"%s\"", r.error);
         th_log("%-40s -> %ld %s", "control character in a header", r.status,
                r.error[0] ? r.error : "(no X-Rove-Error)");
         th_resp_free(&r);
