@@ -580,8 +580,13 @@ static int pull(roved_server *srv, const roved_user *user, const rove__sync_req 
     int64_t upto = req->cursor, global = 0;
     int more = 0;
     rc = roved_store_version_current(db, &global);
+    /* A cursor the server never gave (beyond its version: a store restored
+     * from a backup, or a forged one) starts the device over from 0; it
+     * receives only its own scope again, and upserts make that harmless. */
+    int64_t cursor = req->cursor > global ? 0 : req->cursor;
+    upto = cursor;
     if (rc == 0)
-        rc = roved_store_pull_plan(db, &sc, req->cursor, limit, counts, &upto, &more);
+        rc = roved_store_pull_plan(db, &sc, cursor, limit, counts, &upto, &more);
     size_t nt;
     const rove__table *tables = rove__schema_tables(&nt);
     size_t ntables = 0;
@@ -596,8 +601,7 @@ static int pull(roved_server *srv, const roved_user *user, const rove__sync_req 
             size_t ncols = visible_cols(&tables[ti], user->role, cols);
             rove__sync_resp_table_begin(out, &tables[ti], cols, ncols, counts[ti]);
             row_writer w = {out, 0};
-            rc = roved_store_pull_rows(db, &sc, ti, req->cursor, upto, cols, ncols, write_row,
-                                       &w);
+            rc = roved_store_pull_rows(db, &sc, ti, cursor, upto, cols, ncols, write_row, &w);
             /* The plan and the rows come from one snapshot, so they agree; a
              * mismatch would make the CBOR array counts lie: refuse it. */
             if (rc == 0 && w.rows != counts[ti])
@@ -613,8 +617,8 @@ static int pull(roved_server *srv, const roved_user *user, const rove__sync_req 
     /* With nothing left in scope up to the snapshot, the device may skip to the
      * snapshot's version: nothing it may see lies in between. */
     hdr->cursor = more ? upto : (upto > global ? upto : global);
-    if (hdr->cursor < req->cursor)
-        hdr->cursor = req->cursor;
+    if (hdr->cursor < cursor)
+        hdr->cursor = cursor;
     hdr->more = more;
     stats->cursor = hdr->cursor;
     stats->more = more;

@@ -24,6 +24,7 @@
     X(revocation)                                                                          \
     X(rove_field_cli)                                                                      \
     X(embed_example)                                                                       \
+    X(cursor_ahead_restarts)                                                               \
     TH_CASES_SCOPE(X)                                                                      \
     TH_CASES_DOMAIN(X)                                                                     \
     TH_CASES_ORG(X)                                                                        \

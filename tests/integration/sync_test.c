@@ -1143,3 +1143,49 @@ void test_integration__server_stall(void)
     rove_client_free(c);
     th_server_stop(s);
 }
+
+/*
+ * A cursor the server never handed out (beyond its version: a store restored
+ * from an older backup, or a forged value) starts the device over: it gets its
+ * whole scope again, and nothing outside it, with a cursor the server knows.
+ */
+void test_integration__cursor_ahead_restarts(void)
+{
+    th_server *s = th_server_start(NULL);
+    th_login rita;
+    TH_ASSERT(th_login_raw(s, "rita", "rita-demo", &rita) == 200);
+    int64_t cursor = 0;
+    sqlite3 *full = th_snapshot(s, "rita", "rita-demo", &cursor);
+    TH_ASSERT(cursor > 0);
+    char *want = th_db_fingerprint(full);
+
+    sqlite3 *again = th_snapshot_new();
+    int64_t ahead = cursor + 1000000000;
+    int64_t got_cursor = ahead;
+    for (int page = 0; page < 100; page++) {
+        rove__buf b = ROVE__BUF_INIT;
+        th_w_request(&b, 1, got_cursor, 0, 0);
+        static th_sync_result r;
+        long st = th_sync_raw(s, rita.token, &b, &r, again);
+        rove__buf_free(&b);
+        TH_ASSERT_MSG(st == 200, "sync with a cursor ahead of the server: HTTP %ld", st);
+        TH_ASSERT_MSG(r.cursor <= cursor,
+                      "the server answered cursor %lld beyond its version %lld",
+                      (long long)r.cursor, (long long)cursor);
+        got_cursor = r.cursor;
+        int more = r.more;
+        th_sync_result_free(&r);
+        if (!more)
+            break;
+    }
+    char *got = th_db_fingerprint(again);
+    TH_ASSERT_MSG(strcmp(want, got) == 0, "restarted pull differs from a bootstrap:\n%s\nvs\n%s",
+                  want, got);
+    th_log("cursor %lld (ahead of %lld) restarted: same %s", (long long)ahead,
+           (long long)cursor, got);
+    free(want);
+    free(got);
+    sqlite3_close(full);
+    sqlite3_close(again);
+    th_server_stop(s);
+}
