@@ -97,9 +97,13 @@ int roved_store_territory_insert(roved_db *db, const char *id, const char *name,
 int roved_store_territory_member_insert(roved_db *db, const char *territory_id,
                                         const char *user_id, const char *role,
                                         int64_t valid_from, int64_t valid_to);
-/* 1 when user_id owns territory_id or one of its ancestors, else 0. */
-int roved_store_territory_owned_by(roved_db *db, const char *territory_id,
-                                   const char *user_id);
+/* 1 when user_id owns territory_id or one of its ancestors, or is a manager
+ * member of one of them valid at now; else 0. */
+int roved_store_territory_manages(roved_db *db, const char *territory_id, const char *user_id,
+                                  int64_t now);
+/* 1 when user_id is a member of territory_id with role, valid at now. */
+int roved_store_territory_member_of(roved_db *db, const char *territory_id,
+                                    const char *user_id, const char *role, int64_t now);
 
 /* ---- devices and admin sessions -------------------------------------- */
 
@@ -222,6 +226,7 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c);
 typedef struct roved_scope {
     unsigned role;       /* ROVE__ROLE_* */
     const char *user_id;
+    int64_t now;         /* time the scope is evaluated at (memberships) */
 } roved_scope;
 
 /*

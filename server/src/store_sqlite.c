@@ -729,8 +729,8 @@ int roved_store_territory_member_insert(roved_db *db, const char *territory_id,
     return run(db, st, "territory_member_insert");
 }
 
-int roved_store_territory_owned_by(roved_db *db, const char *territory_id,
-                                   const char *user_id)
+int roved_store_territory_manages(roved_db *db, const char *territory_id, const char *user_id,
+                                  int64_t now)
 {
     if (territory_id == NULL || territory_id[0] == '\0')
         return 0;
@@ -740,11 +740,35 @@ int roved_store_territory_owned_by(roved_db *db, const char *territory_id,
                              " UNION ALL SELECT t.id, t.parent_id, t.owner_id, up.depth + 1"
                              " FROM territories t JOIN up ON t.id = up.parent_id"
                              " WHERE up.depth < 32)"
-                             " SELECT 1 FROM up WHERE owner_id = ?2 LIMIT 1");
+                             " SELECT 1 FROM up WHERE owner_id = ?2 OR EXISTS ("
+                             " SELECT 1 FROM territory_members m WHERE m.territory_id = up.id"
+                             " AND m.user_id = ?2 AND m.role = 'manager' AND m.valid_from <= ?3"
+                             " AND (m.valid_to IS NULL OR m.valid_to > ?3)) LIMIT 1");
     if (st == NULL)
         return 0;
     sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW;
+}
+
+int roved_store_territory_member_of(roved_db *db, const char *territory_id,
+                                    const char *user_id, const char *role, int64_t now)
+{
+    if (territory_id == NULL || territory_id[0] == '\0')
+        return 0;
+    sqlite3_stmt *st = fixed(db, 23,
+                             "SELECT 1 FROM territory_members WHERE territory_id = ?1"
+                             " AND user_id = ?2 AND role = ?3 AND valid_from <= ?4"
+                             " AND (valid_to IS NULL OR valid_to > ?4) LIMIT 1");
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW;
@@ -1243,24 +1267,37 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
 
 /*
  * The scope of a device as a SQL predicate on the table aliased `r`, with ?1
- * the user id. NULL when the role may not hold rows of the table.
+ * the user id and ?4 the time the scope is evaluated at (territory
+ * memberships have validity dates). NULL when the role may not hold rows of
+ * the table.
  *
  * The unary `+` keeps SQLite from driving the query through the account_id or
  * territory_id index (then sorting every row of the scope by version): pulls
  * walk the version index from the cursor and stop at the page limit, which
  * keeps an incremental pull independent of the replica's size.
  */
-#define MANAGER_TERRITORIES                                                                \
+/* Territories where user ?1 is a member with role R at time NOW. */
+#define MEMBER_TERRITORIES(R, NOW)                                                         \
+    "(SELECT territory_id FROM territory_members WHERE user_id = ?1 AND role = '" R "'"   \
+    " AND valid_from <= " NOW " AND (valid_to IS NULL OR valid_to > " NOW "))"
+#define REP_TERRITORIES(NOW) MEMBER_TERRITORIES("rep", NOW)
+/* Territories a manager covers: owned or managed (a valid membership as
+ * manager), and their children, recursively. */
+#define MANAGER_TERRITORIES(NOW)                                                           \
     "(WITH RECURSIVE tt(id) AS (SELECT id FROM territories WHERE owner_id = ?1"           \
+    " UNION SELECT territory_id FROM territory_members WHERE user_id = ?1"               \
+    " AND role = 'manager' AND valid_from <= " NOW                                         \
+    " AND (valid_to IS NULL OR valid_to > " NOW ")"                                        \
     " UNION SELECT c.id FROM territories c JOIN tt ON c.parent_id = tt.id)"                \
     " SELECT id FROM tt)"
 /* Correlated EXISTS costs one primary-key lookup per candidate row, where an
  * IN (subquery) would materialize every account of the scope on each query. */
-#define OWNED_ACCOUNT                                                                      \
-    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id AND a.owner_id = ?1)"
+#define REP_ACCOUNT                                                                        \
+    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id AND (a.owner_id = ?1"     \
+    " OR a.territory_id IN " REP_TERRITORIES("?4") "))"
 #define MANAGED_ACCOUNT                                                                    \
     "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id"                          \
-    " AND (a.owner_id = ?1 OR a.territory_id IN " MANAGER_TERRITORIES "))"
+    " AND (a.owner_id = ?1 OR a.territory_id IN " MANAGER_TERRITORIES("?4") "))"
 #define TECH_ACCOUNT(col)                                                                  \
     "EXISTS (SELECT 1 FROM service_task t WHERE t.account_id = +r." col                   \
     " AND t.assignee_id = ?1)"
@@ -1275,8 +1312,10 @@ static const char *scope_drive_sql(unsigned role, int ti)
 {
     switch (role) {
     case ROVE__ROLE_REP:
-        return ti == T_ACCOUNT ? "r.owner_id = ?1"
-                               : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1)";
+        return ti == T_ACCOUNT
+                   ? "(r.owner_id = ?1 OR r.territory_id IN " REP_TERRITORIES("?4") ")"
+                   : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1"
+                     " OR territory_id IN " REP_TERRITORIES("?4") ")";
     case ROVE__ROLE_TECH:
         switch (ti) {
         case T_ACCOUNT:
@@ -1290,9 +1329,10 @@ static const char *scope_drive_sql(unsigned role, int ti)
             return NULL;
         }
     case ROVE__ROLE_MANAGER:
-        return ti == T_ACCOUNT ? "(r.owner_id = ?1 OR r.territory_id IN " MANAGER_TERRITORIES ")"
-                               : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1"
-                                 " OR territory_id IN " MANAGER_TERRITORIES ")";
+        return ti == T_ACCOUNT
+                   ? "(r.owner_id = ?1 OR r.territory_id IN " MANAGER_TERRITORIES("?4") ")"
+                   : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1"
+                     " OR territory_id IN " MANAGER_TERRITORIES("?4") ")";
     default:
         return NULL;
     }
@@ -1304,7 +1344,9 @@ static const char *scope_walk_sql(unsigned role, int ti)
     case ROVE__ROLE_ADMIN:
         return "1";
     case ROVE__ROLE_REP:
-        return ti == T_ACCOUNT ? "r.owner_id = ?1" : OWNED_ACCOUNT;
+        return ti == T_ACCOUNT
+                   ? "(+r.owner_id = ?1 OR +r.territory_id IN " REP_TERRITORIES("?4") ")"
+                   : REP_ACCOUNT;
     case ROVE__ROLE_TECH:
         switch (ti) {
         case T_ACCOUNT:
@@ -1317,8 +1359,9 @@ static const char *scope_walk_sql(unsigned role, int ti)
             return NULL;
         }
     case ROVE__ROLE_MANAGER:
-        return ti == T_ACCOUNT ? "(+r.owner_id = ?1 OR +r.territory_id IN " MANAGER_TERRITORIES ")"
-                               : MANAGED_ACCOUNT;
+        return ti == T_ACCOUNT
+                   ? "(+r.owner_id = ?1 OR +r.territory_id IN " MANAGER_TERRITORIES("?4") ")"
+                   : MANAGED_ACCOUNT;
     default:
         return NULL;
     }
@@ -1338,10 +1381,11 @@ static const char *scope_sql(unsigned role, int ti, int drive)
 static int choose_drive(roved_db *db, const roved_scope *sc, int64_t cursor)
 {
     static const char *const sql[3] = {
-        "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1 LIMIT ?2)",
+        "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1"
+        " OR territory_id IN " REP_TERRITORIES("?3") " LIMIT ?2)",
         "SELECT count(*) FROM (SELECT 1 FROM service_task WHERE assignee_id = ?1 LIMIT ?2)",
-        "SELECT count(*) FROM (SELECT 1 FROM account WHERE territory_id IN "
-        MANAGER_TERRITORIES " LIMIT ?2)",
+        "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1 OR territory_id IN "
+        MANAGER_TERRITORIES("?3") " LIMIT ?2)",
     };
     int which = sc->role == ROVE__ROLE_REP    ? 0
                 : sc->role == ROVE__ROLE_TECH ? 1
@@ -1362,6 +1406,7 @@ static int choose_drive(roved_db *db, const roved_scope *sc, int64_t cursor)
         return 0;
     sqlite3_bind_text(st, 1, sc->user_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, budget);
+    sqlite3_bind_int64(st, 3, sc->now);
     int64_t n = budget;
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);
@@ -1419,6 +1464,7 @@ int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor,
         sqlite3_bind_text(st[ti], 1, sc->user_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st[ti], 2, cursor);
         sqlite3_bind_int64(st[ti], 3, (int64_t)limit + 1);
+        sqlite3_bind_int64(st[ti], 4, sc->now);
         int s = sqlite3_step(st[ti]);
         if (s == SQLITE_ROW) {
             live[ti] = 1;
@@ -1494,6 +1540,7 @@ int roved_store_pull_rows(roved_db *db, const roved_scope *sc, size_t ti, int64_
     sqlite3_bind_text(st, 1, sc->user_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, cursor);
     sqlite3_bind_int64(st, 3, upto);
+    sqlite3_bind_int64(st, 4, sc->now);
     rove__value vals[ROVE__MAX_COLS];
     int rc, cbrc = 0;
     while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {

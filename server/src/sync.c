@@ -143,7 +143,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     if (a->user->role == ROVE__ROLE_TECH)
         return reject(r, ROVE_ESCOPE, "technicians may not create records");
     if (is_account) {
-        if (!roved_scope_can_insert(a->db, a->user, t, NULL))
+        if (!roved_scope_can_insert(a->db, a->user, t, NULL, a->now))
             return reject(r, ROVE_ESCOPE, "this role may not create accounts");
     } else {
         int acol = col_index(t, "account_id"), found = 0;
@@ -151,7 +151,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         rc = referenced_account(a, c, acol >= 0 ? given(c, acol) : NULL, &acct, &found);
         if (rc != 0)
             return rc;
-        if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct))
+        if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct, a->now))
             return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
     }
 
@@ -417,7 +417,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     if (rc != 0)
         return rc;
-    if (!roved_scope_can_write(a->db, a->user, t, &info))
+    if (!roved_scope_can_write(a->db, a->user, t, &info, a->now))
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     if (info.deleted)
         return reject(r, ROVE_ENOTFOUND, "the record has been deleted");
@@ -432,7 +432,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
             rc = referenced_account(a, c, nv, &acct, &found);
             if (rc != 0)
                 return rc;
-            if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct))
+            if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct, a->now))
                 return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
         }
     }
@@ -575,7 +575,7 @@ static int pull(roved_server *srv, const roved_user *user, const rove__sync_req 
     int rc = roved_store_read_begin(srv->store, &db);
     if (rc != 0)
         return rove__err(err, rc, "the store is unavailable");
-    roved_scope sc = {user->role, user->id};
+    roved_scope sc = {user->role, user->id, roved_util_now_ms()};
     size_t counts[8] = {0};
     int64_t upto = req->cursor, global = 0;
     int more = 0;

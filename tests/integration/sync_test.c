@@ -996,9 +996,12 @@ void test_integration__concurrent_devices(void)
     for (int u = 0; u < 3; u++) {
         char pw[32];
         snprintf(pw, sizeof(pw), "%s-demo", users[u]);
+        th_login who;
+        TH_ASSERT(th_login_raw(s, users[u], pw, &who) == 200);
         sqlite3 *snap = th_snapshot(s, users[u], pw, NULL);
-        th_db_text(snap, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc[u],
-                   sizeof(acc[u]));
+        /* An account the rep owns: reps of one territory see each other's. */
+        th_db_text(snap, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1",
+                   who.user_id, acc[u], sizeof(acc[u]));
         TH_ASSERT(acc[u][0] != '\0');
         sqlite3_close(snap);
     }
@@ -1113,6 +1116,24 @@ void test_integration__server_stall(void)
     }
 
     TH_ASSERT(kill(s->pid, SIGSTOP) == 0);
+    /* kill() only queues the signal: wait until the kernel reports the
+     * process stopped ('T' in /proc/PID/stat) before relying on it. */
+    int stopped = 0;
+    for (int i = 0; i < 200 && !stopped; i++) {
+        char statpath[64], buf[256] = "";
+        snprintf(statpath, sizeof(statpath), "/proc/%d/stat", (int)s->pid);
+        FILE *f = fopen(statpath, "r");
+        if (f != NULL) {
+            size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+            buf[got] = '\0';
+            fclose(f);
+        }
+        const char *paren = strrchr(buf, ')');
+        stopped = paren != NULL && paren[1] == ' ' && paren[2] == 'T';
+        if (!stopped)
+            usleep(10 * 1000);
+    }
+    TH_ASSERT_MSG(stopped, "roved (pid %d) did not stop on SIGSTOP", (int)s->pid);
     double t0 = th_mono();
     int rc = rove_client_sync(c, &rep);
     double took = th_mono() - t0;
