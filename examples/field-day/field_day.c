@@ -266,8 +266,13 @@ int main(int argc, char **argv)
                 rove_client_user_id(rita.c)) > 0,
           "Rita's replica holds the accounts she owns");
     check(count(&rita, "SELECT count(*) FROM account WHERE owner_id <> ?1",
+                rove_client_user_id(rita.c)) > 0,
+          "...and her territory colleagues' accounts (she is a North rep)");
+    check(count(&rita,
+                "SELECT count(*) FROM account WHERE owner_id <> ?1 AND territory_id NOT IN "
+                "(SELECT territory_id FROM account WHERE owner_id = ?1)",
                 rove_client_user_id(rita.c)) == 0,
-          "...and no one else's");
+          "...and nothing from other territories");
     check(count(&tom, "SELECT count(*) FROM service_task WHERE assignee_id <> ?1",
                 rove_client_user_id(tom.c)) == 0 &&
               count(&tom, "SELECT count(*) FROM service_task", NULL) > 0,
@@ -402,8 +407,15 @@ int main(int argc, char **argv)
         check(count(&phone, "SELECT count(*) FROM contact WHERE id = ?1", contact_id) == 1,
               "the phone has the contact Rita added offline");
     }
+    /* Raj's walk-in account is in the North territory too: the tablet, which
+     * synced before Raj did, picks it up on its next sync. */
+    if (sync_device(&rita, "afternoon") != 0)
+        goto done;
+    if (new_account[0] != 0)
+        check(count(&rita, "SELECT count(*) FROM account WHERE id = ?1", new_account) == 1,
+              "Rita's tablet now shows Raj's walk-in account (same territory)");
     check(replica_rows(&phone) == replica_rows(&rita),
-          "tablet and phone hold the same rows");
+          "tablet and phone hold the same rows (including Raj's new North account)");
 
     say("\n17:30  End of day\n");
     struct device *all[] = {&rita, &phone, &raj, &tom};
