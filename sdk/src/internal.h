@@ -89,7 +89,7 @@ typedef struct rove__upsert {
     size_t ncols;
 } rove__upsert;
 
-#define ROVE__NTABLES 4
+#define ROVE__NTABLES 8 /* at least the number of schema tables (checked at open) */
 
 struct rove_client {
     sqlite3 *db; /* read-write connection */

@@ -226,6 +226,14 @@ static int migrate(rove_client *c)
 int rove__replica_open(rove_client *c, char *err, size_t errsize)
 {
     rove__buf ddl = ROVE__BUF_INIT;
+    size_t ntables;
+    rove__schema_tables(&ntables);
+    if (ntables > ROVE__NTABLES) {
+        /* Per-table statement arrays are sized by ROVE__NTABLES. */
+        snprintf(err, errsize, "schema has %zu tables, the SDK was built for %d", ntables,
+                 ROVE__NTABLES);
+        return ROVE_EGENERIC;
+    }
     int rc = sqlite3_open_v2(c->db_path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                  SQLITE_OPEN_NOMUTEX,

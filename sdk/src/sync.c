@@ -49,6 +49,7 @@ typedef struct page {
     sqlite3_stmt *rc_store;
     sqlite3_stmt *rc_unqueue;
     sqlite3_stmt *del[ROVE__NTABLES];
+    sqlite3_stmt *del_children[ROVE__NTABLES];
     rove__upsert *up; /* current table's upsert */
     const rove__table *cur;
     int id_pos, deleted_pos;
@@ -451,12 +452,40 @@ static int on_row(const rove__table *t, const int *cols, const rove__value *vals
     return 0;
 }
 
+/* An evicted account takes the rows that belong to it (contacts, visits,
+ * tasks, stage history) with it: the server evicts accounts, not each child
+ * (docs/protocol.md). Their pending outbox entries stay and are still pushed. */
+static int evict_children(page *pg, const char *account_id)
+{
+    size_t n;
+    const rove__table *tables = rove__schema_tables(&n);
+    for (size_t i = 0; i < n && i < ROVE__NTABLES; i++) {
+        if (strcmp(tables[i].name, "account") == 0 ||
+            rove__schema_col(&tables[i], "account_id", 10) < 0)
+            continue;
+        if (pg->del_children[i] == NULL) {
+            char sql[96];
+            snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE account_id = ?1", tables[i].name);
+            ROVE_TRY(prep(pg, &pg->del_children[i], sql));
+        }
+        sqlite3_stmt *st = pg->del_children[i];
+        sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return rove__client_sqlerr(pg->c, pg->c->db, rc, "evict");
+    }
+    return 0;
+}
+
 static int on_evict(const rove__table *t, const char *id, const char *reason,
                     size_t reason_len, void *ud)
 {
     page *pg = ud;
     int gone = 0;
     ROVE_TRY(delete_row(pg, t, id, strlen(id), &gone));
+    if (strcmp(t->name, "account") == 0)
+        ROVE_TRY(evict_children(pg, id));
     return note_evict(pg, t, id, strlen(id), reason, reason_len);
 }
 
@@ -465,8 +494,10 @@ static void page_free(page *pg)
     sqlite3_finalize(pg->rc_find);
     sqlite3_finalize(pg->rc_store);
     sqlite3_finalize(pg->rc_unqueue);
-    for (size_t i = 0; i < ROVE__NTABLES; i++)
+    for (size_t i = 0; i < ROVE__NTABLES; i++) {
         sqlite3_finalize(pg->del[i]);
+        sqlite3_finalize(pg->del_children[i]);
+    }
     for (size_t i = 0; i < pg->nreceipts; i++)
         free(pg->receipts[i].message);
     free(pg->receipts);

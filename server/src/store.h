@@ -171,6 +171,7 @@ typedef struct roved_rowinfo {
     char owner_id[27];     /* account owner (of the row's account) */
     char territory_id[27]; /* account territory (of the row's account) */
     char assignee_id[27];  /* service tasks */
+    char task_id[27];      /* service tasks: the row itself */
 } roved_rowinfo;
 
 /* ROVE_ENOTFOUND when no row (tombstoned or not) has this id. */
@@ -245,6 +246,71 @@ typedef int (*roved_row_cb)(const rove__value *vals, size_t n, void *payload);
 int roved_store_pull_rows(roved_db *db, const roved_scope *sc, size_t ti, int64_t cursor,
                           int64_t upto, const int *cols, size_t ncols, roved_row_cb cb,
                           void *payload);
+
+/* ---- scope tracking (docs/scope.md) ----------------------------------- */
+
+/* The global scope epoch: moves whenever something that decides scope
+ * changes (owners, territories, assignees, memberships). */
+int roved_store_scope_epoch(roved_db *db, int64_t *out);
+int roved_store_scope_bump(roved_db *db);
+/* Records that a row ('a' account, 't' task) moved at time at for reason
+ * (e.g. "owner_changed"), and bumps the epoch. */
+int roved_store_scope_move(roved_db *db, char kind, const char *id, int64_t at,
+                           const char *reason);
+
+typedef struct roved_scope_state {
+    int known;            /* 0: never evaluated */
+    int64_t epoch;        /* scope epoch of the last evaluation */
+    int64_t evaluated_at; /* time of the last evaluation */
+    int64_t pending_v;    /* evictions/entries wait until the cursor reaches it */
+} roved_scope_state;
+
+int roved_store_scope_state(roved_db *db, const char *device_id, roved_scope_state *out);
+/* *out = 1 when a territory membership of user starts or ends in (after, upto]. */
+int roved_store_scope_boundary(roved_db *db, const char *user_id, int64_t after, int64_t upto,
+                               int *out);
+/* The device committed everything up to cursor: forget delivered evictions
+ * and entries. */
+int roved_store_scope_ack(roved_db *db, const char *device_id, int64_t cursor);
+/* Compares what the device holds with its scope now; marks leaving ids with
+ * evict_v = v and entering ones with enter_v = v (v: a fresh version). */
+int roved_store_scope_evaluate(roved_db *db, const char *device_id, const roved_scope *sc,
+                               int64_t epoch, int64_t v, size_t *left, size_t *entered);
+/* *held = 1 when the device was given the row ('a' account or 't' task)
+ * and has not confirmed its eviction. */
+int roved_store_scope_held(roved_db *db, const char *device_id, char kind, const char *id,
+                           int *held);
+/* When the row described by info left user's scope: the last recorded move
+ * of its account or task, or the end of the user's membership of its
+ * territory (0 when unknown). */
+int roved_store_scope_left_at(roved_db *db, const char *user_id, const roved_rowinfo *info,
+                              int64_t now, int64_t *at);
+
+typedef int (*roved_evict_cb)(char kind, const char *id, const char *reason, void *payload);
+/* Streams the pending evictions of a device. */
+int roved_store_scope_evictions(roved_db *db, const char *device_id, roved_evict_cb cb,
+                                void *payload);
+/* With cb NULL: counts (into *count_out) the rows of table ti to send again
+ * for ids that entered the device's scope after cursor; else streams them. */
+int roved_store_scope_catchup(roved_db *db, const char *device_id, unsigned role, size_t ti,
+                              int64_t cursor, const int *cols, size_t ncols, roved_row_cb cb,
+                              void *payload, size_t *count_out);
+
+/* A pushed change held for a person's decision. */
+typedef struct roved_quarantine {
+    int64_t at;
+    const char *device_id, *user_id, *table, *row_id;
+    const char *change_id;
+    size_t change_id_len;
+    const char *op;
+    int64_t client_hlc;
+    const char *payload_json; /* the change's columns and values */
+    const char *reason_code;  /* wire error name */
+    const char *reason;
+} roved_quarantine;
+
+int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q);
+int roved_store_quarantine_count(roved_db *db, int64_t *out);
 
 /* ---- statistics ------------------------------------------------------- */
 

@@ -273,6 +273,44 @@ static const char server_ddl[] =
     /* Pull and scope paths: per-owner and per-territory account lookups. */
     "CREATE INDEX IF NOT EXISTS account_owner_version ON account(owner_id, version);\n"
     "CREATE INDEX IF NOT EXISTS account_territory ON account(territory_id);\n"
+    /* What each device holds, for evictions and entries (see store.h, scope). */
+    "CREATE TABLE IF NOT EXISTS device_scope (\n"
+    "  device_id TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  row_id TEXT NOT NULL,\n"
+    "  enter_v INTEGER NOT NULL DEFAULT 0,\n"
+    "  evict_v INTEGER,\n"
+    "  evict_reason TEXT,\n"
+    "  PRIMARY KEY (device_id, kind, row_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS device_scope_state (\n"
+    "  device_id TEXT PRIMARY KEY NOT NULL,\n"
+    "  epoch INTEGER NOT NULL,\n"
+    "  evaluated_at INTEGER NOT NULL,\n"
+    "  pending_v INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE IF NOT EXISTS scope_moves (\n"
+    "  kind TEXT NOT NULL,\n"
+    "  row_id TEXT NOT NULL,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  PRIMARY KEY (kind, row_id)) WITHOUT ROWID;\n"
+    "CREATE INDEX IF NOT EXISTS territory_members_bounds ON territory_members(user_id, valid_from, valid_to);\n"
+    "CREATE TABLE IF NOT EXISTS quarantine (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  device_id TEXT NOT NULL,\n"
+    "  user_id TEXT NOT NULL,\n"
+    "  table_name TEXT NOT NULL,\n"
+    "  row_id TEXT NOT NULL,\n"
+    "  change_id TEXT NOT NULL,\n"
+    "  op TEXT NOT NULL,\n"
+    "  client_hlc INTEGER,\n"
+    "  payload TEXT NOT NULL,\n"
+    "  reason_code TEXT NOT NULL,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL DEFAULT 'pending'\n"
+    "    CHECK (status IN ('pending','applied','discarded')));\n"
+    "CREATE INDEX IF NOT EXISTS quarantine_row ON quarantine(table_name, row_id);\n"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('scope_epoch', 0);\n"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 0);\n";
 
 static int db_open(roved_store *s, int writer, roved_db **out)
@@ -1029,6 +1067,8 @@ int roved_store_row_info(roved_db *db, const rove__table *t, const char *id,
         col_text(st, 2, out->owner_id, sizeof(out->owner_id));
         col_text(st, 3, out->territory_id, sizeof(out->territory_id));
         col_text(st, 4, out->assignee_id, sizeof(out->assignee_id));
+        if (ti == T_TASK)
+            roved_util_copy(out->task_id, sizeof(out->task_id), id);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
@@ -1507,6 +1547,33 @@ done:
     return rc;
 }
 
+/* The current row of st as values of the schema columns cols[0..ncols). Text
+ * values point into the statement (valid until the next step). */
+static void read_values(sqlite3_stmt *st, const rove__table *t, const int *cols, size_t ncols,
+                        rove__value *vals)
+{
+    for (size_t i = 0; i < ncols; i++) {
+        rove__value *v = &vals[i];
+        int ctype = sqlite3_column_type(st, (int)i);
+        rove__coltype want = t->cols[cols[i]].type;
+        v->len = 0;
+        v->s = NULL;
+        if (ctype == SQLITE_NULL) {
+            v->type = ROVE__T_NULL;
+        } else if (want == ROVE__T_INT) {
+            v->type = ROVE__T_INT;
+            v->i = sqlite3_column_int64(st, (int)i);
+        } else if (want == ROVE__T_REAL) {
+            v->type = ROVE__T_REAL;
+            v->d = sqlite3_column_double(st, (int)i);
+        } else {
+            v->type = ROVE__T_TEXT;
+            v->s = (const char *)sqlite3_column_text(st, (int)i);
+            v->len = (size_t)sqlite3_column_bytes(st, (int)i);
+        }
+    }
+}
+
 int roved_store_pull_rows(roved_db *db, const roved_scope *sc, size_t ti, int64_t cursor,
                           int64_t upto, const int *cols, size_t ncols, roved_row_cb cb,
                           void *payload)
@@ -1544,26 +1611,7 @@ int roved_store_pull_rows(roved_db *db, const roved_scope *sc, size_t ti, int64_
     rove__value vals[ROVE__MAX_COLS];
     int rc, cbrc = 0;
     while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (size_t i = 0; i < ncols; i++) {
-            rove__value *v = &vals[i];
-            int ctype = sqlite3_column_type(st, (int)i);
-            rove__coltype want = t->cols[cols[i]].type;
-            v->len = 0;
-            v->s = NULL;
-            if (ctype == SQLITE_NULL) {
-                v->type = ROVE__T_NULL;
-            } else if (want == ROVE__T_INT) {
-                v->type = ROVE__T_INT;
-                v->i = sqlite3_column_int64(st, (int)i);
-            } else if (want == ROVE__T_REAL) {
-                v->type = ROVE__T_REAL;
-                v->d = sqlite3_column_double(st, (int)i);
-            } else {
-                v->type = ROVE__T_TEXT;
-                v->s = (const char *)sqlite3_column_text(st, (int)i);
-                v->len = (size_t)sqlite3_column_bytes(st, (int)i);
-            }
-        }
+        read_values(st, t, cols, ncols, vals);
         cbrc = cb(vals, ncols, payload);
     }
     sqlite3_reset(st);
@@ -1587,4 +1635,380 @@ int roved_store_stats(roved_db *db, roved_stats *out)
     if (rc == 0)
         rc = roved_store_version_current(db, &out->version);
     return rc;
+}
+
+/* ---- scope tracking: what each device holds --------------------------------
+ *
+ * device_scope lists, per device, the accounts ('a') and, for technicians, the
+ * service tasks ('t') it was given. When something that decides scope changes
+ * (the scope epoch moves, or a territory membership of the user starts or
+ * ends), the next sync re-evaluates: ids no longer in scope get evict_v (the
+ * version allocated for that evaluation) and ids new in scope get enter_v. The
+ * device is told (evictions; the older rows of entered accounts) in every page
+ * until its cursor reaches that version, which proves it committed them.
+ */
+
+/* The ids in the scope of sc at sc->now: accounts (kind 'a') or tasks ('t'). */
+static const char *scope_ids_sql(unsigned role, char kind)
+{
+    if (kind == 't')
+        return role == ROVE__ROLE_TECH ? "SELECT id FROM service_task WHERE assignee_id = ?1"
+                                       : NULL;
+    switch (role) {
+    case ROVE__ROLE_REP:
+        return "SELECT id FROM account WHERE owner_id = ?1"
+               " OR territory_id IN " REP_TERRITORIES("?2");
+    case ROVE__ROLE_MANAGER:
+        return "SELECT id FROM account WHERE owner_id = ?1"
+               " OR territory_id IN " MANAGER_TERRITORIES("?2");
+    case ROVE__ROLE_TECH:
+        return "SELECT DISTINCT account_id AS id FROM service_task WHERE assignee_id = ?1"
+               " AND account_id IS NOT NULL";
+    default:
+        return NULL; /* admins hold everything: nothing to track */
+    }
+}
+
+int roved_store_scope_epoch(roved_db *db, int64_t *out)
+{
+    return count(db, 1000, "SELECT value FROM meta WHERE key = 'scope_epoch'", out);
+}
+
+int roved_store_scope_bump(roved_db *db)
+{
+    sqlite3_stmt *st = fixed(db, 1001,
+                             "UPDATE meta SET value = value + 1 WHERE key = 'scope_epoch'");
+    return st ? run(db, st, "scope_bump") : ROVE_ESTORE;
+}
+
+int roved_store_scope_move(roved_db *db, char kind, const char *id, int64_t at,
+                           const char *reason)
+{
+    char k[2] = {kind, 0};
+    sqlite3_stmt *st = fixed(db, 1002,
+                             "INSERT INTO scope_moves (kind, row_id, at, reason)"
+                             " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, row_id)"
+                             " DO UPDATE SET at = excluded.at, reason = excluded.reason");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, k, 1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    int rc = run(db, st, "scope_move");
+    return rc == 0 ? roved_store_scope_bump(db) : rc;
+}
+
+int roved_store_scope_state(roved_db *db, const char *device_id, roved_scope_state *out)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = fixed(db, 1003,
+                             "SELECT epoch, evaluated_at, pending_v FROM device_scope_state"
+                             " WHERE device_id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->known = 1;
+        out->epoch = sqlite3_column_int64(st, 0);
+        out->evaluated_at = sqlite3_column_int64(st, 1);
+        out->pending_v = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "scope_state");
+}
+
+int roved_store_scope_boundary(roved_db *db, const char *user_id, int64_t after, int64_t upto,
+                               int *out)
+{
+    *out = 0;
+    sqlite3_stmt *st = fixed(db, 1004,
+                             "SELECT 1 FROM territory_members WHERE user_id = ?1 AND"
+                             " ((valid_from > ?2 AND valid_from <= ?3)"
+                             " OR (valid_to > ?2 AND valid_to <= ?3)) LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int64(st, 3, upto);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "scope_boundary");
+}
+
+int roved_store_scope_ack(roved_db *db, const char *device_id, int64_t cursor)
+{
+    sqlite3_stmt *st = fixed(db, 1005,
+                             "DELETE FROM device_scope WHERE device_id = ?1"
+                             " AND evict_v IS NOT NULL AND evict_v <= ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cursor);
+    int rc = run(db, st, "scope_ack");
+    if (rc != 0)
+        return rc;
+    st = fixed(db, 1006,
+               "UPDATE device_scope SET enter_v = 0 WHERE device_id = ?1"
+               " AND enter_v > 0 AND enter_v <= ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cursor);
+    if ((rc = run(db, st, "scope_ack")) != 0)
+        return rc;
+    st = fixed(db, 1007,
+               "UPDATE device_scope_state SET pending_v = 0 WHERE device_id = ?1"
+               " AND pending_v <= ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cursor);
+    return run(db, st, "scope_ack");
+}
+
+/* Why an id left: the last recorded move of it (or of its account), else a
+ * territory membership that ended. */
+static const char *leave_reason(char kind)
+{
+    return kind == 't' ? "task_reassigned" : "out_of_scope";
+}
+
+int roved_store_scope_evaluate(roved_db *db, const char *device_id, const roved_scope *sc,
+                               int64_t epoch, int64_t v, size_t *left, size_t *entered)
+{
+    *left = *entered = 0;
+    static const char kinds[2] = {'a', 't'};
+    for (int k = 0; k < 2; k++) {
+        const char *ids = scope_ids_sql(sc->role, kinds[k]);
+        if (ids == NULL)
+            continue;
+        char kstr[2] = {kinds[k], 0};
+        char sql[2048];
+        /* Leaving: held, not yet being evicted, no longer in scope. */
+        snprintf(sql, sizeof(sql),
+                 "UPDATE device_scope SET evict_v = ?3, evict_reason = coalesce("
+                 "(SELECT reason FROM scope_moves m WHERE m.kind = device_scope.kind"
+                 " AND m.row_id = device_scope.row_id), ?5)"
+                 " WHERE device_id = ?4 AND kind = ?6 AND evict_v IS NULL"
+                 " AND row_id NOT IN (%s)",
+                 ids);
+        sqlite3_stmt *st = dyn_get(db, 1100 + (uint64_t)k * 8 + role_slot(sc->role));
+        if (st == NULL)
+            st = dyn_put(db, 1100 + (uint64_t)k * 8 + role_slot(sc->role), sql);
+        if (st == NULL)
+            return ROVE_ESTORE;
+        sqlite3_bind_text(st, 1, sc->user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, sc->now);
+        sqlite3_bind_int64(st, 3, v);
+        sqlite3_bind_text(st, 4, device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, leave_reason(kinds[k]), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, kstr, 1, SQLITE_TRANSIENT);
+        int rc = run(db, st, "scope_evaluate");
+        if (rc != 0)
+            return rc;
+        *left += (size_t)sqlite3_changes(db->h);
+        /* Entering: in scope, not held (or being evicted: take it back, and
+         * send its rows again since the device may have dropped them). */
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO device_scope (device_id, kind, row_id, enter_v)"
+                 " SELECT ?4, ?6, id, ?3 FROM (%s) WHERE id IS NOT NULL"
+                 " ON CONFLICT (device_id, kind, row_id) DO UPDATE SET enter_v = excluded.enter_v,"
+                 " evict_v = NULL, evict_reason = NULL WHERE device_scope.evict_v IS NOT NULL",
+                 ids);
+        st = dyn_get(db, 1200 + (uint64_t)k * 8 + role_slot(sc->role));
+        if (st == NULL)
+            st = dyn_put(db, 1200 + (uint64_t)k * 8 + role_slot(sc->role), sql);
+        if (st == NULL)
+            return ROVE_ESTORE;
+        sqlite3_bind_text(st, 1, sc->user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, sc->now);
+        sqlite3_bind_int64(st, 3, v);
+        sqlite3_bind_text(st, 4, device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, kstr, 1, SQLITE_TRANSIENT);
+        rc = run(db, st, "scope_evaluate");
+        if (rc != 0)
+            return rc;
+        *entered += (size_t)sqlite3_changes(db->h);
+    }
+    sqlite3_stmt *st = fixed(db, 1008,
+                             "INSERT INTO device_scope_state (device_id, epoch, evaluated_at,"
+                             " pending_v) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id) DO UPDATE"
+                             " SET epoch = excluded.epoch, evaluated_at = excluded.evaluated_at,"
+                             " pending_v = max(pending_v, excluded.pending_v)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, epoch);
+    sqlite3_bind_int64(st, 3, sc->now);
+    sqlite3_bind_int64(st, 4, (*left || *entered) ? v : 0);
+    return run(db, st, "scope_state");
+}
+
+int roved_store_scope_held(roved_db *db, const char *device_id, char kind, const char *id,
+                           int *held)
+{
+    *held = 0;
+    if (id == NULL || id[0] == '\0')
+        return 0;
+    char k[2] = {kind, 0};
+    sqlite3_stmt *st = fixed(db, 1009,
+                             "SELECT 1 FROM device_scope WHERE device_id = ?1 AND kind = ?2"
+                             " AND row_id = ?3");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, k, 1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *held = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "scope_held");
+}
+
+int roved_store_scope_left_at(roved_db *db, const char *user_id, const roved_rowinfo *info,
+                              int64_t now, int64_t *at)
+{
+    *at = 0;
+    sqlite3_stmt *st = fixed(
+        db, 1010,
+        "SELECT max(coalesce((SELECT at FROM scope_moves WHERE kind = 'a' AND row_id = ?1), 0),"
+        " coalesce((SELECT at FROM scope_moves WHERE kind = 't' AND row_id = ?2), 0),"
+        " coalesce((SELECT max(valid_to) FROM territory_members WHERE user_id = ?3"
+        " AND territory_id = ?4 AND valid_to <= ?5), 0))");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, info->account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, info->task_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, info->territory_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *at = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, "scope_left_at");
+}
+
+int roved_store_scope_evictions(roved_db *db, const char *device_id, roved_evict_cb cb,
+                                void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 1011,
+                             "SELECT kind, row_id, evict_reason FROM device_scope"
+                             " WHERE device_id = ?1 AND evict_v IS NOT NULL"
+                             " ORDER BY kind, row_id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 0);
+        cbrc = cb(kind ? kind[0] : 'a', (const char *)sqlite3_column_text(st, 1),
+                  (const char *)sqlite3_column_text(st, 2), payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "scope_evictions");
+}
+
+/* The rows of table ti that a device must be sent again because their account
+ * (or, for technicians, the task itself) entered its scope after cursor:
+ * those with version <= cursor (newer ones come with the normal pull). */
+static const char *catchup_where(unsigned role, int ti)
+{
+    if (role == ROVE__ROLE_TECH && ti == T_TASK)
+        return "r.id IN (SELECT row_id FROM device_scope WHERE device_id = ?1 AND kind = 't'"
+               " AND enter_v > ?2)";
+    if (role == ROVE__ROLE_TECH && ti != T_ACCOUNT && ti != T_CONTACT)
+        return NULL;
+    return ti == T_ACCOUNT
+               ? "r.id IN (SELECT row_id FROM device_scope WHERE device_id = ?1 AND kind = 'a'"
+                 " AND enter_v > ?2)"
+               : "r.account_id IN (SELECT row_id FROM device_scope WHERE device_id = ?1"
+                 " AND kind = 'a' AND enter_v > ?2)";
+}
+
+int roved_store_scope_catchup(roved_db *db, const char *device_id, unsigned role, size_t ti,
+                              int64_t cursor, const int *cols, size_t ncols, roved_row_cb cb,
+                              void *payload, size_t *count_out)
+{
+    if (ti >= T_COUNT || ncols > ROVE__MAX_COLS)
+        return ROVE_EINVAL;
+    const char *where = catchup_where(role, (int)ti);
+    if (count_out != NULL)
+        *count_out = 0;
+    if (where == NULL || !(db->s->tables[ti].visible & role))
+        return 0;
+    const rove__table *t = &db->s->tables[ti];
+    int counting = cb == NULL;
+    uint64_t key = (5ull << 60) | ((uint64_t)counting << 58) | ((uint64_t)ti << 52) |
+                   ((uint64_t)role << 44) | ncols;
+    sqlite3_stmt *st = dyn_get(db, key);
+    if (st == NULL) {
+        rove__buf sql = ROVE__BUF_INIT;
+        if (counting) {
+            rove__buf_puts(&sql, "SELECT count(*)");
+        } else {
+            rove__buf_puts(&sql, "SELECT ");
+            for (size_t i = 0; i < ncols; i++)
+                rove__buf_printf(&sql, "%sr.%s", i ? ", " : "", t->cols[cols[i]].name);
+        }
+        rove__buf_printf(&sql, " FROM %s r WHERE r.version <= ?2 AND %s", t->name, where);
+        if (!counting)
+            rove__buf_puts(&sql, " ORDER BY r.version");
+        if (rove__buf_status(&sql) == 0)
+            st = dyn_put(db, key, (const char *)sql.ptr);
+        rove__buf_free(&sql);
+        if (st == NULL)
+            return ROVE_ESTORE;
+    }
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cursor);
+    int rc, cbrc = 0;
+    if (counting) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && count_out != NULL)
+            *count_out = (size_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW ? 0 : fail(db, "scope_catchup");
+    }
+    rove__value vals[ROVE__MAX_COLS];
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_values(st, t, cols, ncols, vals);
+        cbrc = cb(vals, ncols, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "scope_catchup");
+}
+
+int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q)
+{
+    sqlite3_stmt *st = fixed(db, 1012,
+                             "INSERT INTO quarantine (at, device_id, user_id, table_name, row_id,"
+                             " change_id, op, client_hlc, payload, reason_code, reason)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, q->at);
+    sqlite3_bind_text(st, 2, q->device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, q->user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, q->table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, q->row_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, q->change_id, (int)q->change_id_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, q->op, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, q->client_hlc);
+    sqlite3_bind_text(st, 9, q->payload_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, q->reason_code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, q->reason, -1, SQLITE_STATIC);
+    return run(db, st, "quarantine_put");
+}
+
+int roved_store_quarantine_count(roved_db *db, int64_t *out)
+{
+    return count(db, 1013, "SELECT count(*) FROM quarantine WHERE status = 'pending'", out);
 }

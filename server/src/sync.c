@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "rove/errors.h"
+#include "hlc.h"
 #include "scope.h"
 #include "util.h"
 
@@ -128,14 +129,102 @@ static const rove__value *given(const rove__change *c, int col)
     return NULL;
 }
 
+/* ---- records that left the device's scope ------------------------------
+ *
+ * A device may push edits to a record it still holds but that has left its
+ * scope since (reassigned, a territory membership ended): the edits it made
+ * while the record was its own are applied, later ones are quarantined for a
+ * person to decide (docs/scope.md). Records it never held get the same answer
+ * as records that do not exist.
+ */
+
+/* The time a change was made on the device: its HLC, bounded by server time. */
+static int64_t change_time(const apply_ctx *a, const rove__change *c)
+{
+    int64_t t = (int64_t)rove__hlc_ms((uint64_t)c->hlc);
+    return t > a->now ? a->now : t;
+}
+
+static int quarantine(apply_ctx *a, const rove__change *c, roved_receipt_row *r,
+                      const char *why)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o != NULL && i < c->ncols; i++)
+        json_object_set_new(o, c->table->cols[c->col[i]].name, json_value(&c->val[i]));
+    char *payload = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (payload == NULL)
+        return ROVE_ENOMEM;
+    static const char *const ops[] = {"insert", "update", "delete"};
+    size_t op = c->op >= ROVE__OP_INSERT && c->op <= ROVE__OP_DELETE ? (size_t)c->op - 1 : 1;
+    roved_quarantine q = {a->now,
+                          a->dev->id,
+                          a->user->id,
+                          c->table->name,
+                          c->id,
+                          c->change_id,
+                          c->change_id_len,
+                          ops[op],
+                          c->hlc,
+                          payload,
+                          rove_error_name(ROVE_ESCOPE),
+                          why};
+    int rc = roved_store_quarantine_put(a->db, &q);
+    free(payload);
+    if (rc != 0)
+        return rc;
+    r->status = ROVE__RC_QUARANTINED;
+    roved_util_copy(r->code, sizeof(r->code), rove_error_name(ROVE_ESCOPE));
+    roved_util_copy(r->message, sizeof(r->message), why);
+    r->version = 0;
+    return 0;
+}
+
+enum { HELD_NO = 0, HELD_APPLY = 1, HELD_QUARANTINED = 2 };
+
+/*
+ * For a change to a record outside the user's scope now (info describes it):
+ * HELD_NO when the device never held it (refuse as out of scope), HELD_APPLY
+ * when it held it and made the change before the record left its scope,
+ * HELD_QUARANTINED (receipt filled) when it made the change afterwards.
+ */
+static int held_decision(apply_ctx *a, const rove__change *c, const roved_rowinfo *info,
+                         roved_receipt_row *r, int *out)
+{
+    *out = HELD_NO;
+    int held = 0;
+    int rc = 0;
+    if (a->user->role == ROVE__ROLE_TECH && info->task_id[0] != '\0')
+        rc = roved_store_scope_held(a->db, a->dev->id, 't', info->task_id, &held);
+    else
+        rc = roved_store_scope_held(a->db, a->dev->id, 'a', info->account_id, &held);
+    if (rc != 0 || !held)
+        return rc;
+    int64_t left_at = 0;
+    if ((rc = roved_store_scope_left_at(a->db, a->user->id, info, a->now, &left_at)) != 0)
+        return rc;
+    if (left_at == 0 || change_time(a, c) <= left_at) {
+        *out = HELD_APPLY;
+        return 0;
+    }
+    *out = HELD_QUARANTINED;
+    return quarantine(a, c, r,
+                      "the record left your scope before this change was made; "
+                      "held for review by a manager");
+}
+
 static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     const rove__table *t = c->table;
     roved_rowinfo info;
     memset(&info, 0, sizeof(info));
     int rc = roved_store_row_info(a->db, t, c->id, &info);
-    if (rc == 0)
-        return reject(r, ROVE_EEXISTS, "a record with this id already exists");
+    if (rc == 0) {
+        /* Only a record the device may see is admitted to exist. */
+        if (a->user->role != ROVE__ROLE_TECH && roved_scope_can_write(a->db, a->user, t, &info, a->now))
+            return reject(r, ROVE_EEXISTS, "a record with this id already exists");
+        return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
+    }
     if (rc != ROVE_ENOTFOUND)
         return rc;
 
@@ -151,8 +240,17 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         rc = referenced_account(a, c, acol >= 0 ? given(c, acol) : NULL, &acct, &found);
         if (rc != 0)
             return rc;
-        if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct, a->now))
+        if (!found || acct.deleted)
             return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
+        if (!roved_scope_can_insert(a->db, a->user, t, &acct, a->now)) {
+            int held = HELD_NO;
+            if ((rc = held_decision(a, c, &acct, r, &held)) != 0)
+                return rc;
+            if (held == HELD_QUARANTINED)
+                return 0;
+            if (held == HELD_NO)
+                return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
+        }
     }
 
     rove__value vals[ROVE__MAX_COLS];
@@ -195,6 +293,8 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         return rc;
     vals[ROVE__COL_VERSION] = int_value(version);
     rc = roved_store_row_insert(a->db, t, vals);
+    if (rc == 0 && is_account)
+        rc = roved_store_scope_bump(a->db); /* it may enter other devices' scopes */
     if (rc != 0)
         return rc;
     int cols[ROVE__MAX_COLS];
@@ -417,8 +517,15 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     if (rc != 0)
         return rc;
-    if (!roved_scope_can_write(a->db, a->user, t, &info, a->now))
-        return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
+    if (!roved_scope_can_write(a->db, a->user, t, &info, a->now)) {
+        int held = HELD_NO;
+        if ((rc = held_decision(a, c, &info, r, &held)) != 0)
+            return rc;
+        if (held == HELD_QUARANTINED)
+            return 0;
+        if (held == HELD_NO)
+            return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
+    }
     if (info.deleted)
         return reject(r, ROVE_ENOTFOUND, "the record has been deleted");
 
@@ -483,6 +590,48 @@ static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *
     return apply_update_or_delete(a, c, r);
 }
 
+/*
+ * Inside the round trip's write transaction, after the push: forgets the
+ * evictions and entries the device has confirmed (its cursor reached them),
+ * and re-evaluates what it may hold when something that decides scope changed
+ * since the last time (docs/scope.md).
+ */
+static int scope_prepare(roved_db *db, const roved_device *dev, const roved_user *user,
+                         int64_t req_cursor, int64_t now)
+{
+    if (user->role == ROVE__ROLE_ADMIN)
+        return 0; /* admins hold everything: nothing to evict */
+    int64_t global = 0, epoch = 0;
+    roved_scope_state st;
+    int rc = roved_store_version_current(db, &global);
+    if (rc == 0)
+        rc = roved_store_scope_state(db, dev->id, &st);
+    if (rc == 0)
+        rc = roved_store_scope_epoch(db, &epoch);
+    if (rc != 0)
+        return rc;
+    int64_t cursor = req_cursor > global ? 0 : req_cursor;
+    if (st.pending_v > 0 && cursor > 0 && (rc = roved_store_scope_ack(db, dev->id, cursor)) != 0)
+        return rc;
+    int due = !st.known || st.epoch != epoch;
+    if (!due && (rc = roved_store_scope_boundary(db, user->id, st.evaluated_at, now, &due)) != 0)
+        return rc;
+    if (!due)
+        return 0;
+    roved_scope sc = {user->role, user->id, now};
+    size_t left = 0, entered = 0;
+    /* The first evaluation only records what the device holds: it gets all of
+     * it from its cursor on, and nothing can have left a scope never taken. */
+    int64_t v = 0;
+    if (st.known && (rc = roved_store_version_next(db, &v)) != 0)
+        return rc;
+    rc = roved_store_scope_evaluate(db, dev->id, &sc, epoch, v, &left, &entered);
+    if (rc == 0 && (left > 0 || entered > 0) && v > 0)
+        roved_log_info("scope_changed", "device=%s left=%zu entered=%zu", dev->id, left,
+                       entered);
+    return rc;
+}
+
 static int push(roved_server *srv, const roved_device *dev, const roved_user *user,
                 const rove__sync_req *req, receipt_slot *slots, rove__errinfo *err,
                 roved_sync_stats *stats)
@@ -513,6 +662,8 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
     }
     if (rc == 0)
         rc = roved_store_device_touch(db, dev->id, a.now, req->cursor);
+    if (rc == 0)
+        rc = scope_prepare(db, dev, user, req->cursor, a.now);
     if (rc != 0) {
         roved_store_write_rollback(srv->store, db);
         return rove__err(err, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
@@ -562,9 +713,55 @@ static int write_row(const rove__value *vals, size_t n, void *payload)
     return 0;
 }
 
-static int pull(roved_server *srv, const roved_user *user, const rove__sync_req *req,
-                rove__buf *out, rove__sync_resp_hdr *hdr, rove__errinfo *err,
-                roved_sync_stats *stats)
+typedef struct evictions {
+    char (*ids)[27];
+    char **reasons;
+    char *kinds;
+    size_t n, cap;
+} evictions;
+
+static int collect_eviction(char kind, const char *id, const char *reason, void *payload)
+{
+    evictions *e = payload;
+    if (id == NULL || strlen(id) > 26)
+        return 0;
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 16;
+        char(*ids)[27] = realloc(e->ids, cap * sizeof(*ids));
+        if (ids == NULL)
+            return ROVE_ENOMEM;
+        e->ids = ids;
+        char **reasons = realloc(e->reasons, cap * sizeof(*reasons));
+        if (reasons == NULL)
+            return ROVE_ENOMEM;
+        e->reasons = reasons;
+        char *kinds = realloc(e->kinds, cap);
+        if (kinds == NULL)
+            return ROVE_ENOMEM;
+        e->kinds = kinds;
+        e->cap = cap;
+    }
+    e->reasons[e->n] = strdup(reason ? reason : "out_of_scope");
+    if (e->reasons[e->n] == NULL)
+        return ROVE_ENOMEM;
+    roved_util_copy(e->ids[e->n], sizeof(e->ids[e->n]), id);
+    e->kinds[e->n] = kind;
+    e->n++;
+    return 0;
+}
+
+static void evictions_free(evictions *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->reasons[i]);
+    free(e->ids);
+    free(e->reasons);
+    free(e->kinds);
+}
+
+static int pull(roved_server *srv, const roved_device *dev, const roved_user *user,
+                const rove__sync_req *req, rove__buf *out, rove__sync_resp_hdr *hdr,
+                rove__errinfo *err, roved_sync_stats *stats)
 {
     size_t limit = req->limit > 0 ? (size_t)req->limit : 2000;
     if (limit > (size_t)srv->cfg->page_max)
@@ -576,9 +773,11 @@ static int pull(roved_server *srv, const roved_user *user, const rove__sync_req 
     if (rc != 0)
         return rove__err(err, rc, "the store is unavailable");
     roved_scope sc = {user->role, user->id, roved_util_now_ms()};
-    size_t counts[8] = {0};
+    size_t counts[8] = {0}, catchup[8] = {0};
     int64_t upto = req->cursor, global = 0;
     int more = 0;
+    evictions ev = {0};
+    roved_scope_state state = {0};
     rc = roved_store_version_current(db, &global);
     /* A cursor the server never gave (beyond its version: a store restored
      * from a backup, or a forged one) starts the device over from 0; it
@@ -589,30 +788,61 @@ static int pull(roved_server *srv, const roved_user *user, const rove__sync_req 
         rc = roved_store_pull_plan(db, &sc, cursor, limit, counts, &upto, &more);
     size_t nt;
     const rove__table *tables = rove__schema_tables(&nt);
+    /* Evictions and entries not yet confirmed by the device (scope_prepare). */
+    if (rc == 0 && user->role != ROVE__ROLE_ADMIN)
+        rc = roved_store_scope_state(db, dev->id, &state);
+    int pending = rc == 0 && state.pending_v > cursor;
+    if (pending) {
+        rc = roved_store_scope_evictions(db, dev->id, collect_eviction, &ev);
+        for (size_t ti = 0; ti < nt && ti < 8 && rc == 0; ti++) {
+            int cols[ROVE__MAX_COLS];
+            size_t ncols = visible_cols(&tables[ti], user->role, cols);
+            rc = roved_store_scope_catchup(db, dev->id, user->role, ti, cursor, cols, ncols,
+                                           NULL, NULL, &catchup[ti]);
+        }
+    }
     size_t ntables = 0;
     for (size_t ti = 0; ti < nt && ti < 8; ti++)
-        ntables += counts[ti] > 0;
+        ntables += counts[ti] + catchup[ti] > 0;
     if (rc == 0) {
         rove__sync_resp_tables_begin(out, ntables);
         for (size_t ti = 0; ti < nt && ti < 8 && rc == 0; ti++) {
-            if (counts[ti] == 0)
+            if (counts[ti] + catchup[ti] == 0)
                 continue;
             int cols[ROVE__MAX_COLS];
             size_t ncols = visible_cols(&tables[ti], user->role, cols);
-            rove__sync_resp_table_begin(out, &tables[ti], cols, ncols, counts[ti]);
+            rove__sync_resp_table_begin(out, &tables[ti], cols, ncols, counts[ti] + catchup[ti]);
             row_writer w = {out, 0};
-            rc = roved_store_pull_rows(db, &sc, ti, cursor, upto, cols, ncols, write_row, &w);
+            /* Rows of records that entered the scope, older than the cursor;
+             * then the changes since the cursor. */
+            if (catchup[ti] > 0)
+                rc = roved_store_scope_catchup(db, dev->id, user->role, ti, cursor, cols, ncols,
+                                               write_row, &w, NULL);
+            if (rc == 0 && counts[ti] > 0)
+                rc = roved_store_pull_rows(db, &sc, ti, cursor, upto, cols, ncols, write_row,
+                                           &w);
             /* The plan and the rows come from one snapshot, so they agree; a
              * mismatch would make the CBOR array counts lie: refuse it. */
-            if (rc == 0 && w.rows != counts[ti])
+            if (rc == 0 && w.rows != counts[ti] + catchup[ti])
                 rc = ROVE_EGENERIC;
             stats->pulled += w.rows;
         }
     }
     roved_store_read_end(srv->store, db);
-    if (rc != 0)
+    if (rc != 0) {
+        evictions_free(&ev);
         return rove__err(err, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE, "the page could not be read");
-    rove__sync_resp_evictions_begin(out, 0);
+    }
+    /* An account leaving takes its contacts, visits, tasks and history with
+     * it on the device (docs/protocol.md); a task leaving goes alone. */
+    const rove__table *account = rove__schema_table("account", 7);
+    const rove__table *task = rove__schema_table("service_task", 12);
+    rove__sync_resp_evictions_begin(out, ev.n);
+    for (size_t i = 0; i < ev.n; i++)
+        rove__sync_resp_eviction(out, ev.kinds[i] == 't' ? task : account, ev.ids[i],
+                                 ev.reasons[i]);
+    stats->evicted = ev.n;
+    evictions_free(&ev);
     hdr->version = ROVE__PROTO_VERSION;
     /* With nothing left in scope up to the snapshot, the device may skip to the
      * snapshot's version: nothing it may see lies in between. */
@@ -653,12 +883,18 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
         /* A pull-only round trip still records when the device was last seen;
          * that bookkeeping need not wait for fsync. */
         roved_db *db = NULL;
-        if (roved_store_write_begin_lazy(srv->store, &db) == 0) {
-            if (roved_store_device_touch(db, dev->id, now, req.cursor) == 0)
-                roved_store_write_commit(srv->store, db);
+        rc = roved_store_write_begin_lazy(srv->store, &db);
+        if (rc == 0) {
+            rc = roved_store_device_touch(db, dev->id, now, req.cursor);
+            if (rc == 0)
+                rc = scope_prepare(db, dev, user, req.cursor, now);
+            if (rc == 0)
+                rc = roved_store_write_commit(srv->store, db);
             else
                 roved_store_write_rollback(srv->store, db);
         }
+        if (rc != 0)
+            rc = rove__err(err, ROVE_ESTORE, "the store is unavailable");
     }
     if (rc == 0) {
         rove__sync_resp_begin(out, req.nchanges);
@@ -666,7 +902,7 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
             rove__sync_resp_receipt(out, &slots[i].wire);
         rove__sync_resp_hdr hdr;
         memset(&hdr, 0, sizeof(hdr));
-        rc = pull(srv, user, &req, out, &hdr, err, stats);
+        rc = pull(srv, dev, user, &req, out, &hdr, err, stats);
         if (rc == 0) {
             hdr.server_time = roved_util_now_ms();
             pthread_mutex_lock(&srv->hlc_lock);

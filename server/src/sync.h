@@ -14,7 +14,7 @@
 #include "roved.h"
 
 typedef struct roved_sync_stats {
-    size_t pushed, applied, rejected, replayed, pulled;
+    size_t pushed, applied, rejected, replayed, pulled, evicted;
     int64_t cursor;
     int more;
 } roved_sync_stats;
