@@ -81,10 +81,7 @@ int rove__replica_exec(rove_client *c, const char *sql)
     return 0;
 }
 
-int rove__replica_begin(rove_client *c)
-{
-    return rove__replica_exec(c, "BEGIN IMMEDIATE");
-}
+int rove__replica_begin(rove_client *c) { return rove__replica_exec(c, "BEGIN IMMEDIATE"); }
 
 int rove__replica_commit(rove_client *c)
 {
@@ -208,8 +205,9 @@ static int migrate(rove_client *c)
 {
     sqlite3_stmt *st = NULL;
     int has_before = 0;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info('_rove_outbox') "
-                                       "WHERE name = 'before_image'",
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT 1 FROM pragma_table_info('_rove_outbox') "
+                                "WHERE name = 'before_image'",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rove__client_sqlerr(c, c->db, rc, "migrate");
@@ -219,7 +217,8 @@ static int migrate(rove_client *c)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return rove__client_sqlerr(c, c->db, rc, "migrate");
     if (!has_before)
-        ROVE_TRY(rove__replica_exec(c, "ALTER TABLE _rove_outbox ADD COLUMN before_image BLOB"));
+        ROVE_TRY(
+            rove__replica_exec(c, "ALTER TABLE _rove_outbox ADD COLUMN before_image BLOB"));
     return rove__meta_set_int(c, "sdk_schema", 2);
 }
 
@@ -234,10 +233,9 @@ int rove__replica_open(rove_client *c, char *err, size_t errsize)
                  ROVE__NTABLES);
         return ROVE_EGENERIC;
     }
-    int rc = sqlite3_open_v2(c->db_path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc =
+        sqlite3_open_v2(c->db_path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errsize, "cannot open replica: %s",
                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -283,8 +281,8 @@ int rove__replica_open(rove_client *c, char *err, size_t errsize)
         goto cleanup;
     if ((rc = rove__replica_begin(c)) != 0)
         goto fail_msg;
-    if ((rc = rove__replica_exec(c, (const char *)ddl.ptr)) != 0 ||
-        (rc = migrate(c)) != 0 || (rc = load_meta(c)) != 0) {
+    if ((rc = rove__replica_exec(c, (const char *)ddl.ptr)) != 0 || (rc = migrate(c)) != 0 ||
+        (rc = load_meta(c)) != 0) {
         rove__replica_rollback(c);
         goto fail_msg;
     }
@@ -358,8 +356,8 @@ int rove__replica_ro(rove_client *c, sqlite3 **out)
             return 0;
         }
         sqlite3 *db = NULL;
-        int rc = sqlite3_open_v2(c->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                                 NULL);
+        int rc =
+            sqlite3_open_v2(c->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
             rc = rove__client_sqlerr(c, db, rc, "read-only connection");
             sqlite3_close(db);

@@ -103,8 +103,9 @@ static int on_receipt(const rove__receipt *r, void *ud)
     int op = 0;
     unsigned char *before = NULL;
     size_t before_len = 0;
-    ROVE_TRY(prep(pg, &pg->rc_find,
-                  "SELECT tbl, row_id, op, before_image FROM _rove_outbox WHERE change_id = ?1"));
+    ROVE_TRY(
+        prep(pg, &pg->rc_find,
+             "SELECT tbl, row_id, op, before_image FROM _rove_outbox WHERE change_id = ?1"));
     sqlite3_bind_text(pg->rc_find, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
     rc = sqlite3_step(pg->rc_find);
     if (rc == SQLITE_ROW) {
@@ -140,13 +141,14 @@ static int store_receipt(page *pg, const rove__receipt *r, const char *tbl, cons
 {
     rove_client *c = pg->c;
     int rc;
-    ROVE_TRY(prep(pg, &pg->rc_store,
-                  "INSERT INTO _rove_receipts(change_id, tbl, row_id, status, code, message, "
-                  "version, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                  "ON CONFLICT(change_id) DO UPDATE SET status = excluded.status, "
-                  "code = excluded.code, message = excluded.message, "
-                  "version = excluded.version, received_at = excluded.received_at, "
-                  "tbl = COALESCE(excluded.tbl, tbl), row_id = COALESCE(excluded.row_id, row_id)"));
+    ROVE_TRY(
+        prep(pg, &pg->rc_store,
+             "INSERT INTO _rove_receipts(change_id, tbl, row_id, status, code, message, "
+             "version, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+             "ON CONFLICT(change_id) DO UPDATE SET status = excluded.status, "
+             "code = excluded.code, message = excluded.message, "
+             "version = excluded.version, received_at = excluded.received_at, "
+             "tbl = COALESCE(excluded.tbl, tbl), row_id = COALESCE(excluded.row_id, row_id)"));
     sqlite3_stmt *st = pg->rc_store;
     sqlite3_bind_text(st, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
     if (tbl != NULL) {
@@ -402,8 +404,8 @@ static int note_evict(page *pg, const rove__table *t, const char *id, size_t idl
 static int outbox_has_entries(rove_client *c, int *out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT EXISTS(SELECT 1 FROM _rove_outbox)", -1, &st,
-                                NULL);
+    int rc =
+        sqlite3_prepare_v2(c->db, "SELECT EXISTS(SELECT 1 FROM _rove_outbox)", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         *out = sqlite3_column_int(st, 0);
         rc = 0;
@@ -414,8 +416,8 @@ static int outbox_has_entries(rove_client *c, int *out)
     return rc;
 }
 
-static int on_row(const rove__table *t, const int *cols, const rove__value *vals,
-                  size_t ncols, void *ud)
+static int on_row(const rove__table *t, const int *cols, const rove__value *vals, size_t ncols,
+                  void *ud)
 {
     page *pg = ud;
     rove_client *c = pg->c;
@@ -478,8 +480,8 @@ static int evict_children(page *pg, const char *account_id)
     return 0;
 }
 
-static int on_evict(const rove__table *t, const char *id, const char *reason,
-                    size_t reason_len, void *ud)
+static int on_evict(const rove__table *t, const char *id, const char *reason, size_t reason_len,
+                    void *ud)
 {
     page *pg = ud;
     int gone = 0;
@@ -615,8 +617,8 @@ static int apply_page(rove_client *c, page *pg, const rove__buf *resp, rove__syn
                 sqlite3_clear_bindings(c->upsert[i].stmt);
         return rc;
     }
-    uint64_t h = rove__hlc_recv(&c->hlc, (uint64_t)hdr->hlc,
-                                (uint64_t)rove__platform_now_ms(), MAX_SKEW_MS, NULL);
+    uint64_t h = rove__hlc_recv(&c->hlc, (uint64_t)hdr->hlc, (uint64_t)rove__platform_now_ms(),
+                                MAX_SKEW_MS, NULL);
     if ((rc = rove__meta_set_int(c, "cursor", hdr->cursor)) != 0 ||
         (rc = rove__meta_set_int(c, "hlc", (int64_t)h)) != 0) {
         rove__replica_rollback(c);
@@ -681,8 +683,9 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
         /* Callbacks run after the commit: what they see is durable. */
         for (size_t i = 0; rc == 0 && i < pg.nreceipts; i++) {
             receipt_note *n = &pg.receipts[i];
-            rove_receipt r = {n->change_id, n->table,  n->record_id[0] ? n->record_id : NULL,
-                              n->status,    n->error,  n->message, n->version};
+            rove_receipt r = {n->change_id, n->table, n->record_id[0] ? n->record_id : NULL,
+                              n->status,    n->error, n->message,
+                              n->version};
             if (c->receipt_cb(&r, c->receipt_payload) != 0)
                 rc = rove__client_error(c, ROVE_EUSER, "receipt callback aborted the sync");
         }

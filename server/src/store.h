@@ -312,6 +312,29 @@ typedef struct roved_quarantine {
 int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q);
 int roved_store_quarantine_count(roved_db *db, int64_t *out);
 
+/* Territories and memberships, for server commands. */
+int roved_store_territory_exists(roved_db *db, const char *id); /* 0 or ROVE_ENOTFOUND */
+
+typedef struct roved_member {
+    char user_id[27];
+    char username[64];
+    char role[16];
+    int64_t valid_from;
+    int64_t valid_to; /* 0: open-ended */
+} roved_member;
+
+typedef int (*roved_member_cb)(const roved_member *m, void *payload);
+int roved_store_member_list(roved_db *db, const char *territory_id, roved_member_cb cb,
+                            void *payload);
+/* Ends user's memberships of territory still valid after at (*changed: how
+ * many). */
+int roved_store_member_end(roved_db *db, const char *territory_id, const char *user_id,
+                           int64_t at, int *changed);
+
+typedef int (*roved_quarantine_cb)(int64_t id, const roved_quarantine *q, void *payload);
+/* Streams the pending quarantine entries, oldest first. */
+int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payload);
+
 /* ---- statistics ------------------------------------------------------- */
 
 typedef struct roved_stats {

@@ -37,9 +37,9 @@ struct roved_db {
     sqlite3 *h;
     roved_store *s;
     int writer;
-    int lazy;            /* current write transaction does not fsync */
-    int version_dirty;   /* writer: counter advanced in this transaction */
-    int pull_drive;      /* current pull: drive by the scope's indexes (see below) */
+    int lazy;          /* current write transaction does not fsync */
+    int version_dirty; /* writer: counter advanced in this transaction */
+    int pull_drive;    /* current pull: drive by the scope's indexes (see below) */
     slot fixed[FIXED_SLOTS];
     size_t nfixed;
     slot dyn[DYN_SLOTS];
@@ -85,8 +85,7 @@ static int exec(roved_db *db, const char *sql)
 static sqlite3_stmt *prepare(roved_db *db, const char *sql)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         fail(db, "prepare");
         return NULL;
     }
@@ -293,7 +292,8 @@ static const char server_ddl[] =
     "  at INTEGER NOT NULL,\n"
     "  reason TEXT NOT NULL,\n"
     "  PRIMARY KEY (kind, row_id)) WITHOUT ROWID;\n"
-    "CREATE INDEX IF NOT EXISTS territory_members_bounds ON territory_members(user_id, valid_from, valid_to);\n"
+    "CREATE INDEX IF NOT EXISTS territory_members_bounds ON territory_members(user_id, "
+    "valid_from, valid_to);\n"
     "CREATE TABLE IF NOT EXISTS quarantine (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  at INTEGER NOT NULL,\n"
@@ -614,8 +614,8 @@ int roved_user_status_parse(const char *name)
     return -1;
 }
 
-#define USER_COLS                                                                          \
-    "id, username, name, role, status, manager_id, home_territory_id, skills, "           \
+#define USER_COLS                                                                              \
+    "id, username, name, role, status, manager_id, home_territory_id, skills, "                \
     "password_hash, created_at"
 
 static void read_user(sqlite3_stmt *st, roved_user *u)
@@ -662,8 +662,9 @@ int roved_store_user_by_id(roved_db *db, const char *id, roved_user *out)
 
 int roved_store_user_insert(roved_db *db, const roved_user *u)
 {
-    sqlite3_stmt *st = fixed(db, 12, "INSERT INTO users (" USER_COLS ") VALUES "
-                                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    sqlite3_stmt *st = fixed(db, 12,
+                             "INSERT INTO users (" USER_COLS ") VALUES "
+                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (st == NULL)
         return ROVE_ESTORE;
     const char *role = rove__role_name(u->role);
@@ -735,8 +736,9 @@ int roved_store_user_set_status(roved_db *db, const char *username, int status)
 int roved_store_territory_insert(roved_db *db, const char *id, const char *name,
                                  const char *parent_id, const char *owner_id)
 {
-    sqlite3_stmt *st = fixed(db, 20, "INSERT INTO territories (id, name, parent_id, owner_id) "
-                                     "VALUES (?1, ?2, ?3, ?4)");
+    sqlite3_stmt *st = fixed(db, 20,
+                             "INSERT INTO territories (id, name, parent_id, owner_id) "
+                             "VALUES (?1, ?2, ?3, ?4)");
     if (st == NULL)
         return ROVE_ESTORE;
     bind_text(st, 1, id);
@@ -750,10 +752,10 @@ int roved_store_territory_member_insert(roved_db *db, const char *territory_id,
                                         const char *user_id, const char *role,
                                         int64_t valid_from, int64_t valid_to)
 {
-    sqlite3_stmt *st =
-        fixed(db, 21, "INSERT INTO territory_members "
-                      "(territory_id, user_id, role, valid_from, valid_to) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5)");
+    sqlite3_stmt *st = fixed(db, 21,
+                             "INSERT INTO territory_members "
+                             "(territory_id, user_id, role, valid_from, valid_to) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5)");
     if (st == NULL)
         return ROVE_ESTORE;
     bind_text(st, 1, territory_id);
@@ -792,8 +794,8 @@ int roved_store_territory_manages(roved_db *db, const char *territory_id, const 
     return rc == SQLITE_ROW;
 }
 
-int roved_store_territory_member_of(roved_db *db, const char *territory_id,
-                                    const char *user_id, const char *role, int64_t now)
+int roved_store_territory_member_of(roved_db *db, const char *territory_id, const char *user_id,
+                                    const char *role, int64_t now)
 {
     if (territory_id == NULL || territory_id[0] == '\0')
         return 0;
@@ -823,8 +825,8 @@ static void read_device(sqlite3_stmt *st, roved_device *d)
     col_text(st, 1, d->user_id, sizeof(d->user_id));
     col_text(st, 2, d->name, sizeof(d->name));
     const char *status = (const char *)sqlite3_column_text(st, 3);
-    d->status = status && strcmp(status, "active") == 0 ? ROVED_DEVICE_ACTIVE
-                                                        : ROVED_DEVICE_REVOKED;
+    d->status =
+        status && strcmp(status, "active") == 0 ? ROVED_DEVICE_ACTIVE : ROVED_DEVICE_REVOKED;
     d->registered_at = sqlite3_column_int64(st, 4);
     d->last_sync_at = sqlite3_column_int64(st, 5);
     d->last_cursor = sqlite3_column_int64(st, 6);
@@ -859,13 +861,13 @@ int roved_store_device_by_token(roved_db *db, const char *token_hash, roved_devi
 
 int roved_store_device_bind(roved_db *db, const roved_device *d, const char *token_hash)
 {
-    sqlite3_stmt *st = fixed(
-        db, 32,
-        "INSERT INTO devices (id, user_id, name, token_hash, registered_at, status)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, 'active')"
-        " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
-        " token_hash = excluded.token_hash"
-        " WHERE devices.user_id = excluded.user_id AND devices.status = 'active'");
+    sqlite3_stmt *st =
+        fixed(db, 32,
+              "INSERT INTO devices (id, user_id, name, token_hash, registered_at, status)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, 'active')"
+              " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
+              " token_hash = excluded.token_hash"
+              " WHERE devices.user_id = excluded.user_id AND devices.status = 'active'");
     if (st == NULL)
         return ROVE_ESTORE;
     bind_text(st, 1, d->id);
@@ -886,8 +888,9 @@ int roved_store_device_bind(roved_db *db, const roved_device *d, const char *tok
 
 int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t cursor)
 {
-    sqlite3_stmt *st = fixed(db, 33, "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3 "
-                                     "WHERE id = ?1");
+    sqlite3_stmt *st = fixed(db, 33,
+                             "UPDATE devices SET last_sync_at = ?2, last_cursor = ?3 "
+                             "WHERE id = ?1");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -939,9 +942,10 @@ int roved_store_session_insert(roved_db *db, const char *token_hash, const char 
     int rc = run(db, sweep, "session_sweep");
     if (rc != 0)
         return rc;
-    sqlite3_stmt *st = fixed(db, 36, "INSERT INTO admin_sessions "
-                                     "(token_hash, user_id, created_at, expires_at) "
-                                     "VALUES (?1, ?2, ?3, ?4)");
+    sqlite3_stmt *st = fixed(db, 36,
+                             "INSERT INTO admin_sessions "
+                             "(token_hash, user_id, created_at, expires_at) "
+                             "VALUES (?1, ?2, ?3, ?4)");
     if (st == NULL)
         return ROVE_ESTORE;
     bind_text(st, 1, token_hash);
@@ -954,8 +958,9 @@ int roved_store_session_insert(roved_db *db, const char *token_hash, const char 
 int roved_store_session_user(roved_db *db, const char *token_hash, int64_t now,
                              char user_id[27])
 {
-    sqlite3_stmt *st = fixed(db, 37, "SELECT user_id FROM admin_sessions "
-                                     "WHERE token_hash = ?1 AND expires_at > ?2");
+    sqlite3_stmt *st = fixed(db, 37,
+                             "SELECT user_id FROM admin_sessions "
+                             "WHERE token_hash = ?1 AND expires_at > ?2");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
@@ -974,8 +979,9 @@ int roved_store_session_user(roved_db *db, const char *token_hash, int64_t now,
 int roved_store_receipt_get(roved_db *db, const char *device_id, const char *change_id,
                             size_t change_id_len, roved_receipt_row *out)
 {
-    sqlite3_stmt *st = fixed(db, 40, "SELECT status, code, message, version FROM receipts "
-                                     "WHERE device_id = ?1 AND change_id = ?2");
+    sqlite3_stmt *st = fixed(db, 40,
+                             "SELECT status, code, message, version FROM receipts "
+                             "WHERE device_id = ?1 AND change_id = ?2");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
@@ -996,9 +1002,10 @@ int roved_store_receipt_get(roved_db *db, const char *device_id, const char *cha
 int roved_store_receipt_put(roved_db *db, const char *device_id, const char *change_id,
                             size_t change_id_len, const roved_receipt_row *r, int64_t at)
 {
-    sqlite3_stmt *st = fixed(db, 41, "INSERT INTO receipts "
-                                     "(device_id, change_id, status, code, message, version, "
-                                     "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    sqlite3_stmt *st = fixed(db, 41,
+                             "INSERT INTO receipts "
+                             "(device_id, change_id, status, code, message, version, "
+                             "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
@@ -1013,9 +1020,10 @@ int roved_store_receipt_put(roved_db *db, const char *device_id, const char *cha
 
 int roved_store_audit_put(roved_db *db, const roved_audit *a)
 {
-    sqlite3_stmt *st = fixed(db, 42, "INSERT INTO audit (at, actor_user_id, device_id, "
-                                     "table_name, row_id, op, client_hlc, diff) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    sqlite3_stmt *st = fixed(db, 42,
+                             "INSERT INTO audit (at, actor_user_id, device_id, "
+                             "table_name, row_id, op, client_hlc, diff) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_int64(st, 1, a->at);
@@ -1039,8 +1047,7 @@ static int table_index(const roved_store *s, const rove__table *t)
     return -1;
 }
 
-int roved_store_row_info(roved_db *db, const rove__table *t, const char *id,
-                         roved_rowinfo *out)
+int roved_store_row_info(roved_db *db, const rove__table *t, const char *id, roved_rowinfo *out)
 {
     static const char *const sql[T_COUNT] = {
         "SELECT deleted, id, owner_id, territory_id, NULL FROM account WHERE id = ?1",
@@ -1105,8 +1112,8 @@ int roved_store_row_insert(roved_db *db, const rove__table *t, const rove__value
     return rc;
 }
 
-int roved_store_row_update(roved_db *db, const rove__table *t, const char *id,
-                           const int *cols, const rove__value *vals, size_t n)
+int roved_store_row_update(roved_db *db, const rove__table *t, const char *id, const int *cols,
+                           const rove__value *vals, size_t n)
 {
     int ti = table_index(db->s, t);
     if (ti < 0 || n == 0)
@@ -1166,8 +1173,8 @@ int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
     return rc == SQLITE_ROW ? 0 : fail(db, "row_count");
 }
 
-int roved_store_row_get(roved_db *db, const rove__table *t, const char *id,
-                        rove__value *vals, rove__buf *text)
+int roved_store_row_get(roved_db *db, const rove__table *t, const char *id, rove__value *vals,
+                        rove__buf *text)
 {
     int ti = table_index(db->s, t);
     if (ti < 0)
@@ -1272,8 +1279,9 @@ int roved_store_clock_put(roved_db *db, const rove__table *t, const char *id,
         put64(blob + c * CLOCK_BYTES + 8, clocks[c].version);
         put64(blob + c * CLOCK_BYTES + 16, clocks[c].device_tag);
     }
-    sqlite3_stmt *st = fixed(db, 81, "INSERT OR REPLACE INTO row_clocks "
-                                     "(table_name, row_id, clocks) VALUES (?1, ?2, ?3)");
+    sqlite3_stmt *st = fixed(db, 81,
+                             "INSERT OR REPLACE INTO row_clocks "
+                             "(table_name, row_id, clocks) VALUES (?1, ?2, ?3)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
@@ -1284,10 +1292,11 @@ int roved_store_clock_put(roved_db *db, const rove__table *t, const char *id,
 
 int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
 {
-    sqlite3_stmt *st = fixed(db, 82, "INSERT INTO conflicts (at, table_name, row_id, "
-                                     "column_name, policy, device_id, user_id, client_hlc, "
-                                     "lost_value, kept_value) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    sqlite3_stmt *st = fixed(db, 82,
+                             "INSERT INTO conflicts (at, table_name, row_id, "
+                             "column_name, policy, device_id, user_id, client_hlc, "
+                             "lost_value, kept_value) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_int64(st, 1, c->at);
@@ -1317,29 +1326,29 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
  * keeps an incremental pull independent of the replica's size.
  */
 /* Territories where user ?1 is a member with role R at time NOW. */
-#define MEMBER_TERRITORIES(R, NOW)                                                         \
-    "(SELECT territory_id FROM territory_members WHERE user_id = ?1 AND role = '" R "'"   \
+#define MEMBER_TERRITORIES(R, NOW)                                                             \
+    "(SELECT territory_id FROM territory_members WHERE user_id = ?1 AND role = '" R "'"        \
     " AND valid_from <= " NOW " AND (valid_to IS NULL OR valid_to > " NOW "))"
 #define REP_TERRITORIES(NOW) MEMBER_TERRITORIES("rep", NOW)
 /* Territories a manager covers: owned or managed (a valid membership as
  * manager), and their children, recursively. */
-#define MANAGER_TERRITORIES(NOW)                                                           \
-    "(WITH RECURSIVE tt(id) AS (SELECT id FROM territories WHERE owner_id = ?1"           \
-    " UNION SELECT territory_id FROM territory_members WHERE user_id = ?1"               \
-    " AND role = 'manager' AND valid_from <= " NOW                                         \
-    " AND (valid_to IS NULL OR valid_to > " NOW ")"                                        \
-    " UNION SELECT c.id FROM territories c JOIN tt ON c.parent_id = tt.id)"                \
+#define MANAGER_TERRITORIES(NOW)                                                               \
+    "(WITH RECURSIVE tt(id) AS (SELECT id FROM territories WHERE owner_id = ?1"                \
+    " UNION SELECT territory_id FROM territory_members WHERE user_id = ?1"                     \
+    " AND role = 'manager' AND valid_from <= " NOW " AND (valid_to IS NULL OR valid_to > " NOW \
+    ")"                                                                                        \
+    " UNION SELECT c.id FROM territories c JOIN tt ON c.parent_id = tt.id)"                    \
     " SELECT id FROM tt)"
 /* Correlated EXISTS costs one primary-key lookup per candidate row, where an
  * IN (subquery) would materialize every account of the scope on each query. */
-#define REP_ACCOUNT                                                                        \
-    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id AND (a.owner_id = ?1"     \
+#define REP_ACCOUNT                                                                            \
+    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id AND (a.owner_id = ?1"          \
     " OR a.territory_id IN " REP_TERRITORIES("?4") "))"
-#define MANAGED_ACCOUNT                                                                    \
-    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id"                          \
+#define MANAGED_ACCOUNT                                                                        \
+    "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id"                               \
     " AND (a.owner_id = ?1 OR a.territory_id IN " MANAGER_TERRITORIES("?4") "))"
-#define TECH_ACCOUNT(col)                                                                  \
-    "EXISTS (SELECT 1 FROM service_task t WHERE t.account_id = +r." col                   \
+#define TECH_ACCOUNT(col)                                                                      \
+    "EXISTS (SELECT 1 FROM service_task t WHERE t.account_id = +r." col                        \
     " AND t.assignee_id = ?1)"
 
 /*
@@ -1424,11 +1433,11 @@ static int choose_drive(roved_db *db, const roved_scope *sc, int64_t cursor)
         "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1"
         " OR territory_id IN " REP_TERRITORIES("?3") " LIMIT ?2)",
         "SELECT count(*) FROM (SELECT 1 FROM service_task WHERE assignee_id = ?1 LIMIT ?2)",
-        "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1 OR territory_id IN "
-        MANAGER_TERRITORIES("?3") " LIMIT ?2)",
+        "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1 OR territory_id "
+        "IN " MANAGER_TERRITORIES("?3") " LIMIT ?2)",
     };
-    int which = sc->role == ROVE__ROLE_REP    ? 0
-                : sc->role == ROVE__ROLE_TECH ? 1
+    int which = sc->role == ROVE__ROLE_REP       ? 0
+                : sc->role == ROVE__ROLE_TECH    ? 1
                 : sc->role == ROVE__ROLE_MANAGER ? 2
                                                  : -1;
     if (which < 0)
@@ -1482,8 +1491,8 @@ static sqlite3_stmt *plan_stmt(roved_db *db, unsigned role, int ti, int drive)
     return fixed(db, key, sql);
 }
 
-int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor,
-                          size_t limit, size_t counts[], int64_t *upto, int *more)
+int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor, size_t limit,
+                          size_t counts[], int64_t *upto, int *more)
 {
     sqlite3_stmt *st[T_COUNT] = {NULL};
     int64_t head[T_COUNT];
@@ -1676,8 +1685,8 @@ int roved_store_scope_epoch(roved_db *db, int64_t *out)
 
 int roved_store_scope_bump(roved_db *db)
 {
-    sqlite3_stmt *st = fixed(db, 1001,
-                             "UPDATE meta SET value = value + 1 WHERE key = 'scope_epoch'");
+    sqlite3_stmt *st =
+        fixed(db, 1001, "UPDATE meta SET value = value + 1 WHERE key = 'scope_epoch'");
     return st ? run(db, st, "scope_bump") : ROVE_ESTORE;
 }
 
@@ -1812,12 +1821,13 @@ int roved_store_scope_evaluate(roved_db *db, const char *device_id, const roved_
         *left += (size_t)sqlite3_changes(db->h);
         /* Entering: in scope, not held (or being evicted: take it back, and
          * send its rows again since the device may have dropped them). */
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO device_scope (device_id, kind, row_id, enter_v)"
-                 " SELECT ?4, ?6, id, ?3 FROM (%s) WHERE id IS NOT NULL"
-                 " ON CONFLICT (device_id, kind, row_id) DO UPDATE SET enter_v = excluded.enter_v,"
-                 " evict_v = NULL, evict_reason = NULL WHERE device_scope.evict_v IS NOT NULL",
-                 ids);
+        snprintf(
+            sql, sizeof(sql),
+            "INSERT INTO device_scope (device_id, kind, row_id, enter_v)"
+            " SELECT ?4, ?6, id, ?3 FROM (%s) WHERE id IS NOT NULL"
+            " ON CONFLICT (device_id, kind, row_id) DO UPDATE SET enter_v = excluded.enter_v,"
+            " evict_v = NULL, evict_reason = NULL WHERE device_scope.evict_v IS NOT NULL",
+            ids);
         st = dyn_get(db, 1200 + (uint64_t)k * 8 + role_slot(sc->role));
         if (st == NULL)
             st = dyn_put(db, 1200 + (uint64_t)k * 8 + role_slot(sc->role), sql);
@@ -1833,11 +1843,12 @@ int roved_store_scope_evaluate(roved_db *db, const char *device_id, const roved_
             return rc;
         *entered += (size_t)sqlite3_changes(db->h);
     }
-    sqlite3_stmt *st = fixed(db, 1008,
-                             "INSERT INTO device_scope_state (device_id, epoch, evaluated_at,"
-                             " pending_v) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id) DO UPDATE"
-                             " SET epoch = excluded.epoch, evaluated_at = excluded.evaluated_at,"
-                             " pending_v = max(pending_v, excluded.pending_v)");
+    sqlite3_stmt *st =
+        fixed(db, 1008,
+              "INSERT INTO device_scope_state (device_id, epoch, evaluated_at,"
+              " pending_v) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (device_id) DO UPDATE"
+              " SET epoch = excluded.epoch, evaluated_at = excluded.evaluated_at,"
+              " pending_v = max(pending_v, excluded.pending_v)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
@@ -1988,10 +1999,11 @@ int roved_store_scope_catchup(roved_db *db, const char *device_id, unsigned role
 
 int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q)
 {
-    sqlite3_stmt *st = fixed(db, 1012,
-                             "INSERT INTO quarantine (at, device_id, user_id, table_name, row_id,"
-                             " change_id, op, client_hlc, payload, reason_code, reason)"
-                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    sqlite3_stmt *st =
+        fixed(db, 1012,
+              "INSERT INTO quarantine (at, device_id, user_id, table_name, row_id,"
+              " change_id, op, client_hlc, payload, reason_code, reason)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_int64(st, 1, q->at);
@@ -2011,4 +2023,99 @@ int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q)
 int roved_store_quarantine_count(roved_db *db, int64_t *out)
 {
     return count(db, 1013, "SELECT count(*) FROM quarantine WHERE status = 'pending'", out);
+}
+
+/* ---- scope: territories and memberships for server commands ------------- */
+
+int roved_store_territory_exists(roved_db *db, const char *id)
+{
+    sqlite3_stmt *st = fixed(db, 1020, "SELECT 1 FROM territories WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "territory_exists");
+}
+
+int roved_store_member_list(roved_db *db, const char *territory_id, roved_member_cb cb,
+                            void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 1021,
+                             "SELECT m.user_id, u.username, m.role, m.valid_from, m.valid_to"
+                             " FROM territory_members m JOIN users u ON u.id = m.user_id"
+                             " WHERE m.territory_id = ?1 ORDER BY u.username, m.valid_from");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_STATIC);
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        roved_member m;
+        memset(&m, 0, sizeof(m));
+        col_text(st, 0, m.user_id, sizeof(m.user_id));
+        col_text(st, 1, m.username, sizeof(m.username));
+        col_text(st, 2, m.role, sizeof(m.role));
+        m.valid_from = sqlite3_column_int64(st, 3);
+        m.valid_to =
+            sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 4);
+        cbrc = cb(&m, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "member_list");
+}
+
+int roved_store_member_end(roved_db *db, const char *territory_id, const char *user_id,
+                           int64_t at, int *changed)
+{
+    *changed = 0;
+    /* Memberships not started by then are withdrawn whole (valid_to =
+     * valid_from); running ones end at `at`. */
+    sqlite3_stmt *st = fixed(db, 1022,
+                             "UPDATE territory_members SET valid_to = max(valid_from, ?3)"
+                             " WHERE territory_id = ?1 AND user_id = ?2"
+                             " AND (valid_to IS NULL OR valid_to > ?3)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    int rc = run(db, st, "member_end");
+    if (rc == 0)
+        *changed = sqlite3_changes(db->h);
+    return rc;
+}
+
+int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 1023,
+                             "SELECT id, at, device_id, user_id, table_name, row_id, change_id,"
+                             " op, payload, reason_code, reason, status FROM quarantine"
+                             " WHERE status = 'pending' ORDER BY id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *change = (const char *)sqlite3_column_text(st, 6);
+        roved_quarantine q = {sqlite3_column_int64(st, 1),
+                              (const char *)sqlite3_column_text(st, 2),
+                              (const char *)sqlite3_column_text(st, 3),
+                              (const char *)sqlite3_column_text(st, 4),
+                              (const char *)sqlite3_column_text(st, 5),
+                              change,
+                              change ? strlen(change) : 0,
+                              (const char *)sqlite3_column_text(st, 7),
+                              0,
+                              (const char *)sqlite3_column_text(st, 8),
+                              (const char *)sqlite3_column_text(st, 9),
+                              (const char *)sqlite3_column_text(st, 10)};
+        cbrc = cb(sqlite3_column_int64(st, 0), &q, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "quarantine_list");
 }

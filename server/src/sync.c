@@ -7,9 +7,9 @@
 
 #include <jansson.h>
 
+#include "hlc.h"
 #include "log.h"
 #include "rove/errors.h"
-#include "hlc.h"
 #include "scope.h"
 #include "util.h"
 
@@ -66,8 +66,7 @@ static json_t *json_value(const rove__value *v)
 
 /* The audit diff: the columns written, as a JSON object. Rows are data the
  * audit table may hold; they never go to the log. */
-static char *diff_json(const rove__table *t, const int *cols, const rove__value *vals,
-                       size_t n)
+static char *diff_json(const rove__table *t, const int *cols, const rove__value *vals, size_t n)
 {
     json_t *o = json_object();
     if (o == NULL)
@@ -88,8 +87,8 @@ static int audit(apply_ctx *a, const rove__change *c, const char *op, const int 
     char *diff = diff_json(c->table, cols, vals, n);
     if (diff == NULL)
         return ROVE_ENOMEM;
-    roved_audit rec = {a->now,        a->user->id, a->dev->id, c->table->name,
-                       c->id,         op,          c->hlc,     diff};
+    roved_audit rec = {a->now, a->user->id, a->dev->id, c->table->name,
+                       c->id,  op,          c->hlc,     diff};
     int rc = roved_store_audit_put(a->db, &rec);
     free(diff);
     return rc;
@@ -221,7 +220,8 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     int rc = roved_store_row_info(a->db, t, c->id, &info);
     if (rc == 0) {
         /* Only a record the device may see is admitted to exist. */
-        if (a->user->role != ROVE__ROLE_TECH && roved_scope_can_write(a->db, a->user, t, &info, a->now))
+        if (a->user->role != ROVE__ROLE_TECH &&
+            roved_scope_can_write(a->db, a->user, t, &info, a->now))
             return reject(r, ROVE_EEXISTS, "a record with this id already exists");
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     }
@@ -360,8 +360,9 @@ static int log_conflict(apply_ctx *a, const rove__change *c, int col, const rove
     int rc = ROVE_ENOMEM;
     if (ls != NULL && ks != NULL) {
         const rove__column *cd = &c->table->cols[col];
-        roved_conflict rec = {a->now,  c->table->name, c->id, cd->name, policy_name(cd->merge),
-                              a->dev->id, a->user->id, c->hlc, ls, ks};
+        roved_conflict rec = {
+            a->now,     c->table->name, c->id,  cd->name, policy_name(cd->merge),
+            a->dev->id, a->user->id,    c->hlc, ls,       ks};
         rc = roved_store_conflict_put(a->db, &rec);
     }
     free(ls);
@@ -414,7 +415,8 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                 win = 0;
                 break;
             case ROVE__MERGE_RANK: {
-                int rn = v->type == ROVE__T_TEXT ? rove__schema_enum_rank(cd, v->s, v->len) : -1;
+                int rn =
+                    v->type == ROVE__T_TEXT ? rove__schema_enum_rank(cd, v->s, v->len) : -1;
                 int rc_ = cur[col].type == ROVE__T_TEXT
                               ? rove__schema_enum_rank(cd, cur[col].s, cur[col].len)
                               : -1;
@@ -611,10 +613,12 @@ static int scope_prepare(roved_db *db, const roved_device *dev, const roved_user
     if (rc != 0)
         return rc;
     int64_t cursor = req_cursor > global ? 0 : req_cursor;
-    if (st.pending_v > 0 && cursor > 0 && (rc = roved_store_scope_ack(db, dev->id, cursor)) != 0)
+    if (st.pending_v > 0 && cursor > 0 &&
+        (rc = roved_store_scope_ack(db, dev->id, cursor)) != 0)
         return rc;
     int due = !st.known || st.epoch != epoch;
-    if (!due && (rc = roved_store_scope_boundary(db, user->id, st.evaluated_at, now, &due)) != 0)
+    if (!due &&
+        (rc = roved_store_scope_boundary(db, user->id, st.evaluated_at, now, &due)) != 0)
         return rc;
     if (!due)
         return 0;
@@ -811,7 +815,8 @@ static int pull(roved_server *srv, const roved_device *dev, const roved_user *us
                 continue;
             int cols[ROVE__MAX_COLS];
             size_t ncols = visible_cols(&tables[ti], user->role, cols);
-            rove__sync_resp_table_begin(out, &tables[ti], cols, ncols, counts[ti] + catchup[ti]);
+            rove__sync_resp_table_begin(out, &tables[ti], cols, ncols,
+                                        counts[ti] + catchup[ti]);
             row_writer w = {out, 0};
             /* Rows of records that entered the scope, older than the cursor;
              * then the changes since the cursor. */
@@ -831,7 +836,8 @@ static int pull(roved_server *srv, const roved_device *dev, const roved_user *us
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         evictions_free(&ev);
-        return rove__err(err, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE, "the page could not be read");
+        return rove__err(err, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
+                         "the page could not be read");
     }
     /* An account leaving takes its contacts, visits, tasks and history with
      * it on the device (docs/protocol.md); a task leaving goes alone. */

@@ -1,10 +1,246 @@
-/* rovectl commands of the scope area: accounts assign, territory membership (scope area). See rovectl.h. */
+/*
+ * rovectl commands of the scope area (see rovectl.h, docs/scope.md):
+ *
+ *   accounts assign ACCOUNT_ID [--owner USERNAME] [--territory ID] [--reason TEXT]
+ *   territory-members list TERRITORY_ID
+ *   territory-members add TERRITORY_ID USERNAME --role rep|manager [--from TIME] [--to TIME]
+ *   territory-members end TERRITORY_ID USERNAME [--at TIME]
+ *   quarantine list
+ *
+ * TIME is ISO 8601 in UTC (2026-11-23T10:00:00Z, or a date 2026-11-23) or
+ * milliseconds since the Unix epoch.
+ */
+#define _XOPEN_SOURCE 700 /* strptime */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "rovectl.h"
 
-const char rovectl_scope_usage[] = "";
+const char rovectl_scope_usage[] =
+    "  accounts assign ACCOUNT_ID [--owner USERNAME] [--territory TERRITORY_ID]\n"
+    "                  [--reason TEXT]\n"
+    "  territory-members list TERRITORY_ID\n"
+    "  territory-members add TERRITORY_ID USERNAME --role rep|manager [--from TIME]\n"
+    "                  [--to TIME]          (TIME: 2026-11-23T10:00:00Z or ms)\n"
+    "  territory-members end TERRITORY_ID USERNAME [--at TIME]\n"
+    "  quarantine list\n";
+
+/* Parses TIME into ms since the epoch; 0 on success. */
+static int parse_time(const char *s, long long *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end = NULL;
+    long long ms = strtoll(s, &end, 10);
+    if (*end == '\0' && ms >= 0 && strlen(s) > 10) {
+        *out = ms;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rest != NULL && (strcmp(rest, "Z") == 0 || *rest == '\0')) {
+        *out = (long long)timegm(&tm) * 1000;
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    rest = strptime(s, "%Y-%m-%d", &tm);
+    if (rest != NULL && *rest == '\0') {
+        *out = (long long)timegm(&tm) * 1000;
+        return 0;
+    }
+    return -1;
+}
+
+static void print_time(long long ms)
+{
+    if (ms <= 0) {
+        printf("%-20s", "-");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%-20s", buf);
+}
+
+static int time_opt(const rovectl *o, const char *name, json_t *req, const char *key)
+{
+    const char *v = rovectl_opt(o, name);
+    if (v == NULL)
+        return 0;
+    long long ms = 0;
+    if (parse_time(v, &ms) != 0) {
+        fprintf(stderr, "rovectl: %s: \"%s\" is not a time (2026-11-23T10:00:00Z or ms)\n",
+                name, v);
+        return -1;
+    }
+    json_object_set_new(req, key, json_integer(ms));
+    return 0;
+}
+
+static int finish(rovectl *o, json_t *j, int (*print)(json_t *))
+{
+    if (j == NULL)
+        return 1;
+    int rc = 0;
+    if (o->json)
+        rovectl_print_json(j);
+    else
+        rc = print(j);
+    json_decref(j);
+    return rc;
+}
+
+static int print_assigned(json_t *j)
+{
+    printf("account %s: owner %s, territory %s (version %lld)\n", rovectl_str(j, "account_id"),
+           rovectl_str(j, "owner_id"), rovectl_str(j, "territory_id"),
+           (long long)json_integer_value(json_object_get(j, "version")));
+    return 0;
+}
+
+static int print_members(json_t *j)
+{
+    printf("%-12s  %-8s  %-20s  %-20s  %s\n", "USERNAME", "ROLE", "FROM", "TO", "USER_ID");
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(j, "members"), i, m)
+    {
+        printf("%-12s  %-8s  ", rovectl_str(m, "username"), rovectl_str(m, "role"));
+        print_time(json_integer_value(json_object_get(m, "from")));
+        printf("  ");
+        print_time(json_integer_value(json_object_get(m, "to")));
+        printf("  %s\n", rovectl_str(m, "user_id"));
+    }
+    return 0;
+}
+
+static int print_member_change(json_t *j)
+{
+    if (json_object_get(j, "ended") != NULL)
+        printf("ended %lld membership(s) of %s in territory %s\n",
+               (long long)json_integer_value(json_object_get(j, "ended")),
+               rovectl_str(j, "username"), rovectl_str(j, "territory_id"));
+    else
+        printf("%s is now a %s member of territory %s\n", rovectl_str(j, "username"),
+               rovectl_str(j, "role"), rovectl_str(j, "territory_id"));
+    return 0;
+}
+
+static int print_quarantine(json_t *j)
+{
+    json_t *arr = json_object_get(j, "quarantine");
+    printf("%-6s  %-20s  %-12s  %-26s  %-8s  %s\n", "ID", "AT", "TABLE", "ROW", "OP", "REASON");
+    size_t i;
+    json_t *q;
+    json_array_foreach(arr, i, q)
+    {
+        printf("%-6lld  ", (long long)json_integer_value(json_object_get(q, "id")));
+        print_time(json_integer_value(json_object_get(q, "at")));
+        printf("  %-12s  %-26s  %-8s  %s\n", rovectl_str(q, "table"), rovectl_str(q, "row_id"),
+               rovectl_str(q, "op"), rovectl_str(q, "reason"));
+    }
+    printf("%zu pending\n", json_array_size(arr));
+    return 0;
+}
 
 int rovectl_scope_command(rovectl *o)
 {
-    (void)o;
+    int n = rovectl_nwords(o);
+    const char *w0 = rovectl_word(o, 0), *w1 = rovectl_word(o, 1);
+    const char *w2 = rovectl_word(o, 2), *w3 = rovectl_word(o, 3);
+    char path[300];
+    long status = 0;
+    if (n == 3 && !strcmp(w0, "accounts") && !strcmp(w1, "assign")) {
+        static const char *const allowed[] = {"--owner", "--territory", "--reason", NULL};
+        if (!rovectl_opts_ok(o, allowed))
+            return 2;
+        if (!rovectl_safe_key(w2)) {
+            fprintf(stderr, "rovectl: invalid account id \"%s\"\n", w2);
+            return 2;
+        }
+        json_t *req = json_object();
+        const char *owner = rovectl_opt(o, "--owner"), *terr = rovectl_opt(o, "--territory");
+        const char *reason = rovectl_opt(o, "--reason");
+        if (owner == NULL && terr == NULL) {
+            fprintf(stderr, "rovectl: accounts assign needs --owner and/or --territory\n");
+            json_decref(req);
+            return 2;
+        }
+        if (owner)
+            json_object_set_new(req, "owner", json_string(owner));
+        if (terr)
+            json_object_set_new(req, "territory", json_string(terr));
+        if (reason)
+            json_object_set_new(req, "reason", json_string(reason));
+        snprintf(path, sizeof(path), "/v1/admin/accounts/%s/assign", w2);
+        json_t *j = rovectl_call(o, "POST", path, req, &status);
+        json_decref(req);
+        return finish(o, j, print_assigned);
+    }
+    if (n >= 2 && !strcmp(w0, "territory-members")) {
+        if (!rovectl_safe_key(w2)) {
+            fprintf(stderr, "rovectl: territory-members %s needs a TERRITORY_ID\n", w1);
+            return 2;
+        }
+        if (n == 3 && !strcmp(w1, "list")) {
+            static const char *const none[] = {NULL};
+            if (!rovectl_opts_ok(o, none))
+                return 2;
+            snprintf(path, sizeof(path), "/v1/admin/territories/%s/members", w2);
+            return finish(o, rovectl_call(o, "GET", path, NULL, &status), print_members);
+        }
+        if (n == 4 && !strcmp(w1, "add")) {
+            static const char *const allowed[] = {"--role", "--from", "--to", NULL};
+            if (!rovectl_opts_ok(o, allowed))
+                return 2;
+            const char *role = rovectl_opt(o, "--role");
+            if (role == NULL) {
+                fprintf(stderr, "rovectl: territory-members add needs --role rep|manager\n");
+                return 2;
+            }
+            json_t *req = json_pack("{s:s,s:s}", "user", w3, "role", role);
+            if (time_opt(o, "--from", req, "from") != 0 ||
+                time_opt(o, "--to", req, "to") != 0) {
+                json_decref(req);
+                return 2;
+            }
+            snprintf(path, sizeof(path), "/v1/admin/territories/%s/members", w2);
+            json_t *j = rovectl_call(o, "POST", path, req, &status);
+            json_decref(req);
+            return finish(o, j, print_member_change);
+        }
+        if (n == 4 && !strcmp(w1, "end")) {
+            static const char *const allowed[] = {"--at", NULL};
+            if (!rovectl_opts_ok(o, allowed))
+                return 2;
+            if (!rovectl_safe_key(w3)) {
+                fprintf(stderr, "rovectl: invalid user name \"%s\"\n", w3);
+                return 2;
+            }
+            json_t *req = json_object();
+            if (time_opt(o, "--at", req, "at") != 0) {
+                json_decref(req);
+                return 2;
+            }
+            snprintf(path, sizeof(path), "/v1/admin/territories/%s/members/%s/end", w2, w3);
+            json_t *j = rovectl_call(o, "POST", path, req, &status);
+            json_decref(req);
+            return finish(o, j, print_member_change);
+        }
+        return ROVECTL_NOT_MINE;
+    }
+    if (n == 2 && !strcmp(w0, "quarantine") && !strcmp(w1, "list")) {
+        static const char *const none[] = {NULL};
+        if (!rovectl_opts_ok(o, none))
+            return 2;
+        return finish(o, rovectl_call(o, "GET", "/v1/admin/quarantine", NULL, &status),
+                      print_quarantine);
+    }
     return ROVECTL_NOT_MINE;
 }

@@ -10,53 +10,6 @@
 #include "cases.h"
 #include "harness.h"
 
-/* Copies the JSON string value of "key" out of body (a crude reader that is
- * enough for the flat answers of the admin API). */
-static int json_str(const th_resp *r, const char *key, char *out, size_t size)
-{
-    char needle[64];
-    snprintf(needle, sizeof(needle), "\"%s\":\"", key);
-    const char *p = r->body.len ? strstr((const char *)r->body.ptr, needle) : NULL;
-    if (p == NULL) {
-        snprintf(needle, sizeof(needle), "\"%s\": \"", key);
-        p = r->body.len ? strstr((const char *)r->body.ptr, needle) : NULL;
-    }
-    if (p == NULL)
-        return -1;
-    p += strlen(needle);
-    size_t n = strcspn(p, "\"");
-    if (n >= size)
-        return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 0;
-}
-
-static void admin_login(const th_server *s, const char *user, const char *pw, char *token,
-                        size_t size)
-{
-    char body[200];
-    snprintf(body, sizeof(body), "{\"user\":\"%s\",\"password\":\"%s\"}", user, pw);
-    th_resp r;
-    th_http(s, "POST", "/v1/admin/login", NULL, "application/json", body, strlen(body), &r);
-    TH_ASSERT_MSG(r.status == 200, "admin login %s: %ld %s %s", user, r.status, r.error,
-                  r.errmsg);
-    TH_ASSERT(json_str(&r, "token", token, size) == 0);
-    th_resp_free(&r);
-}
-
-static long admin_post(const th_server *s, const char *token, const char *path,
-                       const char *json, char *code, size_t size)
-{
-    th_resp r;
-    th_http(s, "POST", path, token, "application/json", json, strlen(json), &r);
-    TH_ASSERT_MSG(r.curl_rc == 0, "%s: no answer", path);
-    snprintf(code, size, "%s", r.error);
-    long st = r.status;
-    th_resp_free(&r);
-    return st;
-}
-
 static long raw_sync_status(const th_server *s, const char *token, char *code, size_t size)
 {
     rove__buf b = ROVE__BUF_INIT;
@@ -74,8 +27,8 @@ void test_integration__revocation(void)
     th_server *s = th_server_start(NULL);
     const char *dir = th_tmpdir("revoke");
     char admin[80], manager[80], code[64], path[200];
-    admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
-    admin_login(s, "maria", "maria-demo", manager, sizeof(manager));
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    th_admin_login(s, "maria", "maria-demo", manager, sizeof(manager));
 
     /* A raw device of rita, revoked: its token stops working, and so does
      * logging in again with the same device id. */
@@ -83,10 +36,10 @@ void test_integration__revocation(void)
     TH_ASSERT_EQ(th_login_raw(s, "rita", "rita-demo", &l), 200);
     TH_ASSERT_EQ(raw_sync_status(s, l.token, code, sizeof(code)), 200);
     snprintf(path, sizeof(path), "/v1/admin/devices/%s/revoke", l.device_id);
-    TH_ASSERT_EQ(admin_post(s, NULL, path, "{}", code, sizeof(code)), 401);
-    TH_ASSERT_EQ(admin_post(s, manager, path, "{}", code, sizeof(code)), 403);
+    TH_ASSERT_EQ(th_admin_post(s, NULL, path, "{}", code, sizeof(code)), 401);
+    TH_ASSERT_EQ(th_admin_post(s, manager, path, "{}", code, sizeof(code)), 403);
     TH_ASSERT_EQ(raw_sync_status(s, l.token, code, sizeof(code)), 200);
-    TH_ASSERT_EQ(admin_post(s, admin, path, "{}", code, sizeof(code)), 200);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{}", code, sizeof(code)), 200);
     TH_ASSERT_EQ(raw_sync_status(s, l.token, code, sizeof(code)), 403);
     TH_ASSERT_STR(code, "device_revoked");
 
@@ -100,7 +53,7 @@ void test_integration__revocation(void)
     TH_ASSERT_ROVE(c, rove_contact_create(c, NULL, acc, "Typed Before Revocation", NULL, NULL,
                                           NULL, 0));
     snprintf(path, sizeof(path), "/v1/admin/devices/%s/revoke", dev);
-    TH_ASSERT_EQ(admin_post(s, admin, path, "{}", code, sizeof(code)), 200);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{}", code, sizeof(code)), 200);
     int rc = rove_client_sync(c, NULL);
     TH_ASSERT_MSG(rc == ROVE_EREVOKED, "sync of a revoked device: %s (%s)", rove_error_name(rc),
                   rove_client_errmsg(c));
@@ -120,20 +73,20 @@ void test_integration__revocation(void)
     rove_client *raj = th_client_open(s, dir, "raj");
     TH_ASSERT_ROVE(raj, rove_client_login(raj, "raj", "raj-demo"));
     TH_ASSERT_ROVE(raj, rove_client_sync(raj, NULL));
-    TH_ASSERT_EQ(admin_post(s, manager, "/v1/admin/users/raj/status", "{\"status\":\"frozen\"}",
+    TH_ASSERT_EQ(th_admin_post(s, manager, "/v1/admin/users/raj/status", "{\"status\":\"frozen\"}",
                             code, sizeof(code)),
                  403);
-    TH_ASSERT_EQ(admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"frozen\"}",
+    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"frozen\"}",
                             code, sizeof(code)),
                  200);
     rc = rove_client_sync(raj, NULL);
     TH_ASSERT_MSG(rc == ROVE_EFORBIDDEN, "sync of a frozen user: %s (%s)", rove_error_name(rc),
                   rove_client_errmsg(raj));
     TH_ASSERT_EQ(th_login_raw(s, "raj", "raj-demo", NULL), 403);
-    TH_ASSERT_EQ(admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"bogus\"}",
+    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"bogus\"}",
                             code, sizeof(code)),
                  400);
-    TH_ASSERT_EQ(admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"active\"}",
+    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"active\"}",
                             code, sizeof(code)),
                  200);
     TH_ASSERT_ROVE(raj, rove_client_sync(raj, NULL));

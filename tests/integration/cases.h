@@ -31,7 +31,10 @@
     TH_CASES_SDK(X)
 
 /* Scope and eviction (scope_test.c). */
-#define TH_CASES_SCOPE(X)
+#define TH_CASES_SCOPE(X)                                                                  \
+    X(scope_reassign)                                                                      \
+    X(scope_membership_window)                                                             \
+    X(scope_property)
 
 /* Domain rules: visits, tasks, SLA, assignment (domain_test.c). */
 #define TH_CASES_DOMAIN(X)

@@ -1,6 +1,7 @@
 /* The integration test harness (see harness.h). */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -16,7 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <curl/curl.h>
 
@@ -164,10 +164,7 @@ void th_init(int *argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 }
 
-const char *th_roved_path(void)
-{
-    return roved_path;
-}
+const char *th_roved_path(void) { return roved_path; }
 
 const char *th_arg(const char *name)
 {
@@ -383,10 +380,7 @@ void th_track_pid(pid_t pid)
     tracked[ntracked++] = pid;
 }
 
-void th_set_startup_timeout(double seconds)
-{
-    startup_timeout = seconds;
-}
+void th_set_startup_timeout(double seconds) { startup_timeout = seconds; }
 
 th_server *th_server_start(const char *const *extra)
 {
@@ -496,8 +490,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static void header_value(const char *line, size_t n, const char *name, char *out,
-                         size_t size)
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t size)
 {
     size_t nl = strlen(name);
     if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
@@ -524,10 +517,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-void th_resp_free(th_resp *r)
-{
-    rove__buf_free(&r->body);
-}
+void th_resp_free(th_resp *r) { rove__buf_free(&r->body); }
 
 void th_http(const th_server *s, const char *method, const char *path, const char *token,
              const char *content_type, const void *body, size_t len, th_resp *out)
@@ -628,8 +618,8 @@ long th_login_raw(const th_server *s, const char *user, const char *password, th
         rove__buf plain = ROVE__BUF_INIT;
         TH_ASSERT(rove__inflate(&plain, r.body.ptr, r.body.len, 1u << 20) == 0);
         rove__flat_field f[] = {
-            {"v", 0, {0}}, {"token", 0, {0}}, {"user_id", 0, {0}}, {"role", 0, {0}},
-            {"device_id", 0, {0}},
+            {"v", 0, {0}},    {"token", 0, {0}},     {"user_id", 0, {0}},
+            {"role", 0, {0}}, {"device_id", 0, {0}},
         };
         rove__errinfo err;
         TH_ASSERT(rove__flat_parse(plain.ptr, plain.len, f, 5, &err) == 0);
@@ -674,8 +664,7 @@ rove__value th_null(void)
     return v;
 }
 
-void th_w_request(rove__buf *b, int64_t version, int64_t cursor, int64_t limit,
-                  size_t nchanges)
+void th_w_request(rove__buf *b, int64_t version, int64_t cursor, int64_t limit, size_t nchanges)
 {
     rove__w_map(b, 5);
     rove__w_text(b, "v");
@@ -691,8 +680,7 @@ void th_w_request(rove__buf *b, int64_t version, int64_t cursor, int64_t limit,
 }
 
 void th_w_change(rove__buf *b, const char *change_id, const char *table, int op,
-                 const char *record_id, int64_t base_version, const th_col *cols,
-                 size_t ncols)
+                 const char *record_id, int64_t base_version, const th_col *cols, size_t ncols)
 {
     rove__w_array(b, 7);
     rove__w_text(b, change_id);
@@ -835,8 +823,8 @@ static void delete_row(sqlite3 *db, const char *table, const char *id, size_t id
     sqlite3_finalize(st);
 }
 
-static int on_row(const rove__table *t, const int *cols, const rove__value *vals,
-                  size_t ncols, void *payload)
+static int on_row(const rove__table *t, const int *cols, const rove__value *vals, size_t ncols,
+                  void *payload)
 {
     pull_ctx *p = payload;
     p->out->nrows++;
@@ -850,8 +838,7 @@ static int on_row(const rove__table *t, const int *cols, const rove__value *vals
         if (cols[i] == ROVE__COL_DELETED && vals[i].type == ROVE__T_INT && vals[i].i != 0)
             deleted = 1;
     }
-    TH_ASSERT_MSG(id != NULL && id->type == ROVE__T_TEXT, "pulled %s row without id",
-                  t->name);
+    TH_ASSERT_MSG(id != NULL && id->type == ROVE__T_TEXT, "pulled %s row without id", t->name);
     if (deleted) {
         delete_row(p->db, t->name, id->s, id->len);
         return 0;
@@ -867,8 +854,8 @@ static int on_row(const rove__table *t, const int *cols, const rove__value *vals
     return 0;
 }
 
-static int on_evict(const rove__table *t, const char *id, const char *reason,
-                    size_t reason_len, void *payload)
+static int on_evict(const rove__table *t, const char *id, const char *reason, size_t reason_len,
+                    void *payload)
 {
     pull_ctx *p = payload;
     p->out->nevict++;
@@ -908,10 +895,7 @@ long th_sync_raw(const th_server *s, const char *token, const rove__buf *cbor,
     return 200;
 }
 
-void th_sync_result_free(th_sync_result *out)
-{
-    th_resp_free(&out->resp);
-}
+void th_sync_result_free(th_sync_result *out) { th_resp_free(&out->resp); }
 
 sqlite3 *th_snapshot_new(void)
 {
@@ -1043,8 +1027,8 @@ char *th_db_fingerprint(sqlite3 *db)
 
 /* ---- SDK helpers --------------------------------------------------------- */
 
-int th_client_open_opts(rove_client **out, const char *db_path, const char *url,
-                        const char *ca, const char *pin)
+int th_client_open_opts(rove_client **out, const char *db_path, const char *url, const char *ca,
+                        const char *pin)
 {
     rove_client_options o = ROVE_CLIENT_OPTIONS_INIT;
     o.db_path = db_path;
@@ -1120,4 +1104,51 @@ uint64_t th_client_pending(rove_client *c)
     uint64_t n = 0;
     TH_ASSERT_ROVE(c, rove_client_pending(c, &n));
     return n;
+}
+
+/* ---- the admin API ------------------------------------------------------- */
+
+int th_json_str(const th_resp *r, const char *key, char *out, size_t size)
+{
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"%s\":\"", key);
+    const char *p = r->body.len ? strstr((const char *)r->body.ptr, needle) : NULL;
+    if (p == NULL) {
+        snprintf(needle, sizeof(needle), "\"%s\": \"", key);
+        p = r->body.len ? strstr((const char *)r->body.ptr, needle) : NULL;
+    }
+    if (p == NULL)
+        return -1;
+    p += strlen(needle);
+    size_t n = strcspn(p, "\"");
+    if (n >= size)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+void th_admin_login(const th_server *s, const char *user, const char *pw, char *token,
+                    size_t size)
+{
+    char body[200];
+    snprintf(body, sizeof(body), "{\"user\":\"%s\",\"password\":\"%s\"}", user, pw);
+    th_resp r;
+    th_http(s, "POST", "/v1/admin/login", NULL, "application/json", body, strlen(body), &r);
+    TH_ASSERT_MSG(r.status == 200, "admin login %s: %ld %s %s", user, r.status, r.error,
+                  r.errmsg);
+    TH_ASSERT(th_json_str(&r, "token", token, size) == 0);
+    th_resp_free(&r);
+}
+
+long th_admin_post(const th_server *s, const char *token, const char *path, const char *json,
+                   char *code, size_t size)
+{
+    th_resp r;
+    th_http(s, "POST", path, token, "application/json", json, strlen(json), &r);
+    TH_ASSERT_MSG(r.curl_rc == 0, "%s: no answer", path);
+    snprintf(code, size, "%s", r.error);
+    long st = r.status;
+    th_resp_free(&r);
+    return st;
 }

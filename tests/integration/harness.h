@@ -156,6 +156,19 @@ void th_resp_free(th_resp *r);
 void th_http(const th_server *s, const char *method, const char *path, const char *token,
              const char *content_type, const void *body, size_t len, th_resp *out);
 
+/* ---- the admin API (JSON) ----------------------------------------------- */
+
+/* Copies the JSON string member "key" of r's body into out; 0, or -1 when
+ * absent or too long (a crude reader for the flat admin answers). */
+int th_json_str(const th_resp *r, const char *key, char *out, size_t size);
+/* Logs in to the admin API and copies the session token into token. Asserts. */
+void th_admin_login(const th_server *s, const char *user, const char *pw, char *token,
+                    size_t size);
+/* POSTs json to path with the session token; returns the HTTP status and copies
+ * X-Rove-Error into code. */
+long th_admin_post(const th_server *s, const char *token, const char *path, const char *json,
+                   char *code, size_t size);
+
 /* Compresses cbor with zlib and POSTs it to path. */
 void th_post_cbor(const th_server *s, const char *path, const char *token, const void *cbor,
                   size_t len, th_resp *out);
