@@ -25,7 +25,7 @@ static const char *const geo_check_values[] = {"within_range", "out_of_range", "
 static const char *const task_type_values[] = {"request", "complaint", "maintenance", NULL};
 static const char *const priority_values[] = {"low", "normal", "high", "urgent", NULL};
 static const char *const task_status_values[] = {"new",      "assigned",  "scheduled",
-                                                 "in_progress", "follow_up", "resolved",
+                                                 "in_progress", "resolved", "follow_up",
                                                  "closed",   "cancelled", NULL};
 
 #define SYS_COLUMNS                                                                        \
@@ -70,8 +70,8 @@ static const rove__column account_cols[] = {
     {"discount_pct", ROVE__T_REAL, 0, SRV, COMMERCIAL, NULL, NULL},
     {"price_notes", ROVE__T_TEXT, 0, APP, COMMERCIAL, NULL, NULL},
     {"visit_freq_days", ROVE__T_INT, 0, LWW, COMMERCIAL, NULL, NULL},
-    {"last_visit_at", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
-    {"next_visit_due", ROVE__T_INT, 0, LWW, COMMERCIAL, NULL, NULL},
+    {"last_visit_at", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
+    {"next_visit_due", ROVE__T_INT, SO, SRV, COMMERCIAL, NULL, NULL},
     {"notes", ROVE__T_TEXT, 0, APP, ALL, NULL, NULL},
 };
 
@@ -104,7 +104,7 @@ static const rove__column visit_cols[] = {
     {"checkout_at", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
     {"checkout_lat", ROVE__T_REAL, 0, LWW, ALL, NULL, NULL},
     {"checkout_lon", ROVE__T_REAL, 0, LWW, ALL, NULL, NULL},
-    {"geo_check", ROVE__T_TEXT, EN, LWW, ALL, geo_check_values, NULL},
+    {"geo_check", ROVE__T_TEXT, SO | EN, SRV, ALL, geo_check_values, NULL},
     {"geo_reason", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
     {"checkin_distance_m", ROVE__T_REAL, SO, SRV, ALL, NULL, NULL},
     {"outcome", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
@@ -129,10 +129,10 @@ static const rove__column task_cols[] = {
     {"sla_response_due", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
     {"sla_resolve_due", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
     {"queue", ROVE__T_TEXT, SO, SRV, ALL, NULL, NULL},
-    {"first_response_at", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
-    {"resolved_at", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
+    {"first_response_at", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
+    {"resolved_at", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
     {"resolution", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
-    {"followup_due", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
+    {"followup_due", ROVE__T_INT, SO, SRV, ALL, NULL, NULL},
     {"satisfaction", ROVE__T_INT, 0, LWW, ALL, NULL, NULL},
     {"close_reason", ROVE__T_TEXT, 0, LWW, ALL, NULL, NULL},
     {"notes", ROVE__T_TEXT, 0, APP, ALL, NULL, NULL},

@@ -203,14 +203,11 @@ static int edit_check_out(rove_record *r, void *arg)
 
 static int edit_task_status(rove_record *r, void *arg)
 {
+    /* Response and resolution times are derived by the server from the time
+     * of these changes. */
     int rc = rove_record_set_text(r, "status", (const char *)arg);
-    if (rc == 0 && strcmp((const char *)arg, "resolved") == 0) {
-        rc = rove_record_set_int(r, "resolved_at", wall_ms());
-        if (rc == 0)
-            rc = rove_record_set_text(r, "resolution", "Replaced the pump seal; tested OK");
-    } else if (rc == 0) {
-        rc = rove_record_set_int(r, "first_response_at", wall_ms());
-    }
+    if (rc == 0 && strcmp((const char *)arg, "resolved") == 0)
+        rc = rove_record_set_text(r, "resolution", "Replaced the pump seal; tested OK");
     return rc;
 }
 

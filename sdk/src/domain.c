@@ -42,6 +42,31 @@ static int set_err(rove_client *c, int rc, const char *table, const char *col)
             goto cleanup;                                                                  \
     } while (0)
 
+/*
+ * A provisional value of a server-derived column (geo_check, last_visit_at,
+ * first_response_at, ...): written into the replica only, never pushed, so
+ * the app shows it offline; the server's own value replaces it at the next
+ * pull. table and col are constants of this file.
+ */
+static int set_local(rove_client *c, const char *table, const char *id, const char *col,
+                     const char *text, int64_t num)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?1 WHERE id = ?2", table, col);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        if (text != NULL)
+            sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, 1, num);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "provisional value");
+}
+
 static int must_exist(rove_client *c, const char *table, const char *id)
 {
     rove_record *r = NULL;
@@ -191,10 +216,12 @@ int rove_visit_check_in(rove_client *c, const char *visit_id, double lat, double
         SET(rove_record_set_real(v, "checkin_lat", lat), "visit", "checkin_lat");
         SET(rove_record_set_real(v, "checkin_lon", lon), "visit", "checkin_lon");
     }
-    SET(rove_record_set_text(v, "geo_check", geo), "visit", "geo_check");
     if (c->user_id)
         SET(rove_record_set_text(v, "performed_by", c->user_id), "visit", "performed_by");
     rc = rove_client_update(c, v);
+    /* The server verifies the position itself; this is the offline guess. */
+    if (rc == 0)
+        rc = set_local(c, "visit", visit_id, "geo_check", geo, 0);
 cleanup:
     rove_record_free(v);
     rove_record_free(a);
@@ -231,8 +258,8 @@ int rove_visit_check_out(rove_client *c, const char *visit_id, double lat, doubl
     if (next_action)
         SET(rove_record_set_text(v, "next_action", next_action), "visit", "next_action");
     const char *acc = rove_record_text(v, "account_id");
-    if (acc != NULL && rove_client_get(c, &a, "account", acc) == 0)
-        SET(rove_record_set_int(a, "last_visit_at", now), "account", "last_visit_at");
+    if (acc != NULL && rove_client_get(c, &a, "account", acc) != 0)
+        a = NULL;
     rove__client_clear_error(c);
 
     /* The visit and the account's last visit change together or not at all. */
@@ -241,7 +268,9 @@ int rove_visit_check_out(rove_client *c, const char *visit_id, double lat, doubl
     in_tx = 1;
     if ((rc = rove__record_update_in_tx(c, v)) != 0)
         goto cleanup;
-    if (a != NULL && (rc = rove__record_update_in_tx(c, a)) != 0)
+    /* The account's last visit is derived by the server; shown provisionally. */
+    if (a != NULL && (rc = set_local(c, "account", rove_record_id(a), "last_visit_at", NULL,
+                                     now)) != 0)
         goto cleanup;
     rc = rove__replica_commit(c);
     in_tx = 0;
@@ -331,15 +360,17 @@ int rove_task_set_status(rove_client *c, const char *task_id, const char *status
         goto cleanup;
     }
     int64_t now = rove__platform_now_ms();
-    if ((strcmp(status, "in_progress") == 0 || strcmp(status, "resolved") == 0) &&
-        rove_record_is_null(t, "first_response_at"))
-        SET(rove_record_set_int(t, "first_response_at", now), "service_task",
-            "first_response_at");
-    if (strcmp(status, "resolved") == 0)
-        SET(rove_record_set_int(t, "resolved_at", now), "service_task", "resolved_at");
+    int first = (strcmp(status, "in_progress") == 0 || strcmp(status, "resolved") == 0) &&
+                rove_record_is_null(t, "first_response_at");
     if (!empty(resolution))
         SET(rove_record_set_text(t, "resolution", resolution), "service_task", "resolution");
     rc = rove_client_update(c, t);
+    /* Response and resolution times are the server's to set (from the time of
+     * this change); these are the offline guesses. */
+    if (rc == 0 && first)
+        rc = set_local(c, "service_task", task_id, "first_response_at", NULL, now);
+    if (rc == 0 && strcmp(status, "resolved") == 0)
+        rc = set_local(c, "service_task", task_id, "resolved_at", NULL, now);
 cleanup:
     rove_record_free(t);
     return rc;

@@ -331,9 +331,10 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
         return status;
     }
     rc = roved_store_write_commit(srv->store, db);
-    json_decref(j);
-    if (rc != 0)
+    if (rc != 0) {
+        json_decref(j);
         return roved_admin_error(c, ROVE_ESTORE, "the change could not be committed");
+    }
     roved_log_info(add ? "admin_member_added" : "admin_member_ended",
                    "actor=%s territory=%s user=%s", actor->id, territory, u.id);
     json_t *answer = json_pack("{s:s,s:s,s:s}", "territory_id", territory, "user_id", u.id,
@@ -346,6 +347,7 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
         json_object_set_new(answer, "ended", json_integer(changed));
         json_object_set_new(answer, "at", json_integer(at));
     }
+    json_decref(j); /* role points into it */
     return roved_admin_send_json(c, add ? 201 : 200, answer);
 }
 

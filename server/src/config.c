@@ -68,6 +68,23 @@ static const option options[] = {
      "Failed logins per user name within 5 minutes before further attempts are refused "
      "with 429 rate_limited.",
      INT(login_max_failures), 0, 1, 1000000},
+    {"checkin-radius-m", OPT_INT, "500",
+     "Default distance (m) within which a visit check-in counts as within range of the "
+     "account's position (an account's checkin_radius_m overrides it).",
+     INT(checkin_radius_m), 0, 1, 100000},
+    {"cadence-days", OPT_STRING, "VIP=7,A=14,B=30,C=60",
+     "Visit frequency target per value tier, in days (an account's visit_freq_days "
+     "overrides it); sets next_visit_due after each completed visit.",
+     STR(cadence_days), 0, 0, 0},
+    {"sla-policy", OPT_STRING,
+     "VIP=1/4,2/8,4/24,8/48;A=2/8,4/24,8/48,24/96;B=4/24,8/48,24/96,48/168;"
+     "C=8/48,24/96,48/168,72/336",
+     "Service task SLA: for each tier, response/resolve hours for urgent, high, normal "
+     "and low priority.",
+     STR(sla_policy), 0, 0, 0},
+    {"followup-days", OPT_INT, "3",
+     "Days after a service task is resolved when its follow-up is due.", INT(followup_days),
+     0, 0, 365},
     {"seed-bench", OPT_INT, "0",
      "Create user `bench` (rep, password bench-demo) owning N synced rows spread over "
      "accounts, contacts, visits and service tasks (benchmarks). Only on an empty store.",

@@ -28,6 +28,10 @@ typedef struct roved_config {
     int compress_level;
     int admin_session_hours;
     int login_max_failures;
+    int checkin_radius_m;
+    char cadence_days[128];
+    char sla_policy[512];
+    int followup_days;
     /* Actions, command line only. */
     int help;
     int version;

@@ -76,6 +76,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "roved: SQLite was built without thread support\n");
         return 1;
     }
+    roved_policy policy;
+    char perr[300];
+    if (roved_policy_load(&policy, &cfg, perr, sizeof(perr)) != 0) {
+        fprintf(stderr, "roved: %s\n", perr);
+        return 2;
+    }
     if (ensure_dir(cfg.data_dir) != 0)
         return 1;
 
@@ -103,6 +109,7 @@ int main(int argc, char **argv)
     }
 
     static roved_server srv;
+    srv.policy = policy;
     srv.cfg = &cfg;
     pthread_mutex_init(&srv.hlc_lock, NULL);
     roved_store_options so = {cfg.data_dir, strcmp(cfg.synchronous, "full") == 0,

@@ -10,11 +10,13 @@
 #include <pthread.h>
 
 #include "config.h"
+#include "domain.h"
 #include "hlc.h"
 #include "store.h"
 
 typedef struct roved_server {
     const roved_config *cfg;
+    roved_policy policy; /* domain rules' parameters, from cfg */
     roved_store *store;
     pthread_mutex_t hlc_lock; /* guards hlc */
     rove__hlc hlc;

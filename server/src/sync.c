@@ -25,6 +25,7 @@ typedef struct apply_ctx {
     const roved_device *dev;
     const roved_user *user;
     int64_t now;
+    const roved_policy *policy;
 } apply_ctx;
 
 static int reject(roved_receipt_row *r, int code, const char *message)
@@ -66,7 +67,8 @@ static json_t *json_value(const rove__value *v)
 
 /* The audit diff: the columns written, as a JSON object. Rows are data the
  * audit table may hold; they never go to the log. */
-static char *diff_json(const rove__table *t, const int *cols, const rove__value *vals, size_t n)
+static char *diff_json(const rove__table *t, const int *cols, const rove__value *vals, size_t n,
+                       const rove__value *old)
 {
     json_t *o = json_object();
     if (o == NULL)
@@ -74,7 +76,11 @@ static char *diff_json(const rove__table *t, const int *cols, const rove__value 
     for (size_t i = 0; i < n; i++) {
         if (cols[i] < ROVE__SYS_COLS && cols[i] != ROVE__COL_DELETED)
             continue;
-        json_object_set_new(o, t->cols[cols[i]].name, json_value(&vals[i]));
+        /* {"col": {"old": ..., "new": ...}} when the previous value is known. */
+        json_t *v = json_value(&vals[i]);
+        if (old != NULL)
+            v = json_pack("{s:o,s:o}", "old", json_value(&old[cols[i]]), "new", v);
+        json_object_set_new(o, t->cols[cols[i]].name, v);
     }
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -82,9 +88,9 @@ static char *diff_json(const rove__table *t, const int *cols, const rove__value 
 }
 
 static int audit(apply_ctx *a, const rove__change *c, const char *op, const int *cols,
-                 const rove__value *vals, size_t n)
+                 const rove__value *vals, size_t n, const rove__value *old)
 {
-    char *diff = diff_json(c->table, cols, vals, n);
+    char *diff = diff_json(c->table, cols, vals, n, old);
     if (diff == NULL)
         return ROVE_ENOMEM;
     roved_audit rec = {a->now, a->user->id, a->dev->id, c->table->name,
@@ -212,6 +218,331 @@ static int held_decision(apply_ctx *a, const rove__change *c, const roved_rowinf
                       "held for review by a manager");
 }
 
+/* ---- domain rules in the push path (docs/data-model.md) -----------------
+ *
+ * Before a change is stored: status moves must follow the visit and task
+ * state machines, a completed visit changes only its notes, a closed or
+ * cancelled task only its notes and satisfaction, a closed task needs a close
+ * reason and satisfaction is 1..5. Then the server derives what the device may
+ * not write: check-in verification, SLA due times, response and resolution
+ * times, the follow-up date, and the account's last and next visit.
+ */
+
+static int is_table(const rove__table *t, const char *name)
+{
+    return strcmp(t->name, name) == 0;
+}
+
+/* Copies a text value into buf (empty when NULL or not text). */
+static const char *vtext(const rove__value *v, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (v != NULL && v->type == ROVE__T_TEXT && v->s != NULL) {
+        size_t n = v->len < size - 1 ? v->len : size - 1;
+        memcpy(buf, v->s, n);
+        buf[n] = '\0';
+    }
+    return buf;
+}
+
+static int vnum(const rove__value *v, double *out)
+{
+    if (v == NULL)
+        return 0;
+    if (v->type == ROVE__T_REAL)
+        *out = v->d;
+    else if (v->type == ROVE__T_INT)
+        *out = (double)v->i;
+    else
+        return 0;
+    return 1;
+}
+
+/* The value of column name after the change: given, else current (NULL). */
+static const rove__value *after(const rove__table *t, const rove__change *c,
+                                const rove__value *cur, const char *name)
+{
+    int col = col_index(t, name);
+    if (col < 0)
+        return NULL;
+    const rove__value *v = given(c, col);
+    if (v != NULL)
+        return v;
+    return cur != NULL ? &cur[col] : NULL;
+}
+
+/* Refuses the change with code and message; *refused = 1. */
+static int refuse(roved_receipt_row *r, int *refused, int code, const char *msg)
+{
+    *refused = 1;
+    return reject(r, code, msg);
+}
+
+/*
+ * Checks a change against the domain rules. cur: the current row (NULL for an
+ * insert); conflicted[i]: the change's i-th column loses to or merges with a
+ * concurrent change (the column's merge policy decides those, not the state
+ * machine). Returns 0 with *refused set and r filled when the change breaks a
+ * rule.
+ */
+static int domain_check(const rove__change *c, const rove__value *cur, const int *conflicted,
+                        roved_receipt_row *r, int *refused)
+{
+    const rove__table *t = c->table;
+    char from[32], to[32], msg[160];
+    *refused = 0;
+    int visit = is_table(t, "visit"), task = is_table(t, "service_task");
+    if (!visit && !task)
+        return 0;
+    int scol = col_index(t, "status");
+    const rove__value *nv = given(c, scol);
+    int status_conflicted = 0;
+    for (size_t i = 0; i < c->ncols; i++)
+        if (c->col[i] == scol && conflicted != NULL && conflicted[i])
+            status_conflicted = 1;
+    vtext(cur ? &cur[scol] : NULL, from, sizeof(from));
+    vtext(nv, to, sizeof(to));
+    if (cur != NULL && from[0] != '\0') {
+        /* Records that are done change only what may still be added to them. */
+        int done = visit ? strcmp(from, "completed") == 0
+                         : strcmp(from, "closed") == 0 || strcmp(from, "cancelled") == 0;
+        for (size_t i = 0; done && i < c->ncols; i++) {
+            const char *name = t->cols[c->col[i]].name;
+            if (strcmp(name, "notes") == 0 || (task && strcmp(name, "satisfaction") == 0))
+                continue;
+            if ((int)c->col[i] == scol && strcmp(to, from) == 0)
+                continue;
+            if ((int)c->col[i] == scol && status_conflicted)
+                continue; /* a stale concurrent status: the rank policy answers */
+            snprintf(msg, sizeof(msg), "the %s is %s: only its notes%s may change",
+                     visit ? "visit" : "task", from, task ? " and satisfaction" : "");
+            return refuse(r, refused, ROVE_ESTATE, msg);
+        }
+    }
+    if (nv != NULL && !status_conflicted) {
+        int ok = visit ? roved_domain_visit_move_ok(cur && from[0] ? from : NULL, to)
+                       : roved_domain_task_move_ok(cur && from[0] ? from : NULL, to);
+        if (!ok) {
+            if (cur != NULL && from[0] != '\0')
+                snprintf(msg, sizeof(msg), "a %s cannot go from %s to %s",
+                         visit ? "visit" : "task", from, to);
+            else
+                snprintf(msg, sizeof(msg), "a new %s cannot start as %s",
+                         visit ? "visit" : "task", to[0] ? to : "(none)");
+            return refuse(r, refused, ROVE_ESTATE, msg);
+        }
+    }
+    if (task) {
+        double sat;
+        const rove__value *sv = given(c, col_index(t, "satisfaction"));
+        if (sv != NULL && sv->type != ROVE__T_NULL &&
+            (!vnum(sv, &sat) || sat < 1 || sat > 5 || sat != (double)(int)sat))
+            return refuse(r, refused, ROVE_EBADVALUE, "satisfaction must be 1 to 5");
+        char reason[8];
+        if (strcmp(to, "closed") == 0 && strcmp(from, "closed") != 0 &&
+            vtext(after(t, c, cur, "close_reason"), reason, sizeof(reason))[0] == '\0')
+            return refuse(r, refused, ROVE_EBADVALUE, "closing a task needs a close_reason");
+        if (strcmp(to, "resolved") == 0 && strcmp(from, "resolved") != 0 &&
+            vtext(after(t, c, cur, "resolution"), reason, sizeof(reason))[0] == '\0')
+            return refuse(r, refused, ROVE_EBADVALUE, "resolving a task needs a resolution");
+    }
+    return 0;
+}
+
+/* Server-derived columns a change adds to its write. */
+typedef struct derived {
+    int cols[12];
+    rove__value vals[12];
+    size_t n;
+} derived;
+
+static void derive(derived *d, const rove__table *t, const char *name, rove__value v)
+{
+    int col = col_index(t, name);
+    if (col >= 0 && d->n < sizeof(d->cols) / sizeof(d->cols[0])) {
+        d->cols[d->n] = col;
+        d->vals[d->n++] = v;
+    }
+}
+
+static rove__value real_value(double x)
+{
+    rove__value v = {ROVE__T_REAL, 0, x, NULL, 0};
+    return v;
+}
+
+/* Reads the account of a visit or task (values into acc, texts in text). */
+static int read_account(apply_ctx *a, const rove__value *account_id, rove__value *acc,
+                        rove__buf *text)
+{
+    char id[27];
+    vtext(account_id, id, sizeof(id));
+    if (id[0] == '\0')
+        return ROVE_ENOTFOUND;
+    size_t nt;
+    const rove__table *tables = rove__schema_tables(&nt);
+    return roved_store_row_get(a->db, &tables[0], id, acc, text);
+}
+
+static int acc_int(const rove__value *acc, const char *name, int64_t *out)
+{
+    size_t nt;
+    int col = col_index(&rove__schema_tables(&nt)[0], name);
+    if (col < 0 || acc[col].type != ROVE__T_INT)
+        return 0;
+    *out = acc[col].i;
+    return 1;
+}
+
+static const rove__value *acc_val(const rove__value *acc, const char *name)
+{
+    size_t nt;
+    int col = col_index(&rove__schema_tables(&nt)[0], name);
+    return col >= 0 ? &acc[col] : NULL;
+}
+
+/*
+ * The derived values of a visit or task change (cur NULL for an insert),
+ * given what the change writes after merging. when: the time the change was
+ * made. Sets *completed_visit when a visit became completed.
+ */
+static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value *cur,
+                         int64_t when, derived *d, int *completed_visit)
+{
+    const rove__table *t = c->table;
+    char from[32], to[32];
+    *completed_visit = 0;
+    int scol = col_index(t, "status");
+    vtext(cur ? &cur[scol] : NULL, from, sizeof(from));
+    vtext(after(t, c, cur, "status"), to, sizeof(to));
+    int moved = strcmp(from, to) != 0;
+    rove__value acc[ROVE__MAX_COLS];
+    rove__buf acc_text = ROVE__BUF_INIT;
+    int rc = 0;
+    if (is_table(t, "visit")) {
+        if (moved && (strcmp(to, "checked_in") == 0 ||
+                      (strcmp(to, "completed") == 0 && strcmp(from, "checked_in") != 0))) {
+            /* Check-in verification: the device's position against the account's. */
+            double dlat = 0, dlon = 0, alat = 0, alon = 0, radius = a->policy->checkin_radius_m;
+            int dgeo = vnum(after(t, c, cur, "checkin_lat"), &dlat) &&
+                       vnum(after(t, c, cur, "checkin_lon"), &dlon) &&
+                       roved_domain_geo_ok(dlat, dlon);
+            char reason[8];
+            int manual = vtext(after(t, c, cur, "geo_reason"), reason, sizeof(reason))[0] != 0;
+            int ageo = 0;
+            int arc = read_account(a, after(t, c, cur, "account_id"), acc, &acc_text);
+            if (arc == 0) {
+                int64_t r_m = 0;
+                ageo = vnum(acc_val(acc, "lat"), &alat) && vnum(acc_val(acc, "lon"), &alon) &&
+                       roved_domain_geo_ok(alat, alon);
+                if (acc_int(acc, "checkin_radius_m", &r_m) && r_m > 0)
+                    radius = (double)r_m;
+            } else if (arc != ROVE_ENOTFOUND) {
+                rc = arc;
+            }
+            double dist = -1;
+            const char *check =
+                roved_domain_geo_check(ageo, alat, alon, dgeo, dlat, dlon, manual, radius, &dist);
+            derive(d, t, "geo_check", text_value(check));
+            derive(d, t, "checkin_distance_m",
+                   dist >= 0 ? real_value(dist) : (rove__value){ROVE__T_NULL, 0, 0, NULL, 0});
+        }
+        if (moved && strcmp(to, "completed") == 0)
+            *completed_visit = 1;
+    } else if (is_table(t, "service_task")) {
+        if (cur == NULL) {
+            /* A new task: SLA dues from the account's tier and the priority. */
+            int64_t reported = when;
+            const rove__value *rv = given(c, col_index(t, "reported_at"));
+            if (rv != NULL && rv->type == ROVE__T_INT && rv->i > 0 && rv->i <= a->now)
+                reported = rv->i;
+            else
+                derive(d, t, "reported_at", int_value(reported));
+            char prio[16], tier[8] = "";
+            vtext(given(c, col_index(t, "priority")), prio, sizeof(prio));
+            if (prio[0] == '\0') {
+                snprintf(prio, sizeof(prio), "normal");
+                derive(d, t, "priority", text_value("normal"));
+            }
+            int arc = read_account(a, given(c, col_index(t, "account_id")), acc, &acc_text);
+            if (arc == 0)
+                vtext(acc_val(acc, "tier"), tier, sizeof(tier));
+            else if (arc != ROVE_ENOTFOUND)
+                rc = arc;
+            int64_t resp = 0, resolve = 0;
+            roved_domain_sla(a->policy, roved_domain_tier(tier, strlen(tier)),
+                             roved_domain_priority(prio, strlen(prio)), reported, &resp,
+                             &resolve);
+            derive(d, t, "sla_response_due", int_value(resp));
+            derive(d, t, "sla_resolve_due", int_value(resolve));
+            /* Nobody is assigned yet: the task waits in the dispatcher queue. */
+            derive(d, t, "queue", text_value("dispatcher"));
+            if (given(c, scol) == NULL)
+                derive(d, t, "status", text_value("new"));
+        }
+        static const char *const responded[] = {"in_progress", "resolved", "follow_up",
+                                                "closed", NULL};
+        int64_t fr = 0;
+        const rove__value *frv = cur ? &cur[col_index(t, "first_response_at")] : NULL;
+        int has_first = frv != NULL && frv->type == ROVE__T_INT && (fr = frv->i) > 0;
+        for (int i = 0; moved && !has_first && responded[i]; i++)
+            if (strcmp(to, responded[i]) == 0) {
+                derive(d, t, "first_response_at", int_value(when));
+                break;
+            }
+        if (moved && strcmp(to, "resolved") == 0) {
+            derive(d, t, "resolved_at", int_value(when));
+            derive(d, t, "followup_due",
+                   int_value(when + (int64_t)a->policy->followup_days * 86400000));
+        }
+    }
+    rove__buf_free(&acc_text);
+    return rc;
+}
+
+/* A visit of account_id was completed at `at`: the account's last visit and
+ * next visit due follow (a new version, so devices pull them). */
+static int account_visited(apply_ctx *a, const rove__value *account_id, int64_t at)
+{
+    rove__value acc[ROVE__MAX_COLS];
+    rove__buf text = ROVE__BUF_INIT;
+    int rc = read_account(a, account_id, acc, &text);
+    if (rc == ROVE_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    size_t nt;
+    const rove__table *t = &rove__schema_tables(&nt)[0];
+    int64_t last = 0, freq = 0;
+    acc_int(acc, "last_visit_at", &last);
+    acc_int(acc, "visit_freq_days", &freq);
+    char tier[8], id[27];
+    vtext(acc_val(acc, "tier"), tier, sizeof(tier));
+    vtext(&acc[ROVE__COL_ID], id, sizeof(id));
+    rove__buf_free(&text);
+    if (last >= at)
+        return 0;
+    int64_t next = roved_domain_next_visit_due(a->policy, roved_domain_tier(tier, strlen(tier)),
+                                               freq, at);
+    int64_t version;
+    if ((rc = roved_store_version_next(a->db, &version)) != 0)
+        return rc;
+    int cols[4] = {col_index(t, "last_visit_at"), col_index(t, "next_visit_due"),
+                   ROVE__COL_VERSION, ROVE__COL_UPDATED_AT};
+    rove__value vals[4] = {int_value(at), int_value(next), int_value(version),
+                           int_value(a->now)};
+    return roved_store_row_update(a->db, t, id, cols, vals, 4);
+}
+
+/* The time a completed visit happened: its check-out, else the change. */
+static int64_t visit_time(const rove__change *c, const rove__value *cur, int64_t when)
+{
+    const rove__value *v = after(c->table, c, cur, "checkout_at");
+    if (v != NULL && v->type == ROVE__T_INT && v->i > 0)
+        return v->i;
+    return when;
+}
+
 static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     const rove__table *t = c->table;
@@ -281,6 +612,17 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
             }
         }
     }
+    int refused = 0, completed = 0;
+    if ((rc = domain_check(c, NULL, NULL, r, &refused)) != 0 || refused)
+        return rc;
+    int64_t when = change_time(a, c);
+    derived d = {0};
+    if ((rc = domain_derive(a, c, NULL, when, &d, &completed)) != 0)
+        return rc;
+    for (size_t i = 0; i < d.n; i++) {
+        vals[d.cols[i]] = d.vals[i];
+        set[d.cols[i]] = 1;
+    }
     for (size_t i = ROVE__SYS_COLS; i < t->ncols; i++)
         if ((t->cols[i].flags & ROVE__COL_REQUIRED) && vals[i].type == ROVE__T_NULL) {
             char msg[120];
@@ -305,7 +647,9 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
             cols[n] = (int)i;
             dv[n++] = vals[i];
         }
-    rc = audit(a, c, "insert", cols, dv, n);
+    rc = audit(a, c, "insert", cols, dv, n, NULL);
+    if (rc == 0 && completed)
+        rc = account_visited(a, given(c, col_index(t, "account_id")), visit_time(c, NULL, when));
     if (rc != 0)
         return rc;
     r->status = ROVE__RC_APPLIED;
@@ -380,14 +724,34 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
     int64_t tag = device_tag(a->dev->id);
     rove__value cur[ROVE__MAX_COLS];
     rove__buf cur_text = ROVE__BUF_INIT, merged_text = ROVE__BUF_INIT;
-    int have_cur = 0;
+    /* The current row: for the state machines, the conflict policies and the
+     * audit's old values. */
+    rc = roved_store_row_get(a->db, t, c->id, cur, &cur_text);
+    if (rc != 0) {
+        rove__buf_free(&cur_text);
+        return rc;
+    }
+    int have_cur = 1;
+    int conflicted[ROVE__MAX_COLS];
+    for (size_t i = 0; i < c->ncols; i++) {
+        roved_col_clock *k = &clocks[c->col[i]];
+        conflicted[i] = k->version > c->base_version && k->device_tag != tag;
+    }
+    int refused = 0;
+    rc = domain_check(c, cur, conflicted, r, &refused);
+    if (rc != 0 || refused) {
+        rove__buf_free(&cur_text);
+        return rc;
+    }
     int64_t version;
     rc = roved_store_version_next(a->db, &version);
-    if (rc != 0)
+    if (rc != 0) {
+        rove__buf_free(&cur_text);
         return rc;
+    }
 
-    int cols[ROVE__MAX_COLS + 4];
-    rove__value vals[ROVE__MAX_COLS + 4];
+    int cols[ROVE__MAX_COLS + 16];
+    rove__value vals[ROVE__MAX_COLS + 16];
     size_t n = 0, lost = 0, appended = 0;
     /* Appended texts are built first and pointed to afterwards (no realloc
      * may move them under a stored pointer). */
@@ -471,6 +835,18 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         mv->s = (const char *)merged_text.ptr + app_off[j];
         mv->len = app_len[j];
     }
+    /* What the server derives from the status move, if the device's status won. */
+    int completed = 0, status_won = 0;
+    int64_t when = change_time(a, c);
+    for (size_t j = 0; j < n; j++)
+        status_won |= cols[j] == col_index(t, "status");
+    derived d = {0};
+    if (rc == 0 && status_won)
+        rc = domain_derive(a, c, cur, when, &d, &completed);
+    for (size_t j = 0; rc == 0 && j < d.n; j++) {
+        cols[n] = d.cols[j];
+        vals[n++] = d.vals[j];
+    }
     size_t applied = n;
     if (rc == 0) {
         cols[n] = ROVE__COL_VERSION;
@@ -486,7 +862,9 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
     if (rc == 0 && applied > 0)
         rc = roved_store_clock_put(a->db, t, c->id, clocks);
     if (rc == 0 && applied > 0)
-        rc = audit(a, c, "update", cols, vals, applied);
+        rc = audit(a, c, "update", cols, vals, applied, cur);
+    if (rc == 0 && completed)
+        rc = account_visited(a, after(t, c, cur, "account_id"), visit_time(c, cur, when));
     rove__buf_free(&cur_text);
     rove__buf_free(&merged_text);
     if (rc != 0)
@@ -567,7 +945,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
     rc = roved_store_row_update(a->db, t, c->id, cols, vals, n);
     if (rc != 0)
         return rc;
-    rc = audit(a, c, "delete", cols, vals, 1);
+    rc = audit(a, c, "delete", cols, vals, 1, NULL);
     if (rc != 0)
         return rc;
     r->status = ROVE__RC_APPLIED;
@@ -644,7 +1022,7 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
     int rc = roved_store_write_begin(srv->store, &db);
     if (rc != 0)
         return rove__err(err, rc, "the store is unavailable");
-    apply_ctx a = {db, dev, user, roved_util_now_ms()};
+    apply_ctx a = {db, dev, user, roved_util_now_ms(), &srv->policy};
     for (size_t i = 0; i < req->nchanges && rc == 0; i++) {
         const rove__change *c = &req->changes[i];
         receipt_slot *s = &slots[i];
