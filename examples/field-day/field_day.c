@@ -56,10 +56,7 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int64_t wall_ms(void)
-{
-    return (int64_t)time(NULL) * 1000;
-}
+static int64_t wall_ms(void) { return (int64_t)time(NULL) * 1000; }
 
 static int fail(struct device *d, int rc, const char *what)
 {
@@ -148,8 +145,9 @@ static int first_text(struct device *d, const char *sql, const char *param, char
 
 static int64_t replica_rows(struct device *d)
 {
-    return count(d, "SELECT (SELECT count(*) FROM account) + (SELECT count(*) FROM contact) + "
-                    "(SELECT count(*) FROM visit) + (SELECT count(*) FROM service_task)",
+    return count(d,
+                 "SELECT (SELECT count(*) FROM account) + (SELECT count(*) FROM contact) + "
+                 "(SELECT count(*) FROM visit) + (SELECT count(*) FROM service_task)",
                  NULL);
 }
 
@@ -382,8 +380,10 @@ int main(int argc, char **argv)
     check(rita.rejected_receipts + raj.rejected_receipts + tom.rejected_receipts == 0,
           "no change was rejected");
     if (new_account[0] != 0)
-        check(count(&raj, "SELECT count(*) FROM account WHERE id = ?1 AND version > 0 "
-                          "AND owner_id IS NOT NULL", new_account) == 1,
+        check(count(&raj,
+                    "SELECT count(*) FROM account WHERE id = ?1 AND version > 0 "
+                    "AND owner_id IS NOT NULL",
+                    new_account) == 1,
               "Raj's new account is owned by him on the server (version assigned)");
 
     say("\n13:00  Rita's phone: a second device logs in and catches up\n");
@@ -420,8 +420,7 @@ int main(int argc, char **argv)
         "rejected", "pulled", "replica");
     for (size_t i = 0; i < 4; i++)
         say("    %-12s %-6s %8llu %8llu %8llu %8llu %8lld\n", all[i]->label, all[i]->user,
-            (unsigned long long)all[i]->total.pushed,
-            (unsigned long long)all[i]->total.applied,
+            (unsigned long long)all[i]->total.pushed, (unsigned long long)all[i]->total.applied,
             (unsigned long long)all[i]->total.rejected,
             (unsigned long long)all[i]->total.pulled, (long long)replica_rows(all[i]));
 

@@ -22,10 +22,7 @@ static double distance_m(double lat1, double lon1, double lat2, double lon2)
     return 2 * r * atan2(sqrt(a), sqrt(1 - a));
 }
 
-static int empty(const char *s)
-{
-    return s == NULL || s[0] == 0;
-}
+static int empty(const char *s) { return s == NULL || s[0] == 0; }
 
 /* Maps a setter failure to a message on the client. */
 static int set_err(rove_client *c, int rc, const char *table, const char *col)
@@ -35,11 +32,11 @@ static int set_err(rove_client *c, int rc, const char *table, const char *col)
     return rove__client_error(c, rc, "%s.%s: %s", table, col, rove_strerror(rc));
 }
 
-#define SET(call, tbl, col)                                                                \
-    do {                                                                                   \
-        rc = set_err(c, (call), (tbl), (col));                                             \
-        if (rc != 0)                                                                       \
-            goto cleanup;                                                                  \
+#define SET(call, tbl, col)                                                                    \
+    do {                                                                                       \
+        rc = set_err(c, (call), (tbl), (col));                                                 \
+        if (rc != 0)                                                                           \
+            goto cleanup;                                                                      \
     } while (0)
 
 /*
@@ -110,9 +107,8 @@ cleanup:
     return rc;
 }
 
-int rove_contact_create(rove_client *c, char *id_out, const char *account_id,
-                        const char *name, const char *title, const char *phone,
-                        const char *email, int is_primary)
+int rove_contact_create(rove_client *c, char *id_out, const char *account_id, const char *name,
+                        const char *title, const char *phone, const char *email, int is_primary)
 {
     rove_record *r = NULL;
     int rc;
@@ -269,8 +265,8 @@ int rove_visit_check_out(rove_client *c, const char *visit_id, double lat, doubl
     if ((rc = rove__record_update_in_tx(c, v)) != 0)
         goto cleanup;
     /* The account's last visit is derived by the server; shown provisionally. */
-    if (a != NULL && (rc = set_local(c, "account", rove_record_id(a), "last_visit_at", NULL,
-                                     now)) != 0)
+    if (a != NULL &&
+        (rc = set_local(c, "account", rove_record_id(a), "last_visit_at", NULL, now)) != 0)
         goto cleanup;
     rc = rove__replica_commit(c);
     in_tx = 0;
@@ -314,7 +310,8 @@ int rove_task_create(rove_client *c, char *id_out, const char *account_id, const
         return ROVE_EINVAL;
     rove__client_clear_error(c);
     if (empty(account_id) || empty(type) || empty(title))
-        return rove__client_error(c, ROVE_EINVAL, "a task needs an account, a type and a title");
+        return rove__client_error(c, ROVE_EINVAL,
+                                  "a task needs an account, a type and a title");
     ROVE_TRY(must_exist(c, "account", account_id));
     if ((rc = rove_record_new(&r, "service_task")) != 0)
         return rove__client_error(c, rc, "out of memory");
@@ -324,8 +321,7 @@ int rove_task_create(rove_client *c, char *id_out, const char *account_id, const
         "priority");
     SET(rove_record_set_text(r, "title", title), "service_task", "title");
     if (description)
-        SET(rove_record_set_text(r, "description", description), "service_task",
-            "description");
+        SET(rove_record_set_text(r, "description", description), "service_task", "description");
     SET(rove_record_set_text(r, "status", "new"), "service_task", "status");
     SET(rove_record_set_int(r, "reported_at", rove__platform_now_ms()), "service_task",
         "reported_at");
@@ -378,10 +374,10 @@ cleanup:
 
 /* ---- lists -------------------------------------------------------------- */
 
-#define VISIT_COLUMNS                                                                      \
-    "SELECT v.id, v.planned_start, v.planned_end, v.status, v.account_id, "               \
-    "a.name AS account, k.name AS contact, v.purpose, a.address "                         \
-    "FROM visit v LEFT JOIN account a ON a.id = v.account_id "                            \
+#define VISIT_COLUMNS                                                                          \
+    "SELECT v.id, v.planned_start, v.planned_end, v.status, v.account_id, "                    \
+    "a.name AS account, k.name AS contact, v.purpose, a.address "                              \
+    "FROM visit v LEFT JOIN account a ON a.id = v.account_id "                                 \
     "LEFT JOIN contact k ON k.id = v.contact_id WHERE v.deleted = 0 "
 
 int rove_visits_today(rove_client *c, rove_rows **out, int64_t day_ms)

@@ -13,14 +13,14 @@
 enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_ACTION };
 
 typedef struct option {
-    const char *name;  /* as on the command line without "--"; '_' also accepted */
+    const char *name; /* as on the command line without "--"; '_' also accepted */
     enum opt_type type;
-    const char *def;   /* default value as text (NULL: empty) */
+    const char *def; /* default value as text (NULL: empty) */
     const char *help;
-    size_t offset;     /* into roved_config */
-    size_t size;       /* for strings: capacity */
-    int cli_only;      /* not accepted in the config file */
-    long min, max;     /* for integers */
+    size_t offset; /* into roved_config */
+    size_t size;   /* for strings: capacity */
+    int cli_only;  /* not accepted in the config file */
+    long min, max; /* for integers */
 } option;
 
 #define STR(field) offsetof(roved_config, field), sizeof(((roved_config *)0)->field)
@@ -28,8 +28,8 @@ typedef struct option {
 
 static const option options[] = {
     {"listen", OPT_STRING, "127.0.0.1:8443",
-     "Address and port to serve HTTPS on, as HOST:PORT (IPv6: [::1]:PORT).", STR(listen),
-     0, 0, 0},
+     "Address and port to serve HTTPS on, as HOST:PORT (IPv6: [::1]:PORT).", STR(listen), 0, 0,
+     0},
     {"data-dir", OPT_STRING, "./rove-data",
      "Directory holding the store (rove.db) and, with --demo, the generated certificates.",
      STR(data_dir), 0, 0, 0},
@@ -54,8 +54,8 @@ static const option options[] = {
     {"page-max", OPT_INT, "5000", "Most rows sent in one pulled page.", INT(page_max), 0, 1,
      10000},
     {"pbkdf2-iterations", OPT_INT, "100000",
-     "PBKDF2-HMAC-SHA256 iterations for new password hashes.", INT(pbkdf2_iterations), 0,
-     1000, 10000000},
+     "PBKDF2-HMAC-SHA256 iterations for new password hashes.", INT(pbkdf2_iterations), 0, 1000,
+     10000000},
     {"synchronous", OPT_STRING, "full",
      "SQLite synchronous mode: full (every acknowledged write survives power loss) or "
      "normal (survives a crash of roved, may lose the last commits on power loss).",
@@ -83,16 +83,16 @@ static const option options[] = {
      "and low priority.",
      STR(sla_policy), 0, 0, 0},
     {"followup-days", OPT_INT, "3",
-     "Days after a service task is resolved when its follow-up is due.", INT(followup_days),
-     0, 0, 365},
+     "Days after a service task is resolved when its follow-up is due.", INT(followup_days), 0,
+     0, 365},
     {"seed-bench", OPT_INT, "0",
      "Create user `bench` (rep, password bench-demo) owning N synced rows spread over "
      "accounts, contacts, visits and service tasks (benchmarks). Only on an empty store.",
      INT(seed_bench), 1, 0, 100000000},
     {"help", OPT_ACTION, NULL, "Print this help and exit.", INT(help), 1, 0, 0},
     {"version", OPT_ACTION, NULL, "Print the version and exit.", INT(version), 1, 0, 0},
-    {"print-config-doc", OPT_ACTION, NULL,
-     "Print the option table as markdown and exit.", INT(print_config_doc), 1, 0, 0},
+    {"print-config-doc", OPT_ACTION, NULL, "Print the option table as markdown and exit.",
+     INT(print_config_doc), 1, 0, 0},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -171,8 +171,8 @@ static char *trim(char *s)
     while (*s == ' ' || *s == '\t')
         s++;
     size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
-                     s[n - 1] == '\n'))
+    while (n > 0 &&
+           (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
         s[--n] = '\0';
     return s;
 }

@@ -19,10 +19,7 @@ static int lookup(const char *const *names, int n, const char *s, size_t len)
     return -1;
 }
 
-int roved_domain_tier(const char *s, size_t len)
-{
-    return lookup(tiers, ROVED_NTIERS, s, len);
-}
+int roved_domain_tier(const char *s, size_t len) { return lookup(tiers, ROVED_NTIERS, s, len); }
 
 int roved_domain_priority(const char *s, size_t len)
 {
@@ -119,9 +116,9 @@ typedef struct move {
 } move;
 
 static const move visit_moves[] = {
-    {"planned", "checked_in"},     {"planned", "cancelled"},      {"planned", "missed"},
-    {"planned", "needs_replan"},   {"needs_replan", "planned"},   {"needs_replan", "cancelled"},
-    {"needs_replan", "missed"},    {"missed", "needs_replan"},    {"checked_in", "completed"},
+    {"planned", "checked_in"},   {"planned", "cancelled"},    {"planned", "missed"},
+    {"planned", "needs_replan"}, {"needs_replan", "planned"}, {"needs_replan", "cancelled"},
+    {"needs_replan", "missed"},  {"missed", "needs_replan"},  {"checked_in", "completed"},
     {"checked_in", "cancelled"},
 };
 
@@ -129,12 +126,12 @@ static const move visit_moves[] = {
 static const char *const visit_starts[] = {"planned", "checked_in", "completed", NULL};
 
 static const move task_moves[] = {
-    {"new", "assigned"},        {"new", "scheduled"},       {"new", "in_progress"},
-    {"new", "cancelled"},       {"assigned", "scheduled"},  {"assigned", "in_progress"},
-    {"assigned", "cancelled"},  {"scheduled", "assigned"},  {"scheduled", "in_progress"},
-    {"scheduled", "cancelled"}, {"in_progress", "scheduled"}, {"in_progress", "resolved"},
-    {"in_progress", "cancelled"}, {"resolved", "follow_up"}, {"resolved", "closed"},
-    {"resolved", "in_progress"}, {"follow_up", "closed"},   {"follow_up", "in_progress"},
+    {"new", "assigned"},          {"new", "scheduled"},         {"new", "in_progress"},
+    {"new", "cancelled"},         {"assigned", "scheduled"},    {"assigned", "in_progress"},
+    {"assigned", "cancelled"},    {"scheduled", "assigned"},    {"scheduled", "in_progress"},
+    {"scheduled", "cancelled"},   {"in_progress", "scheduled"}, {"in_progress", "resolved"},
+    {"in_progress", "cancelled"}, {"resolved", "follow_up"},    {"resolved", "closed"},
+    {"resolved", "in_progress"},  {"follow_up", "closed"},      {"follow_up", "in_progress"},
 };
 
 static const char *const task_starts[] = {"new", NULL};
@@ -190,8 +187,8 @@ double roved_domain_distance_m(double lat1, double lon1, double lat2, double lon
 }
 
 const char *roved_domain_geo_check(int account_geo, double alat, double alon, int device_geo,
-                                   double dlat, double dlon, int manual_reason,
-                                   double radius_m, double *distance_m)
+                                   double dlat, double dlon, int manual_reason, double radius_m,
+                                   double *distance_m)
 {
     *distance_m = -1.0;
     if (!device_geo)

@@ -57,8 +57,8 @@ int roved_domain_geo_ok(double lat, double lon);
  * are known (else negative).
  */
 const char *roved_domain_geo_check(int account_geo, double alat, double alon, int device_geo,
-                                   double dlat, double dlon, int manual_reason,
-                                   double radius_m, double *distance_m);
+                                   double dlat, double dlon, int manual_reason, double radius_m,
+                                   double *distance_m);
 
 /* SLA due times for a task reported at `reported`; 0 when tier or priority
  * is unknown (tier unknown counts as C, priority unknown as normal). */

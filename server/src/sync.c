@@ -441,8 +441,8 @@ static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value 
                 rc = arc;
             }
             double dist = -1;
-            const char *check =
-                roved_domain_geo_check(ageo, alat, alon, dgeo, dlat, dlon, manual, radius, &dist);
+            const char *check = roved_domain_geo_check(ageo, alat, alon, dgeo, dlat, dlon,
+                                                       manual, radius, &dist);
             derive(d, t, "geo_check", text_value(check));
             derive(d, t, "checkin_distance_m",
                    dist >= 0 ? real_value(dist) : (rove__value){ROVE__T_NULL, 0, 0, NULL, 0});
@@ -522,8 +522,8 @@ static int account_visited(apply_ctx *a, const rove__value *account_id, int64_t 
     rove__buf_free(&text);
     if (last >= at)
         return 0;
-    int64_t next = roved_domain_next_visit_due(a->policy, roved_domain_tier(tier, strlen(tier)),
-                                               freq, at);
+    int64_t next =
+        roved_domain_next_visit_due(a->policy, roved_domain_tier(tier, strlen(tier)), freq, at);
     int64_t version;
     if ((rc = roved_store_version_next(a->db, &version)) != 0)
         return rc;
@@ -649,7 +649,8 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         }
     rc = audit(a, c, "insert", cols, dv, n, NULL);
     if (rc == 0 && completed)
-        rc = account_visited(a, given(c, col_index(t, "account_id")), visit_time(c, NULL, when));
+        rc =
+            account_visited(a, given(c, col_index(t, "account_id")), visit_time(c, NULL, when));
     if (rc != 0)
         return rc;
     r->status = ROVE__RC_APPLIED;

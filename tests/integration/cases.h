@@ -37,7 +37,9 @@
     X(scope_property)
 
 /* Domain rules: visits, tasks, SLA, assignment (domain_test.c). */
-#define TH_CASES_DOMAIN(X)
+#define TH_CASES_DOMAIN(X)                                                                 \
+    X(domain_visits)                                                                       \
+    X(domain_tasks)
 
 /* Users, territories, import (org_test.c). */
 #define TH_CASES_ORG(X)
