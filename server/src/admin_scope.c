@@ -302,6 +302,13 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
              u.role != (strcmp(role, "rep") == 0 ? ROVE__ROLE_REP : ROVE__ROLE_MANAGER))
         status =
             roved_admin_error(c, ROVE_EBADVALUE, "the membership role must be the user's role");
+    int overlap = 0;
+    if (status == 0 && rc == 0 && add &&
+        (rc = roved_store_member_overlaps(db, territory, u.id, role, from, to, &overlap)) ==
+            0 &&
+        overlap)
+        status = roved_admin_error(c, ROVE_EEXISTS,
+                                   "the user already has a membership overlapping these dates");
     if (status == 0 && rc == 0) {
         if (add)
             rc = roved_store_territory_member_insert(db, territory, u.id, role, from, to);
@@ -314,7 +321,7 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
     }
     if (status == 0 && rc == 0) {
         json_t *diff =
-            add ? json_pack("{s:s,s:s,s:I,s:O}", "user_id", u.id, "role", role, "from",
+            add ? json_pack("{s:s,s:s,s:I,s:o}", "user_id", u.id, "role", role, "from",
                             (json_int_t)from, "to", to ? json_integer(to) : json_null())
                 : json_pack("{s:s,s:I}", "user_id", u.id, "to", (json_int_t)at);
         rc = audit_command(db, actor, "territory_members", territory,

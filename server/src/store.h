@@ -331,6 +331,11 @@ int roved_store_member_list(roved_db *db, const char *territory_id, roved_member
 int roved_store_member_end(roved_db *db, const char *territory_id, const char *user_id,
                            int64_t at, int *changed);
 
+/* *out = 1 when user already has a membership of territory with role that
+ * overlaps [from, to) (to 0: open-ended). */
+int roved_store_member_overlaps(roved_db *db, const char *territory_id, const char *user_id,
+                                const char *role, int64_t from, int64_t to, int *out);
+
 typedef int (*roved_quarantine_cb)(int64_t id, const roved_quarantine *q, void *payload);
 /* Streams the pending quarantine entries, oldest first. */
 int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payload);

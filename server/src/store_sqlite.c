@@ -2119,3 +2119,24 @@ int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payl
         return cbrc;
     return rc == SQLITE_DONE ? 0 : fail(db, "quarantine_list");
 }
+
+int roved_store_member_overlaps(roved_db *db, const char *territory_id, const char *user_id,
+                                const char *role, int64_t from, int64_t to, int *out)
+{
+    *out = 0;
+    sqlite3_stmt *st = fixed(db, 1024,
+                             "SELECT 1 FROM territory_members WHERE territory_id = ?1"
+                             " AND user_id = ?2 AND role = ?3 AND (valid_to IS NULL OR"
+                             " valid_to > ?4) AND (?5 = 0 OR valid_from < ?5) LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, from);
+    sqlite3_bind_int64(st, 5, to);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "member_overlaps");
+}
