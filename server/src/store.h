@@ -340,6 +340,20 @@ typedef int (*roved_quarantine_cb)(int64_t id, const roved_quarantine *q, void *
 /* Streams the pending quarantine entries, oldest first. */
 int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payload);
 
+/* ---- domain: open service tasks of an account --------------------------- */
+
+typedef struct roved_open_task {
+    char id[27];
+    char priority[16];
+    int64_t reported_at;
+} roved_open_task;
+
+typedef int (*roved_open_task_cb)(const roved_open_task *t, void *payload);
+/* Streams the account's service tasks that are not resolved, closed,
+ * cancelled or deleted. */
+int roved_store_open_tasks(roved_db *db, const char *account_id, roved_open_task_cb cb,
+                           void *payload);
+
 /* ---- statistics ------------------------------------------------------- */
 
 typedef struct roved_stats {

@@ -39,7 +39,8 @@
 /* Domain rules: visits, tasks, SLA, assignment (domain_test.c). */
 #define TH_CASES_DOMAIN(X)                                                                 \
     X(domain_visits)                                                                       \
-    X(domain_tasks)
+    X(domain_tasks)                                                                        \
+    X(domain_stage_tier)
 
 /* Users, territories, import (org_test.c). */
 #define TH_CASES_ORG(X)

@@ -306,3 +306,83 @@ void test_integration__domain_tasks(void)
     rove_client_free(tech);
     th_server_stop(s);
 }
+
+/*
+ * Lifecycle stage and value tier change only through server commands: a
+ * stage change leaves a history row the rep's device pulls; a tier change
+ * re-derives the SLA due times of the account's open tasks. Refusals change
+ * nothing.
+ */
+void test_integration__domain_stage_tier(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("domain-stage");
+    last_receipt l = {0};
+    rove_client *c = device(s, dir, "rita", &l);
+    char acc[ROVE_ID_SIZE], stage[32], tier[8];
+    th_client_text(c, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1",
+                   rove_client_user_id(c), acc, sizeof(acc));
+    th_client_text(c, "SELECT stage FROM account WHERE id = ?1", acc, stage, sizeof(stage));
+    th_client_text(c, "SELECT tier FROM account WHERE id = ?1", acc, tier, sizeof(tier));
+    const char *to_stage = strcmp(stage, "ordered") == 0 ? "user" : "ordered";
+    const char *to_tier = strcmp(tier, "VIP") == 0 ? "A" : "VIP";
+
+    char admin[128], code[64], body[200], path[128];
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    snprintf(path, sizeof(path), "/v1/admin/accounts/%s/stage", acc);
+    snprintf(body, sizeof(body), "{\"stage\":\"%s\",\"reason\":\"signed the order\"}",
+             to_stage);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, body, code, sizeof(code)), 200);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, body, code, sizeof(code)), 409);
+    TH_ASSERT_STR(code, "invalid_transition");
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{\"stage\":\"bogus\"}", code, sizeof(code)),
+                 400);
+    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/accounts/01ZZZZZZZZZZZZZZZZZZZZZZZZ/stage",
+                               body, code, sizeof(code)),
+                 404);
+
+    /* An open task of the account, to watch its SLA follow the tier. */
+    char task[ROVE_ID_SIZE];
+    TH_ASSERT_ROVE(c, rove_task_create(c, task, acc, "request", "high", "Quote", NULL));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    int64_t reported =
+        th_client_int(c, "SELECT reported_at FROM service_task WHERE id = ?1", task);
+    snprintf(path, sizeof(path), "/v1/admin/accounts/%s/tier", acc);
+    snprintf(body, sizeof(body), "{\"tier\":\"%s\"}", to_tier);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, body, code, sizeof(code)), 200);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{\"tier\":\"Z\"}", code, sizeof(code)), 400);
+
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    th_client_text(c, "SELECT stage FROM account WHERE id = ?1", acc, stage, sizeof(stage));
+    TH_ASSERT_STR(stage, to_stage);
+    th_client_text(c, "SELECT tier FROM account WHERE id = ?1", acc, tier, sizeof(tier));
+    TH_ASSERT_STR(tier, to_tier);
+    TH_ASSERT_EQ(th_client_int(c,
+                               "SELECT count(*) FROM stage_change WHERE account_id = ?1 AND "
+                               "to_stage = (SELECT stage FROM account WHERE id = ?1) AND "
+                               "reason = 'signed the order' AND changed_at > 0",
+                               acc),
+                 1);
+    /* High priority: VIP 2 h / 8 h, A 4 h / 24 h. */
+    int64_t resp =
+        th_client_int(c, "SELECT sla_response_due FROM service_task WHERE id = ?1", task);
+    int64_t want = strcmp(to_tier, "VIP") == 0 ? 2 : 4;
+    th_log("tier %s: high-priority response due +%.1f h", to_tier,
+           (double)(resp - reported) / 3.6e6);
+    TH_ASSERT_EQ(resp - reported, want * 3600000);
+
+    /* The device may not write them. */
+    rove_record *r = NULL;
+    TH_ASSERT_ROVE(c, rove_client_get(c, &r, "account", acc));
+    TH_ASSERT_EQ(rove_record_set_text(r, "stage", "churned"), ROVE_ESERVEROWNED);
+    TH_ASSERT_EQ(rove_record_set_text(r, "tier", "C"), ROVE_ESERVEROWNED);
+    rove_record_free(r);
+
+    /* Technicians never see the stage history. */
+    last_receipt lt = {0};
+    rove_client *tech = device(s, dir, "tom", &lt);
+    TH_ASSERT_EQ(th_client_int(tech, "SELECT count(*) FROM stage_change", NULL), 0);
+    rove_client_free(tech);
+    rove_client_free(c);
+    th_server_stop(s);
+}
