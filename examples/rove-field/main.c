@@ -214,6 +214,27 @@ static int cmd_today(int argc, char **argv)
     return show(q, rc, "no visits planned for you today");
 }
 
+static int cmd_day(int argc, char **argv)
+{
+    rove_rows *q = NULL;
+    int rc = rove_plan_today(cli, &q, 0);
+    return show(q, rc, "nothing planned or due today");
+}
+
+static int cmd_urgent(int argc, char **argv)
+{
+    rove_rows *q = NULL;
+    int rc = rove_tasks_by_urgency(cli, &q, 0);
+    return show(q, rc, "no open service tasks");
+}
+
+static int cmd_followups(int argc, char **argv)
+{
+    rove_rows *q = NULL;
+    int rc = rove_followups_due(cli, &q, 0);
+    return show(q, rc, "no follow-ups due");
+}
+
 static int cmd_visits(int argc, char **argv)
 {
     rove_rows *q = NULL;
@@ -371,8 +392,9 @@ static int cmd_new_task(int argc, char **argv)
     const char *prio = take_opt(&argc, argv, "--priority");
     const char *desc = take_opt(&argc, argv, "--description");
     if (argc < 4)
-        return fail_usage("usage: new-task <account> <request|complaint|maintenance> <title...> "
-                          "[--priority P] [--description TEXT]");
+        return fail_usage(
+            "usage: new-task <account> <request|complaint|maintenance> <title...> "
+            "[--priority P] [--description TEXT]");
     if (resolve("account", argv[1], acc) != 0)
         return ROVE_ENOTFOUND;
     int rc = rove_task_create(cli, id, acc, argv[2], prio, join(argc, argv, 3), desc);
@@ -439,9 +461,9 @@ static int cmd_new_contact(int argc, char **argv)
                           "[--email E]");
     if (resolve("account", account, acc) != 0)
         return ROVE_ENOTFOUND;
-    int rc = rove_contact_create(cli, id, acc, name, title && *title ? title : NULL,
-                                 phone && *phone ? phone : NULL, email && *email ? email : NULL,
-                                 0);
+    int rc =
+        rove_contact_create(cli, id, acc, name, title && *title ? title : NULL,
+                            phone && *phone ? phone : NULL, email && *email ? email : NULL, 0);
     if (rc != 0)
         return fail(rc, NULL);
     printf("created contact %s\n", id);
@@ -515,6 +537,7 @@ static const struct command commands[] = {
     {"status", cmd_status, 0, "", "who is logged in, pending changes"},
     {"sync", cmd_sync, 1, "", "push local changes and pull news (network)"},
     {"today", cmd_today, 0, "", "my visits planned for today"},
+    {"day", cmd_day, 0, "", "today's plan: overdue, today's visits, accounts due by cadence"},
     {"visits", cmd_visits, 0, "", "all visits"},
     {"plan", cmd_plan, 0, "<account> <when> [purpose...]", "plan a visit"},
     {"checkin", cmd_checkin, 0, "<visit> [--lat X --lon Y]", "check in to a visit"},
@@ -522,6 +545,8 @@ static const struct command commands[] = {
      "check out with the outcome"},
     {"cancel", cmd_cancel, 0, "<visit>", "cancel a planned visit"},
     {"tasks", cmd_tasks, 0, "", "open service tasks by SLA due time"},
+    {"urgent", cmd_urgent, 0, "", "open service tasks by SLA urgency (breached first)"},
+    {"followups", cmd_followups, 0, "", "resolved tasks whose follow-up is due"},
     {"task-status", cmd_task_status, 0, "<task> <status> [resolution...]",
      "move a service task (e.g. resolved \"Replaced pump\")"},
     {"new-task", cmd_new_task, 0, "<account> <type> <title...>", "open a service task"},

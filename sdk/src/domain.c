@@ -420,6 +420,81 @@ int rove_tasks_open(rove_client *c, rove_rows **out)
         NULL, 0, NULL, 0, 0);
 }
 
+int rove_plan_today(rove_client *c, rove_rows **out, int64_t day_ms)
+{
+    if (c == NULL || out == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    int64_t b[2];
+    rove__platform_local_day(day_ms ? day_ms : rove__platform_now_ms(), &b[0], &b[1]);
+    const char *me[1] = {c->user_id};
+    /* Overdue visits first, then the day's visits by time, then accounts due
+     * by their visit cadence that have no open visit planned. */
+    return rove__rows_open(
+        c, out,
+        "SELECT reason, visit_id, account_id, account, planned_start, status, due, address "
+        "FROM ("
+        "SELECT CASE WHEN v.planned_start < ?2 THEN 'overdue' ELSE 'planned' END AS reason, "
+        "v.id AS visit_id, v.account_id, a.name AS account, v.planned_start, v.status, "
+        "a.next_visit_due AS due, a.address, "
+        "CASE WHEN v.planned_start < ?2 THEN 0 ELSE 1 END AS grp "
+        "FROM visit v LEFT JOIN account a ON a.id = v.account_id "
+        "WHERE v.deleted = 0 AND (?1 IS NULL OR v.planned_for = ?1) "
+        "AND ((v.status IN ('planned', 'needs_replan') AND v.planned_start < ?2) OR "
+        "(v.planned_start >= ?2 AND v.planned_start < ?3 AND "
+        "v.status NOT IN ('cancelled', 'missed'))) "
+        "UNION ALL "
+        "SELECT 'cadence_due', NULL, a.id, a.name, NULL, NULL, a.next_visit_due, a.address, 2 "
+        "FROM account a WHERE a.deleted = 0 AND (?1 IS NULL OR a.owner_id = ?1) "
+        "AND a.next_visit_due IS NOT NULL AND a.next_visit_due < ?3 "
+        "AND NOT EXISTS (SELECT 1 FROM visit p WHERE p.account_id = a.id AND p.deleted = 0 "
+        "AND p.status IN ('planned', 'needs_replan', 'checked_in') AND p.planned_start >= ?2)"
+        ") ORDER BY grp, coalesce(planned_start, due), account_id",
+        me, 1, b, 2, 0);
+}
+
+int rove_tasks_by_urgency(rove_client *c, rove_rows **out, int64_t now_ms)
+{
+    if (c == NULL || out == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    int64_t now[1] = {now_ms ? now_ms : rove__platform_now_ms()};
+    /* The deadline that matters: the response while nobody has responded,
+     * then the resolution. */
+    return rove__rows_open(
+        c, out,
+        "SELECT id, status, priority, type, title, account_id, account, deadline, "
+        "CASE WHEN deadline IS NULL THEN NULL ELSE (deadline - ?1) / 60000 END AS "
+        "minutes_left, "
+        "CASE WHEN deadline IS NULL THEN 'no_sla' WHEN deadline < ?1 THEN 'breached' "
+        "WHEN deadline - ?1 < 14400000 THEN 'due_soon' ELSE 'ok' END AS urgency, "
+        "CASE WHEN first_response_at IS NULL THEN 'response' ELSE 'resolution' END AS due_for "
+        "FROM (SELECT t.*, a.name AS account, CASE WHEN t.first_response_at IS NULL "
+        "THEN t.sla_response_due ELSE t.sla_resolve_due END AS deadline "
+        "FROM service_task t LEFT JOIN account a ON a.id = t.account_id "
+        "WHERE t.deleted = 0 AND coalesce(t.status, 'new') NOT IN "
+        "('resolved', 'follow_up', 'closed', 'cancelled')) "
+        "ORDER BY deadline IS NULL, deadline, id",
+        NULL, 0, now, 1, 0);
+}
+
+int rove_followups_due(rove_client *c, rove_rows **out, int64_t until_ms)
+{
+    if (c == NULL || out == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    int64_t until[1] = {until_ms ? until_ms : rove__platform_now_ms()};
+    return rove__rows_open(
+        c, out,
+        "SELECT t.id, t.status, t.title, t.account_id, a.name AS account, t.resolved_at, "
+        "t.followup_due, t.resolution FROM service_task t "
+        "LEFT JOIN account a ON a.id = t.account_id "
+        "WHERE t.deleted = 0 AND t.status IN ('resolved', 'follow_up') "
+        "AND t.followup_due IS NOT NULL AND t.followup_due <= ?1 "
+        "ORDER BY t.followup_due, t.id",
+        NULL, 0, until, 1, 0);
+}
+
 int rove_accounts_list(rove_client *c, rove_rows **out)
 {
     if (c == NULL || out == NULL)

@@ -40,7 +40,8 @@
 #define TH_CASES_DOMAIN(X)                                                                 \
     X(domain_visits)                                                                       \
     X(domain_tasks)                                                                        \
-    X(domain_stage_tier)
+    X(domain_stage_tier)                                                                   \
+    X(domain_day_helpers)
 
 /* Users, territories, import (org_test.c). */
 #define TH_CASES_ORG(X)

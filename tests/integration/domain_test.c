@@ -386,3 +386,114 @@ void test_integration__domain_stage_tier(void)
     rove_client_free(c);
     th_server_stop(s);
 }
+
+/* Reads all rows of q into a text dump (column 0 of each row, one per line). */
+static int count_rows(rove_rows *q, int col, const char *equal)
+{
+    int n = 0, rc;
+    while ((rc = rove_rows_next(q)) == 1)
+        if (equal == NULL || (rove_rows_text(q, col) && !strcmp(rove_rows_text(q, col), equal)))
+            n++;
+    TH_ASSERT_EQ(rc, 0);
+    rove_rows_free(q);
+    return n;
+}
+
+/*
+ * The field app's view of the day, after a sync: today's plan (overdue, the
+ * day's visits, accounts due by cadence), open tasks by SLA urgency and the
+ * follow-ups due, each driven by what the server derived.
+ */
+void test_integration__domain_day_helpers(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("domain-day");
+    last_receipt l = {0};
+    rove_client *c = device(s, dir, "rita", &l);
+    const char *me = rove_client_user_id(c);
+
+    rove_rows *q = NULL;
+    TH_ASSERT_ROVE(c, rove_plan_today(c, &q, 0));
+    int planned = count_rows(q, 0, "planned");
+    int64_t today_db = th_client_int(
+        c,
+        "SELECT count(*) FROM visit WHERE planned_for = ?1 AND status NOT IN ('cancelled', "
+        "'missed') AND date(planned_start / 1000, 'unixepoch', 'localtime') = "
+        "date('now', 'localtime')",
+        me);
+    th_log("today's plan: %d planned visits (replica: %lld)", planned, (long long)today_db);
+    TH_ASSERT_EQ(planned, today_db);
+    TH_ASSERT(planned > 0);
+
+    /* An overdue visit: planned yesterday, never done. */
+    char acc[ROVE_ID_SIZE], late[ROVE_ID_SIZE];
+    th_client_text(c, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1", me, acc,
+                   sizeof(acc));
+    TH_ASSERT_ROVE(
+        c, rove_visit_plan(c, late, acc, NULL, "Yesterday's", th_now_ms() - 86400000 * 2, 0));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    TH_ASSERT_ROVE(c, rove_plan_today(c, &q, 0));
+    int overdue_first = 0, n = 0, rc;
+    while ((rc = rove_rows_next(q)) == 1) {
+        if (n++ == 0)
+            overdue_first = !strcmp(rove_rows_text(q, 0), "overdue");
+        if (!strcmp(rove_rows_text(q, 0), "cadence_due"))
+            TH_ASSERT(rove_rows_is_null(q, 1));
+    }
+    rove_rows_free(q);
+    TH_ASSERT(overdue_first);
+
+    /* Cadence: accounts of mine whose next visit is due, none planned. */
+    int64_t due_db = th_client_int(
+        c,
+        "SELECT count(*) FROM account a WHERE a.owner_id = ?1 AND a.next_visit_due < "
+        "(strftime('%s', date('now', 'localtime', '+1 day'), 'utc') * 1000) AND NOT EXISTS "
+        "(SELECT 1 FROM visit p WHERE p.account_id = a.id AND p.status IN ('planned', "
+        "'needs_replan', 'checked_in') AND p.planned_start >= (strftime('%s', date('now', "
+        "'localtime'), 'utc') * 1000))",
+        me);
+    TH_ASSERT_ROVE(c, rove_plan_today(c, &q, 0));
+    int due = count_rows(q, 0, "cadence_due");
+    th_log("accounts due by cadence: %d (replica: %lld)", due, (long long)due_db);
+    TH_ASSERT_EQ(due, due_db);
+
+    /* Urgency: breached before due_soon before ok, most urgent first. */
+    char task[ROVE_ID_SIZE];
+    TH_ASSERT_ROVE(c, rove_task_create(c, task, acc, "request", "low", "Brochures", NULL));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    TH_ASSERT_ROVE(c, rove_tasks_by_urgency(c, &q, 0));
+    int64_t prev = INT64_MIN;
+    int found = 0, rank_prev = 0;
+    while ((rc = rove_rows_next(q)) == 1) {
+        const char *u = rove_rows_text(q, 9);
+        int rank = !strcmp(u, "breached")   ? 0
+                   : !strcmp(u, "due_soon") ? 1
+                   : !strcmp(u, "ok")       ? 2
+                                            : 3;
+        TH_ASSERT_MSG(rank >= rank_prev, "urgency %s after a less urgent task", u);
+        rank_prev = rank;
+        if (!rove_rows_is_null(q, 7)) {
+            TH_ASSERT(rove_rows_int(q, 7) >= prev);
+            prev = rove_rows_int(q, 7);
+        }
+        if (!strcmp(rove_rows_text(q, 0), task)) {
+            found = 1;
+            TH_ASSERT_STR(u, "ok");
+            TH_ASSERT_STR(rove_rows_text(q, 10), "response");
+        }
+    }
+    rove_rows_free(q);
+    TH_ASSERT(found);
+
+    /* Follow-ups: due three days after the resolution. */
+    TH_ASSERT_ROVE(c, rove_task_set_status(c, task, "in_progress", NULL));
+    TH_ASSERT_ROVE(c, rove_task_set_status(c, task, "resolved", "Sent them"));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    TH_ASSERT_ROVE(c, rove_followups_due(c, &q, 0));
+    TH_ASSERT_EQ(count_rows(q, 0, task), 0);
+    TH_ASSERT_ROVE(c, rove_followups_due(c, &q, th_now_ms() + 4 * 86400000ll));
+    TH_ASSERT_EQ(count_rows(q, 0, task), 1);
+
+    rove_client_free(c);
+    th_server_stop(s);
+}
