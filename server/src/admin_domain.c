@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assign.h"
 #include "domain.h"
 #include "log.h"
 #include "rove/errors.h"
@@ -266,9 +267,250 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
     return roved_admin_send_json(c, 200, answer);
 }
 
+/* ---- tasks/<id>/assign {"to": USERNAME} | {"auto": true} ------------------ */
+
+static int assign_task(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                       const char *task_id)
+{
+    int code = 0;
+    const char *msg = NULL;
+    json_t *j = roved_admin_read_json(c, &code, &msg);
+    if (j == NULL)
+        return roved_admin_error(c, code, msg);
+    const char *to = json_string_value(json_object_get(j, "to"));
+    int autopick = json_is_true(json_object_get(j, "auto"));
+    if (!valid_id(task_id) || (to == NULL) == !autopick) {
+        json_decref(j);
+        return roved_admin_error(c, ROVE_EBADVALUE,
+                                 "give either to (a technician's user name) or auto: true");
+    }
+    const rove__table *t = table("service_task");
+    int64_t now = roved_util_now_ms();
+    roved_db *db = NULL;
+    if (roved_store_write_begin(srv->store, &db) != 0) {
+        json_decref(j);
+        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
+    }
+    rove__value cur[ROVE__MAX_COLS];
+    rove__buf cur_text = ROVE__BUF_INIT;
+    roved_rowinfo info;
+    roved_user tech;
+    memset(&info, 0, sizeof(info));
+    memset(&tech, 0, sizeof(tech));
+    int status = 0, found = 0;
+    char skills[256] = "", state[32] = "", chosen[27] = "";
+    int rc = roved_store_row_info(db, t, task_id, &info);
+    if (rc == ROVE_ENOTFOUND || (rc == 0 && info.deleted))
+        status = roved_admin_error(c, ROVE_ENOTFOUND, "no such task");
+    else if (rc == 0 && actor->role != ROVE__ROLE_ADMIN &&
+             !roved_store_territory_manages(db, info.territory_id, actor->id, now))
+        status = roved_admin_error(c, ROVE_EFORBIDDEN,
+                                   "managers may assign only their territories' tasks");
+    if (status == 0 && rc == 0 &&
+        (rc = roved_store_row_get(db, t, task_id, cur, &cur_text)) == 0) {
+        copy_text(&cur[col(t, "required_skills")], skills, sizeof(skills));
+        copy_text(&cur[col(t, "status")], state, sizeof(state));
+        if (!strcmp(state, "resolved") || !strcmp(state, "follow_up") ||
+            !strcmp(state, "closed") || !strcmp(state, "cancelled"))
+            status = roved_admin_error(c, ROVE_ESTATE, "the task is no longer open");
+    }
+    if (status == 0 && rc == 0 && to != NULL) {
+        rc = roved_store_user_by_name(db, to, &tech);
+        if (rc == ROVE_ENOTFOUND) {
+            rc = 0;
+            status = roved_admin_error(c, ROVE_ENOTFOUND, "no such user");
+        } else if (rc == 0) {
+            roved_util_copy(chosen, sizeof(chosen), tech.id);
+            /* The same rules as automatic assignment, for this one person. */
+            if (tech.role != ROVE__ROLE_TECH || tech.status != ROVED_USER_ACTIVE)
+                status = roved_admin_error(c, ROVE_EBADVALUE, "not an active technician");
+            else if (!roved_domain_skills_match(tech.skills, skills))
+                status = roved_admin_error(c, ROVE_EBADVALUE,
+                                           "the technician lacks the required skills");
+            else {
+                /* Absent or inactive technicians are never available. */
+                int present = roved_assign_is_available(db, tech.id, now);
+                if (present < 0)
+                    rc = ROVE_ESTORE;
+                else if (!present)
+                    status = roved_admin_error(c, ROVE_EBADVALUE, "the technician is absent");
+            }
+        }
+    } else if (status == 0 && rc == 0) {
+        rc = roved_assign_pick(db, skills, now, chosen, &found);
+        if (rc == 0 && !found)
+            chosen[0] = '\0';
+    }
+    int64_t version = 0;
+    if (status == 0 && rc == 0)
+        rc = roved_store_version_next(db, &version);
+    if (status == 0 && rc == 0) {
+        int cols[8];
+        rove__value vals[8];
+        size_t n = 0;
+        rove__value null = {ROVE__T_NULL, 0, 0, NULL, 0};
+        cols[n] = col(t, "assignee_id");
+        vals[n++] = chosen[0] ? text(chosen) : null;
+        cols[n] = col(t, "queue");
+        vals[n++] = chosen[0] ? null : text("dispatcher");
+        if (chosen[0] && cur[col(t, "original_assignee_id")].type == ROVE__T_NULL) {
+            cols[n] = col(t, "original_assignee_id");
+            vals[n++] = text(chosen);
+        }
+        if (chosen[0] && !strcmp(state, "new")) {
+            cols[n] = col(t, "status");
+            vals[n++] = text("assigned");
+        }
+        cols[n] = ROVE__COL_VERSION;
+        vals[n++] = num(version);
+        cols[n] = ROVE__COL_UPDATED_BY;
+        vals[n++] = text(actor->id);
+        cols[n] = ROVE__COL_UPDATED_AT;
+        vals[n++] = num(now);
+        rc = roved_store_row_update(db, t, task_id, cols, vals, n);
+    }
+    if (status == 0 && rc == 0) {
+        json_t *diff = json_pack("{s:{s:s?,s:s?}}", "assignee_id", "old",
+                                 info.assignee_id[0] ? info.assignee_id : NULL, "new",
+                                 chosen[0] ? chosen : NULL);
+        rc = audit(db, actor, "service_task", task_id, "assign", diff, now);
+        json_decref(diff);
+    }
+    /* The previous technician's device drops it, the new one's receives it. */
+    if (status == 0 && rc == 0)
+        rc = roved_store_scope_move(db, 't', task_id, now, "task_reassigned");
+    rove__buf_free(&cur_text);
+    if (status == 0 && rc != 0)
+        status = roved_admin_error(c, ROVE_ESTORE, "the change could not be stored");
+    if (status != 0) {
+        roved_store_write_rollback(srv->store, db);
+        json_decref(j);
+        return status;
+    }
+    json_decref(j);
+    if (roved_store_write_commit(srv->store, db) != 0)
+        return roved_admin_error(c, ROVE_ESTORE, "the change could not be committed");
+    roved_log_info("admin_task_assigned", "actor=%s task=%s queued=%d", actor->id, task_id,
+                   chosen[0] == '\0');
+    return roved_admin_send_json(c, 200,
+                                 json_pack("{s:s,s:s?,s:b,s:I}", "task_id", task_id,
+                                           "assignee_id", chosen[0] ? chosen : NULL, "queued",
+                                           chosen[0] == '\0', "version", (json_int_t)version));
+}
+
+static int add_queued(const roved_open_task *t, void *payload)
+{
+    json_t *o = json_pack("{s:s,s:s,s:I}", "id", t->id, "priority", t->priority, "reported_at",
+                          (json_int_t)t->reported_at);
+    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+}
+
+static int add_absence(const char *username, int64_t from, int64_t to, const char *reason,
+                       void *payload)
+{
+    json_t *o =
+        json_pack("{s:s,s:I,s:I,s:s}", "username", username ? username : "", "from",
+                  (json_int_t)from, "to", (json_int_t)to, "reason", reason ? reason : "");
+    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+}
+
+static int list(roved_server *srv, struct mg_connection *c, int queue)
+{
+    roved_db *db = NULL;
+    if (roved_store_read_begin(srv->store, &db) != 0)
+        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
+    json_t *arr = json_array();
+    int rc = queue ? roved_store_task_queue(db, add_queued, arr)
+                   : roved_store_absence_list(db, add_absence, arr);
+    roved_store_read_end(srv->store, db);
+    if (rc != 0) {
+        json_decref(arr);
+        return roved_admin_error(c, ROVE_ESTORE, "the list could not be read");
+    }
+    return roved_admin_send_json(c, 200, json_pack("{s:o}", queue ? "tasks" : "absences", arr));
+}
+
+static int add_user_absence(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *username)
+{
+    int code = 0;
+    const char *msg = NULL;
+    json_t *j = roved_admin_read_json(c, &code, &msg);
+    if (j == NULL)
+        return roved_admin_error(c, code, msg);
+    json_t *f = json_object_get(j, "from"), *t = json_object_get(j, "to");
+    const char *reason = json_string_value(json_object_get(j, "reason"));
+    if (!json_is_integer(f) || !json_is_integer(t) || json_integer_value(f) < 0 ||
+        json_integer_value(t) <= json_integer_value(f) || (reason && strlen(reason) > 200)) {
+        json_decref(j);
+        return roved_admin_error(
+            c, ROVE_EBADVALUE, "from and to (ms since the epoch, to after from) are required");
+    }
+    int64_t from = json_integer_value(f), to = json_integer_value(t);
+    roved_db *db = NULL;
+    if (roved_store_write_begin(srv->store, &db) != 0) {
+        json_decref(j);
+        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
+    }
+    roved_user u;
+    int rc = roved_store_user_by_name(db, username, &u), status = 0;
+    if (rc == ROVE_ENOTFOUND)
+        status = roved_admin_error(c, rc, "no such user");
+    else if (rc == 0 && actor->role != ROVE__ROLE_ADMIN && strcmp(u.manager_id, actor->id) != 0)
+        status = roved_admin_error(c, ROVE_EFORBIDDEN,
+                                   "managers may record only their team's absences");
+    if (status == 0 && rc == 0)
+        rc = roved_store_absence_add(db, u.id, from, to, reason);
+    if (status == 0 && rc == 0) {
+        json_t *diff = json_pack("{s:I,s:I,s:s?}", "from", (json_int_t)from, "to",
+                                 (json_int_t)to, "reason", reason);
+        rc = audit(db, actor, "users", u.id, "absence", diff, roved_util_now_ms());
+        json_decref(diff);
+    }
+    if (status == 0 && rc != 0)
+        status = roved_admin_error(c, ROVE_ESTORE, "the absence could not be stored");
+    json_decref(j);
+    if (status != 0) {
+        roved_store_write_rollback(srv->store, db);
+        return status;
+    }
+    if (roved_store_write_commit(srv->store, db) != 0)
+        return roved_admin_error(c, ROVE_ESTORE, "the absence could not be committed");
+    return roved_admin_send_json(c, 201,
+                                 json_pack("{s:s,s:I,s:I}", "username", username, "from",
+                                           (json_int_t)from, "to", (json_int_t)to));
+}
+
 int roved_admin_domain_route(roved_server *srv, struct mg_connection *c, const char *method,
                              const char *path, const roved_user *actor)
 {
+    int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+    if (strcmp(path, "tasks/queue") == 0)
+        return get ? list(srv, c, 1) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
+    if (strcmp(path, "absences") == 0)
+        return get ? list(srv, c, 0) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
+    if (strncmp(path, "tasks/", 6) == 0 && strlen(path) == 6 + 26 + 7 &&
+        strcmp(path + 6 + 26, "/assign") == 0) {
+        if (!post)
+            return roved_admin_error(c, ROVE_EMETHOD, "use POST");
+        char id[27];
+        memcpy(id, path + 6, 26);
+        id[26] = '\0';
+        return assign_task(srv, c, actor, id);
+    }
+    if (strncmp(path, "users/", 6) == 0) {
+        const char *u = path + 6, *slash = strchr(u, '/');
+        if (slash != NULL && strcmp(slash, "/absences") == 0 && slash - u > 0 &&
+            slash - u < 64) {
+            if (!post)
+                return roved_admin_error(c, ROVE_EMETHOD, "use POST");
+            char username[64];
+            memcpy(username, u, (size_t)(slash - u));
+            username[slash - u] = '\0';
+            return add_user_absence(srv, c, actor, username);
+        }
+        return 0;
+    }
     static const char prefix[] = "accounts/";
     if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
         return 0;

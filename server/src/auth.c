@@ -15,8 +15,8 @@
 #define SALT_LEN 16
 #define HASH_LEN 32
 
-static int pbkdf2(unsigned char out[HASH_LEN], const char *password,
-                  const unsigned char *salt, size_t salt_len, unsigned iterations)
+static int pbkdf2(unsigned char out[HASH_LEN], const char *password, const unsigned char *salt,
+                  size_t salt_len, unsigned iterations)
 {
     mbedtls_md_context_t md;
     mbedtls_md_init(&md);

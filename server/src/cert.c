@@ -40,8 +40,8 @@ static void x509_time(char out[32], time_t t)
 {
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 32, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(out, 32, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static int set_common(mbedtls_x509write_cert *crt, long days)
@@ -83,11 +83,11 @@ static int set_san(mbedtls_x509write_cert *crt)
     static const char dns[] = "localhost";
     size_t len = 0;
     int rc;
-#define W(expr)                                                                            \
-    do {                                                                                   \
-        if ((rc = (expr)) < 0)                                                             \
-            return rc;                                                                     \
-        len += (size_t)rc;                                                                 \
+#define W(expr)                                                                                \
+    do {                                                                                       \
+        if ((rc = (expr)) < 0)                                                                 \
+            return rc;                                                                         \
+        len += (size_t)rc;                                                                     \
     } while (0)
     W(mbedtls_asn1_write_raw_buffer(&p, buf, v6, sizeof(v6)));
     W(mbedtls_asn1_write_len(&p, buf, sizeof(v6)));
@@ -152,8 +152,8 @@ static int generate(const char *dir, const char *server_path)
         if (rc == 0)
             rc = mbedtls_x509write_crt_set_basic_constraints(&ca, 1, 0);
         if (rc == 0)
-            rc = mbedtls_x509write_crt_set_key_usage(
-                &ca, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
+            rc = mbedtls_x509write_crt_set_key_usage(&ca, MBEDTLS_X509_KU_KEY_CERT_SIGN |
+                                                              MBEDTLS_X509_KU_CRL_SIGN);
         if (rc == 0)
             rc = mbedtls_x509write_crt_pem(&ca, (unsigned char *)ca_pem, sizeof(ca_pem), rng,
                                            NULL);
@@ -174,13 +174,13 @@ static int generate(const char *dir, const char *server_path)
         if (rc == 0)
             rc = mbedtls_x509write_crt_set_basic_constraints(&srv, 0, -1);
         if (rc == 0)
-            rc = mbedtls_x509write_crt_set_key_usage(
-                &srv, MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_AGREEMENT);
+            rc = mbedtls_x509write_crt_set_key_usage(&srv, MBEDTLS_X509_KU_DIGITAL_SIGNATURE |
+                                                               MBEDTLS_X509_KU_KEY_AGREEMENT);
         if (rc == 0)
             rc = set_san(&srv);
         if (rc == 0)
-            rc = mbedtls_x509write_crt_pem(&srv, (unsigned char *)srv_pem, sizeof(srv_pem),
-                                           rng, NULL);
+            rc = mbedtls_x509write_crt_pem(&srv, (unsigned char *)srv_pem, sizeof(srv_pem), rng,
+                                           NULL);
         if (rc == 0)
             rc = mbedtls_pk_write_key_pem(&srv_key, (unsigned char *)key_pem, sizeof(key_pem));
     }

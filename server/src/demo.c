@@ -67,8 +67,7 @@ static void row_start(seeder *s, row *r, const rove__table *t, const char *id)
         r->v[i].type = ROVE__T_NULL;
     roved_util_copy(r->text[ROVE__COL_ID], sizeof(r->text[0]), id);
     r->v[ROVE__COL_ID] = (rove__value){ROVE__T_TEXT, 0, 0, r->text[ROVE__COL_ID], strlen(id)};
-    r->v[ROVE__COL_CREATED_BY] =
-        (rove__value){ROVE__T_TEXT, 0, 0, s->actor, strlen(s->actor)};
+    r->v[ROVE__COL_CREATED_BY] = (rove__value){ROVE__T_TEXT, 0, 0, s->actor, strlen(s->actor)};
     r->v[ROVE__COL_UPDATED_BY] = r->v[ROVE__COL_CREATED_BY];
     r->v[ROVE__COL_CREATED_AT] = (rove__value){ROVE__T_INT, s->now, 0, NULL, 0};
     r->v[ROVE__COL_UPDATED_AT] = r->v[ROVE__COL_CREATED_AT];
@@ -125,38 +124,39 @@ static int row_insert(seeder *s, row *r)
 /* ---- word lists -------------------------------------------------------- */
 
 static const char *const surnames[] = {
-    "Bergstrom", "Okafor",  "Lindqvist", "Moreau",   "Novak",    "Tanaka",  "Alvarez",
-    "Kowalski",  "Haddad",  "Fischer",   "Rossi",    "Nakamura", "Dubois",  "Jensen",
-    "Petrov",    "Schmidt", "Costa",     "Andersen", "Kaur",     "Walsh",   "Ibrahim",
-    "Weber",     "Larsen",  "Silva",     "Horvath",  "Murphy",   "Sato",    "Keller",
-    "Nguyen",    "Brennan", "Vogel",     "Ferreira", "Yilmaz",   "Hansen",  "Meyer"};
+    "Bergstrom", "Okafor",  "Lindqvist", "Moreau",   "Novak",    "Tanaka", "Alvarez",
+    "Kowalski",  "Haddad",  "Fischer",   "Rossi",    "Nakamura", "Dubois", "Jensen",
+    "Petrov",    "Schmidt", "Costa",     "Andersen", "Kaur",     "Walsh",  "Ibrahim",
+    "Weber",     "Larsen",  "Silva",     "Horvath",  "Murphy",   "Sato",   "Keller",
+    "Nguyen",    "Brennan", "Vogel",     "Ferreira", "Yilmaz",   "Hansen", "Meyer"};
 static const char *const trades[] = {
-    "Bakery",     "Hardware",   "Pharmacy", "Dental Clinic", "Auto Repair", "Florist",
-    "Brewery",    "Optics",     "Printing", "Laundry",       "Bistro",      "Fitness",
-    "Bookshop",   "Veterinary", "Cafe",     "Plumbing",      "Tailors",     "Electrics",
-    "Butchers",   "Deli",       "Garden Centre", "Hotel",    "Pet Supplies", "Opticians"};
+    "Bakery",   "Hardware",   "Pharmacy",      "Dental Clinic", "Auto Repair",  "Florist",
+    "Brewery",  "Optics",     "Printing",      "Laundry",       "Bistro",       "Fitness",
+    "Bookshop", "Veterinary", "Cafe",          "Plumbing",      "Tailors",      "Electrics",
+    "Butchers", "Deli",       "Garden Centre", "Hotel",         "Pet Supplies", "Opticians"};
 static const char *const streets[] = {"Market", "Mill",   "Station", "Church", "Harbour",
                                       "Bridge", "Castle", "Park",    "Oak",    "Elm",
                                       "King",   "Queen",  "River",   "Orchard"};
 static const char *const first_names[] = {
-    "Anna", "Ben",   "Clara", "David", "Elif",  "Farid", "Greta",  "Hugo",  "Ines",
-    "Jonas", "Kira", "Liam",  "Maja",  "Noah",  "Olga",  "Pavel",  "Quinn", "Rosa",
-    "Sami", "Tess",  "Uma",   "Viktor", "Wen",  "Yara",  "Zoltan", "Marta", "Leon"};
-static const char *const titles[] = {"Owner", "Store Manager", "Purchasing", "Head Chef",
-                                     "Office Manager", "Operations Lead", "Accountant"};
+    "Anna",  "Ben",  "Clara", "David",  "Elif", "Farid", "Greta",  "Hugo",  "Ines",
+    "Jonas", "Kira", "Liam",  "Maja",   "Noah", "Olga",  "Pavel",  "Quinn", "Rosa",
+    "Sami",  "Tess", "Uma",   "Viktor", "Wen",  "Yara",  "Zoltan", "Marta", "Leon"};
+static const char *const titles[] = {"Owner",     "Store Manager",  "Purchasing",
+                                     "Head Chef", "Office Manager", "Operations Lead",
+                                     "Accountant"};
 static const char *const decision_roles[] = {"decision_maker", "influencer", "user",
                                              "gatekeeper", "champion"};
-static const char *const stages[] = {"prospect", "opportunity", "ordered", "user", "user",
-                                     "opportunity", "churned"};
-static const char *const channels[] = {"phone", "email", "face_to_face", "web", "referral",
-                                       "event", "rep"};
-static const char *const purposes[] = {"Quarterly review", "Product demo", "Order follow-up",
-                                       "New range presentation", "Contract renewal",
-                                       "Relationship visit"};
-static const char *const task_titles[] = {
-    "Cooling unit making noise", "Annual maintenance", "Display flickers",
-    "Invoice dispute",           "Scale calibration",  "Replace filter",
-    "Door seal broken",          "Install new terminal"};
+static const char *const stages[] = {"prospect", "opportunity", "ordered", "user",
+                                     "user",     "opportunity", "churned"};
+static const char *const channels[] = {"phone",    "email", "face_to_face", "web",
+                                       "referral", "event", "rep"};
+static const char *const purposes[] = {"Quarterly review", "Product demo",
+                                       "Order follow-up",  "New range presentation",
+                                       "Contract renewal", "Relationship visit"};
+static const char *const task_titles[] = {"Cooling unit making noise", "Annual maintenance",
+                                          "Display flickers",          "Invoice dispute",
+                                          "Scale calibration",         "Replace filter",
+                                          "Door seal broken",          "Install new terminal"};
 static const char *const task_types[] = {"request", "complaint", "maintenance"};
 static const char *const priorities[] = {"low", "normal", "normal", "high", "urgent"};
 static const char *const task_statuses[] = {"new", "assigned", "in_progress"};
@@ -172,8 +172,10 @@ static const char *tier_for(gen *g)
 /* SLA hours by priority, shortened for better tiers. */
 static int64_t sla_hours(const char *priority, const char *tier, int resolve)
 {
-    int64_t h = !strcmp(priority, "urgent") ? 4 : !strcmp(priority, "high") ? 8
-                : !strcmp(priority, "normal") ? 24 : 72;
+    int64_t h = !strcmp(priority, "urgent")   ? 4
+                : !strcmp(priority, "high")   ? 8
+                : !strcmp(priority, "normal") ? 24
+                                              : 72;
     if (!strcmp(tier, "VIP"))
         h /= 2;
     return resolve ? h * 3 : h;
@@ -254,8 +256,12 @@ static int seed_account(seeder *s, const char *owner, const char *territory, cha
     set_text(&r, "phone", "+49 30 %07d", pick(g, 10000000));
     set_real(&r, "discount_pct", (double)(pick(g, 7) * 5));
     if (pick(g, 3) == 0)
-        set_text(&r, "price_notes", "Agreed %d%% off list on repeat orders", 5 + pick(g, 6) * 5);
-    int freq = !strcmp(tier, "VIP") ? 14 : !strcmp(tier, "A") ? 30 : !strcmp(tier, "B") ? 60 : 90;
+        set_text(&r, "price_notes", "Agreed %d%% off list on repeat orders",
+                 5 + pick(g, 6) * 5);
+    int freq = !strcmp(tier, "VIP") ? 14
+               : !strcmp(tier, "A") ? 30
+               : !strcmp(tier, "B") ? 60
+                                    : 90;
     set_int(&r, "visit_freq_days", freq);
     int64_t last = s->now - (int64_t)(1 + pick(g, freq)) * 86400000;
     set_int(&r, "last_visit_at", last);
@@ -274,8 +280,8 @@ static int seed_contact(seeder *s, const char *account_id, int primary, char *id
     const char *last = surnames[pick(g, N(surnames))];
     set_text(&r, "name", "%s %s", first, last);
     set_text(&r, "title", "%s", titles[pick(g, N(titles))]);
-    set_text(&r, "decision_role", "%s", primary ? "decision_maker"
-                                                : decision_roles[pick(g, N(decision_roles))]);
+    set_text(&r, "decision_role", "%s",
+             primary ? "decision_maker" : decision_roles[pick(g, N(decision_roles))]);
     set_text(&r, "phone", "+49 30 %07d", pick(g, 10000000));
     set_text(&r, "mobile", "+49 170 %07d", pick(g, 10000000));
     set_text(&r, "email", "%c.%s@example.com", first[0] + ('a' - 'A'), last);
@@ -320,7 +326,13 @@ static int seed_task(seeder *s, const char *account_id, const char *contact_id,
     row_start(s, &r, s->task, id);
     set_text(&r, "account_id", "%s", account_id);
     set_text(&r, "contact_id", "%s", contact_id);
-    set_text(&r, "type", "%s", task_types[pick(g, N(task_types))]);
+    const char *type = task_types[pick(g, N(task_types))];
+    set_text(&r, "type", "%s", type);
+    /* Skills the demo technicians have (tom: refrigeration, tara: electrics). */
+    set_text(&r, "required_skills", "%s",
+             !strcmp(type, "maintenance") ? "refrigeration:2"
+             : !strcmp(type, "complaint") ? "electrics:1"
+                                          : "");
     const char *prio = priorities[pick(g, N(priorities))];
     set_text(&r, "priority", "%s", prio);
     set_text(&r, "channel", "%s", channels[pick(g, 3)]);
@@ -330,6 +342,8 @@ static int seed_task(seeder *s, const char *account_id, const char *contact_id,
     set_int(&r, "reported_at", reported);
     set_text(&r, "assignee_id", "%s", assignee);
     set_text(&r, "original_assignee_id", "%s", assignee);
+    if (assignee[0] == '\0')
+        set_text(&r, "queue", "dispatcher"); /* nobody yet: waiting for dispatch */
     set_text(&r, "status", "%s", task_statuses[pick(g, N(task_statuses))]);
     set_int(&r, "sla_response_due", reported + sla_hours(prio, tier, 0) * 3600000);
     set_int(&r, "sla_resolve_due", reported + sla_hours(prio, tier, 1) * 3600000);
@@ -367,9 +381,9 @@ int roved_demo_seed(roved_server *srv, FILE *out, int *seeded)
     /* Users first (territory owners reference them), then territories. */
     s.actor = "";
     for (int i = 0; i < NPEOPLE && rc == 0; i++) {
-        const char *terr = people[i].territory == NULL           ? NULL
+        const char *terr = people[i].territory == NULL             ? NULL
                            : !strcmp(people[i].territory, "north") ? north
-                                                                  : south;
+                                                                   : south;
         rc = add_user(&s, srv, &people[i], terr,
                       i >= RITA ? people[MARIA].id : (i == MARIA ? people[ADMIN].id : NULL));
     }
@@ -400,8 +414,8 @@ int roved_demo_seed(roved_server *srv, FILE *out, int *seeded)
         counts[1] += 2;
         /* One completed visit in the past for every account ... */
         if (rc == 0) {
-            int64_t past = today_at(s.now, 9 + pick(&s.g, 8)) -
-                           (int64_t)(1 + pick(&s.g, 60)) * 86400000;
+            int64_t past =
+                today_at(s.now, 9 + pick(&s.g, 8)) - (int64_t)(1 + pick(&s.g, 60)) * 86400000;
             rc = seed_visit(&s, acct, c1, people[rep].id, past, 1);
             counts[2]++;
         }
@@ -489,7 +503,8 @@ int roved_demo_seed_bench(roved_server *srv, long nrows, FILE *out)
     if (rc != 0)
         return rc;
     int64_t ms = roved_util_now_ms() - t0;
-    fprintf(out, "Bench data seeded: user bench (password bench-demo) owns %zu rows (%lld ms)\n",
+    fprintf(out,
+            "Bench data seeded: user bench (password bench-demo) owns %zu rows (%lld ms)\n",
             s.rows, (long long)ms);
     fflush(out);
     roved_log_info("bench_seeded", "rows=%zu ms=%lld", s.rows, (long long)ms);

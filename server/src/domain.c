@@ -222,3 +222,70 @@ int64_t roved_domain_next_visit_due(const roved_policy *p, int tier, int64_t fre
     int64_t days = freq_days > 0 ? freq_days : p->cadence_days[tier];
     return last_visit + days * 86400000;
 }
+
+/* ---- skills ---------------------------------------------------------------- */
+
+/* Parses the next "name:level" of a list into name/level; returns the rest,
+ * or NULL at the end; *bad = 1 on a malformed entry. */
+static const char *next_skill(const char *p, char *name, size_t size, long *level, int *bad)
+{
+    while (*p == ' ' || *p == ',')
+        p++;
+    if (*p == '\0')
+        return NULL;
+    size_t n = 0;
+    while (*p && *p != ':' && *p != ',' && *p != ' ') {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-') ||
+            n + 1 >= size) {
+            *bad = 1;
+            return NULL;
+        }
+        name[n++] = *p++;
+    }
+    name[n] = '\0';
+    *level = 1;
+    if (*p == ':') {
+        char *end = NULL;
+        *level = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *level < 1 || *level > 5) {
+            *bad = 1;
+            return NULL;
+        }
+        p = end;
+    }
+    if (n == 0 || (*p != '\0' && *p != ',' && *p != ' ')) {
+        *bad = 1;
+        return NULL;
+    }
+    return p;
+}
+
+int roved_domain_skills_valid(const char *list)
+{
+    if (list == NULL)
+        return 1;
+    char name[64];
+    long level;
+    int bad = 0;
+    for (const char *p = list; (p = next_skill(p, name, sizeof(name), &level, &bad)) != NULL;)
+        ;
+    return !bad;
+}
+
+int roved_domain_skills_match(const char *have, const char *need)
+{
+    if (need == NULL)
+        return 1;
+    char want[64], got[64];
+    long wl, gl;
+    int bad = 0;
+    for (const char *p = need; (p = next_skill(p, want, sizeof(want), &wl, &bad)) != NULL;) {
+        int ok = 0;
+        for (const char *q = have ? have : "";
+             !ok && (q = next_skill(q, got, sizeof(got), &gl, &bad)) != NULL;)
+            ok = strcmp(got, want) == 0 && gl >= wl;
+        if (!ok)
+            return 0;
+    }
+    return !bad;
+}

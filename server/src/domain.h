@@ -70,4 +70,11 @@ void roved_domain_sla(const roved_policy *p, int tier, int priority, int64_t rep
 int64_t roved_domain_next_visit_due(const roved_policy *p, int tier, int64_t freq_days,
                                     int64_t last_visit);
 
+/* Skill lists are "name:level" entries separated by commas, levels 1..5
+ * ("hvac:3,electrics:2"; a missing level means 1). 1 when list is well formed
+ * (NULL or empty is). */
+int roved_domain_skills_valid(const char *list);
+/* 1 when `have` holds every skill of `need` at its level or higher. */
+int roved_domain_skills_match(const char *have, const char *need);
+
 #endif

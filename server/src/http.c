@@ -56,8 +56,8 @@ void roved_http_error(struct mg_connection *c, int code, const char *message)
     int status = rove_error_http_status(code);
     if (status < 400)
         status = 500;
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", rove_error_name(code),
-                             "message", safe);
+    json_t *body =
+        json_pack("{s:{s:s,s:s}}", "error", "code", rove_error_name(code), "message", safe);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     const char *payload = text ? text : "{\"error\":{\"code\":\"internal\"}}";
@@ -131,10 +131,7 @@ int roved_http_read_body(struct mg_connection *c, rove__buf *out, size_t max)
  * without rove__buf_free's byte-by-byte wipe, which costs more than building
  * a multi-megabyte page. Login bodies hold passwords and use rove__buf_free.
  */
-static void release(rove__buf *b)
-{
-    free(rove__buf_detach(b, NULL));
-}
+static void release(rove__buf *b) { free(rove__buf_detach(b, NULL)); }
 
 /* Checks headers and reads, size-checks and inflates a device body. */
 static int read_device_body(struct mg_connection *c, rove__buf *raw, rove__buf *cbor,
@@ -233,8 +230,8 @@ static int handle_sync(roved_server *srv, struct mg_connection *c)
         roved_store_read_end(srv->store, db);
     }
     if (rc != 0) {
-        const char *msg = rc == ROVE_EAUTH      ? "missing or unknown bearer token"
-                          : rc == ROVE_EREVOKED ? "this device has been revoked"
+        const char *msg = rc == ROVE_EAUTH        ? "missing or unknown bearer token"
+                          : rc == ROVE_EREVOKED   ? "this device has been revoked"
                           : rc == ROVE_EFORBIDDEN ? "the user is not active"
                                                   : "the store is unavailable";
         roved_http_error(c, rc, msg);
@@ -387,14 +384,22 @@ int roved_http_start(roved_server *srv, struct mg_context **out)
     snprintf(threads, sizeof(threads), "%d", cfg->threads);
     snprintf(keep_alive, sizeof(keep_alive), "%d", cfg->keep_alive_ms);
     const char *options[] = {
-        "listening_ports", ports,
-        "ssl_certificate", cfg->cert,
-        "num_threads", threads,
-        "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", keep_alive,
-        "request_timeout_ms", "30000",
-        "tcp_nodelay", "1",
-        "enable_auth_domain_check", "no",
+        "listening_ports",
+        ports,
+        "ssl_certificate",
+        cfg->cert,
+        "num_threads",
+        threads,
+        "enable_keep_alive",
+        "yes",
+        "keep_alive_timeout_ms",
+        keep_alive,
+        "request_timeout_ms",
+        "30000",
+        "tcp_nodelay",
+        "1",
+        "enable_auth_domain_check",
+        "no",
         NULL,
     };
     struct mg_callbacks cb;

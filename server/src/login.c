@@ -13,8 +13,8 @@ int roved_login_run(roved_server *srv, const void *cbor, size_t len, rove__buf *
                     rove__errinfo *err, char *user_id, char *device_id)
 {
     rove__flat_field f[] = {
-        {"v", 0, {0}}, {"user", 0, {0}}, {"password", 0, {0}}, {"device_id", 0, {0}},
-        {"device_name", 0, {0}},
+        {"v", 0, {0}},         {"user", 0, {0}},        {"password", 0, {0}},
+        {"device_id", 0, {0}}, {"device_name", 0, {0}},
     };
     int rc = rove__flat_parse(cbor, len, f, sizeof(f) / sizeof(f[0]), err);
     if (rc != 0)

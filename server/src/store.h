@@ -28,9 +28,9 @@ typedef struct roved_store roved_store;
 typedef struct roved_db roved_db;
 
 typedef struct roved_store_options {
-    const char *dir;     /* data directory; the database is dir/rove.db */
+    const char *dir;      /* data directory; the database is dir/rove.db */
     int synchronous_full; /* 1: fsync at every commit */
-    int readers;         /* most pooled read handles */
+    int readers;          /* most pooled read handles */
 } roved_store_options;
 
 int roved_store_open(roved_store **out, const roved_store_options *opts);
@@ -102,8 +102,8 @@ int roved_store_territory_member_insert(roved_db *db, const char *territory_id,
 int roved_store_territory_manages(roved_db *db, const char *territory_id, const char *user_id,
                                   int64_t now);
 /* 1 when user_id is a member of territory_id with role, valid at now. */
-int roved_store_territory_member_of(roved_db *db, const char *territory_id,
-                                    const char *user_id, const char *role, int64_t now);
+int roved_store_territory_member_of(roved_db *db, const char *territory_id, const char *user_id,
+                                    const char *role, int64_t now);
 
 /* ---- devices and admin sessions -------------------------------------- */
 
@@ -180,16 +180,16 @@ int roved_store_row_info(roved_db *db, const rove__table *t, const char *id,
 /* Inserts a row; vals[i] is the value of schema column i (t->ncols values). */
 int roved_store_row_insert(roved_db *db, const rove__table *t, const rove__value *vals);
 /* Sets the given columns of row id (schema column indexes). */
-int roved_store_row_update(roved_db *db, const rove__table *t, const char *id,
-                           const int *cols, const rove__value *vals, size_t n);
+int roved_store_row_update(roved_db *db, const rove__table *t, const char *id, const int *cols,
+                           const rove__value *vals, size_t n);
 int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,
                           int64_t *tombstones);
 /*
  * Reads the current values of row id: vals[i] for schema column i. Text values
  * point into text, which the caller frees (rove__buf_free) after use.
  */
-int roved_store_row_get(roved_db *db, const rove__table *t, const char *id,
-                        rove__value *vals, rove__buf *text);
+int roved_store_row_get(roved_db *db, const rove__table *t, const char *id, rove__value *vals,
+                        rove__buf *text);
 
 /* Per-column write clocks of a row, for conflict resolution: the device HLC
  * and server version of the last accepted write, and a tag of the device that
@@ -212,12 +212,12 @@ typedef struct roved_conflict {
     const char *table;
     const char *row_id;
     const char *column;
-    const char *policy;     /* "lww", "server", "rank", "append" */
-    const char *device_id;  /* the device whose value lost */
+    const char *policy;    /* "lww", "server", "rank", "append" */
+    const char *device_id; /* the device whose value lost */
     const char *user_id;
     int64_t client_hlc;
-    const char *lost_json;  /* the value that lost, as JSON */
-    const char *kept_json;  /* the value kept, as JSON */
+    const char *lost_json; /* the value that lost, as JSON */
+    const char *kept_json; /* the value kept, as JSON */
 } roved_conflict;
 
 int roved_store_conflict_put(roved_db *db, const roved_conflict *c);
@@ -225,9 +225,9 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c);
 /* ---- pulls ------------------------------------------------------------ */
 
 typedef struct roved_scope {
-    unsigned role;       /* ROVE__ROLE_* */
+    unsigned role; /* ROVE__ROLE_* */
     const char *user_id;
-    int64_t now;         /* time the scope is evaluated at (memberships) */
+    int64_t now; /* time the scope is evaluated at (memberships) */
 } roved_scope;
 
 /*
@@ -235,8 +235,8 @@ typedef struct roved_scope {
  * cursor < version, taking rows in global version order until `limit` rows;
  * *upto is the version of the last row taken, *more is 1 when rows remain.
  */
-int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor,
-                          size_t limit, size_t counts[], int64_t *upto, int *more);
+int roved_store_pull_plan(roved_db *db, const roved_scope *sc, int64_t cursor, size_t limit,
+                          size_t counts[], int64_t *upto, int *more);
 
 /* Called once per row with the values of the requested columns. */
 typedef int (*roved_row_cb)(const rove__value *vals, size_t n, void *payload);
@@ -353,6 +353,28 @@ typedef int (*roved_open_task_cb)(const roved_open_task *t, void *payload);
  * cancelled or deleted. */
 int roved_store_open_tasks(roved_db *db, const char *account_id, roved_open_task_cb cb,
                            void *payload);
+
+/* Technicians who can take work at `at` (active, not absent), with skills
+ * and their number of open tasks. */
+typedef struct roved_tech {
+    char id[27];
+    char username[64];
+    char skills[256];
+    int64_t open_tasks;
+} roved_tech;
+
+typedef int (*roved_tech_cb)(const roved_tech *t, void *payload);
+int roved_store_technicians(roved_db *db, int64_t at, roved_tech_cb cb, void *payload);
+
+/* Absences (leave, sickness): a user absent then gets no new work. */
+int roved_store_absence_add(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                            const char *reason);
+typedef int (*roved_absence_cb)(const char *username, int64_t from, int64_t to,
+                                const char *reason, void *payload);
+int roved_store_absence_list(roved_db *db, roved_absence_cb cb, void *payload);
+
+/* Open service tasks waiting in the dispatcher queue (nobody assigned). */
+int roved_store_task_queue(roved_db *db, roved_open_task_cb cb, void *payload);
 
 /* ---- statistics ------------------------------------------------------- */
 

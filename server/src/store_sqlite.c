@@ -311,6 +311,15 @@ static const char server_ddl[] =
     "    CHECK (status IN ('pending','applied','discarded')));\n"
     "CREATE INDEX IF NOT EXISTS quarantine_row ON quarantine(table_name, row_id);\n"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('scope_epoch', 0);\n"
+    "CREATE TABLE IF NOT EXISTS user_absences (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  user_id TEXT NOT NULL REFERENCES users(id),\n"
+    "  starts_at INTEGER NOT NULL,\n"
+    "  ends_at INTEGER NOT NULL,\n"
+    "  reason TEXT,\n"
+    "  CHECK (ends_at > starts_at));\n"
+    "CREATE INDEX IF NOT EXISTS user_absences_user ON user_absences(user_id, starts_at);\n"
+    "CREATE INDEX IF NOT EXISTS service_task_queue ON service_task(queue);\n"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 0);\n";
 
 static int db_open(roved_store *s, int writer, roved_db **out)
@@ -2168,4 +2177,92 @@ int roved_store_open_tasks(roved_db *db, const char *account_id, roved_open_task
     if (cbrc != 0)
         return cbrc;
     return rc == SQLITE_DONE ? 0 : fail(db, "open_tasks");
+}
+
+int roved_store_technicians(roved_db *db, int64_t at, roved_tech_cb cb, void *payload)
+{
+    /* Active technicians not absent at `at`, with their open task load. */
+    sqlite3_stmt *st = fixed(
+        db, 2001,
+        "SELECT u.id, u.username, coalesce(u.skills, ''), (SELECT count(*) FROM service_task t"
+        " WHERE t.assignee_id = u.id AND t.deleted = 0 AND coalesce(t.status, 'new') NOT IN"
+        " ('resolved', 'follow_up', 'closed', 'cancelled')) FROM users u"
+        " WHERE u.role = 'technician' AND u.status = 'active' AND NOT EXISTS (SELECT 1 FROM"
+        " user_absences a WHERE a.user_id = u.id AND a.starts_at <= ?1 AND a.ends_at > ?1)"
+        " ORDER BY u.username");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, at);
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        roved_tech t;
+        memset(&t, 0, sizeof(t));
+        col_text(st, 0, t.id, sizeof(t.id));
+        col_text(st, 1, t.username, sizeof(t.username));
+        col_text(st, 2, t.skills, sizeof(t.skills));
+        t.open_tasks = sqlite3_column_int64(st, 3);
+        cbrc = cb(&t, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "technicians");
+}
+
+int roved_store_absence_add(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                            const char *reason)
+{
+    sqlite3_stmt *st = fixed(db, 2002,
+                             "INSERT INTO user_absences (user_id, starts_at, ends_at, reason)"
+                             " VALUES (?1, ?2, ?3, ?4)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    bind_text(st, 4, reason);
+    return run(db, st, "absence_add");
+}
+
+int roved_store_absence_list(roved_db *db, roved_absence_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 2003,
+                             "SELECT u.username, a.starts_at, a.ends_at, coalesce(a.reason, '')"
+                             " FROM user_absences a JOIN users u ON u.id = a.user_id"
+                             " ORDER BY a.starts_at, u.username");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        cbrc =
+            cb((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+               sqlite3_column_int64(st, 2), (const char *)sqlite3_column_text(st, 3), payload);
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "absence_list");
+}
+
+int roved_store_task_queue(roved_db *db, roved_open_task_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 2004,
+                             "SELECT id, coalesce(priority, 'normal'), coalesce(reported_at, 0)"
+                             " FROM service_task WHERE queue = 'dispatcher' AND deleted = 0 AND"
+                             " assignee_id IS NULL AND coalesce(status, 'new') NOT IN"
+                             " ('resolved', 'closed', 'cancelled') ORDER BY reported_at, id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        roved_open_task t;
+        memset(&t, 0, sizeof(t));
+        col_text(st, 0, t.id, sizeof(t.id));
+        col_text(st, 1, t.priority, sizeof(t.priority));
+        t.reported_at = sqlite3_column_int64(st, 2);
+        cbrc = cb(&t, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "task_queue");
 }

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "assign.h"
 #include "hlc.h"
 #include "log.h"
 #include "rove/errors.h"
@@ -338,6 +339,13 @@ static int domain_check(const rove__change *c, const rove__value *cur, const int
         if (sv != NULL && sv->type != ROVE__T_NULL &&
             (!vnum(sv, &sat) || sat < 1 || sat > 5 || sat != (double)(int)sat))
             return refuse(r, refused, ROVE_EBADVALUE, "satisfaction must be 1 to 5");
+        char skills[256];
+        const rove__value *rs = given(c, col_index(t, "required_skills"));
+        if (rs != NULL && (rs->len >= sizeof(skills) ||
+                           !roved_domain_skills_valid(vtext(rs, skills, sizeof(skills)))))
+            return refuse(r, refused, ROVE_EBADVALUE,
+                          "required_skills must be name:level entries (levels 1-5), "
+                          "separated by commas");
         char reason[8];
         if (strcmp(to, "closed") == 0 && strcmp(from, "closed") != 0 &&
             vtext(after(t, c, cur, "close_reason"), reason, sizeof(reason))[0] == '\0')
@@ -354,6 +362,8 @@ typedef struct derived {
     int cols[12];
     rove__value vals[12];
     size_t n;
+    char assignee[27]; /* storage for an assigned technician's id */
+    int assigned;      /* a technician's scope grows */
 } derived;
 
 static void derive(derived *d, const rove__table *t, const char *name, rove__value v)
@@ -475,10 +485,23 @@ static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value 
                              &resolve);
             derive(d, t, "sla_response_due", int_value(resp));
             derive(d, t, "sla_resolve_due", int_value(resolve));
-            /* Nobody is assigned yet: the task waits in the dispatcher queue. */
-            derive(d, t, "queue", text_value("dispatcher"));
-            if (given(c, scol) == NULL)
-                derive(d, t, "status", text_value("new"));
+            /* A technician with the skills who is not absent, else the
+             * dispatcher queue: never nobody. */
+            char skills[256];
+            vtext(given(c, col_index(t, "required_skills")), skills, sizeof(skills));
+            int found = 0;
+            if (rc == 0)
+                rc = roved_assign_pick(a->db, skills, when, d->assignee, &found);
+            if (rc == 0 && found) {
+                derive(d, t, "assignee_id", text_value(d->assignee));
+                derive(d, t, "original_assignee_id", text_value(d->assignee));
+                derive(d, t, "status", text_value("assigned"));
+                d->assigned = 1;
+            } else {
+                derive(d, t, "queue", text_value("dispatcher"));
+                if (given(c, scol) == NULL)
+                    derive(d, t, "status", text_value("new"));
+            }
         }
         static const char *const responded[] = {"in_progress", "resolved", "follow_up",
                                                 "closed", NULL};
@@ -648,6 +671,8 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
             dv[n++] = vals[i];
         }
     rc = audit(a, c, "insert", cols, dv, n, NULL);
+    if (rc == 0 && d.assigned)
+        rc = roved_store_scope_bump(a->db); /* the technician's scope grows */
     if (rc == 0 && completed)
         rc =
             account_visited(a, given(c, col_index(t, "account_id")), visit_time(c, NULL, when));

@@ -14,9 +14,11 @@
  * Options (or environment): --server URL (ROVE_SERVER), --ca FILE (ROVE_CA),
  * --user NAME (ROVE_USER), --password PW (ROVE_PASSWORD), --json (raw output).
  */
+#define _XOPEN_SOURCE 700 /* strptime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -279,6 +281,29 @@ static int stats(rovectl *o)
 }
 
 /* ---- argument helpers --------------------------------------------------- */
+
+int rovectl_parse_time(const char *s, long long *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end = NULL;
+    long long ms = strtoll(s, &end, 10);
+    if (*end == '\0' && ms >= 0 && strlen(s) > 10) {
+        *out = ms;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rest == NULL || (*rest != '\0' && strcmp(rest, "Z") != 0)) {
+        memset(&tm, 0, sizeof(tm));
+        rest = strptime(s, "%Y-%m-%d", &tm);
+        if (rest == NULL || *rest != '\0')
+            return -1;
+    }
+    *out = (long long)timegm(&tm) * 1000;
+    return 0;
+}
 
 int rovectl_safe_key(const char *s)
 {

@@ -42,6 +42,9 @@ int rovectl_opts_ok(const rovectl *o, const char *const *allowed);
 void rovectl_print_json(json_t *j);
 /* The string member key of o, or "-". */
 const char *rovectl_str(json_t *o, const char *key);
+/* Parses TIME: ISO 8601 UTC (2026-11-23T10:00:00Z), a date (2026-11-23) or
+ * milliseconds since the epoch; 0 on success. */
+int rovectl_parse_time(const char *s, long long *out);
 /* 1 when s is safe in a URL path segment (letters, digits, _ - .). */
 int rovectl_safe_key(const char *s);
 

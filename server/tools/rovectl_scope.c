@@ -27,33 +27,6 @@ const char rovectl_scope_usage[] =
     "  territory-members end TERRITORY_ID USERNAME [--at TIME]\n"
     "  quarantine list\n";
 
-/* Parses TIME into ms since the epoch; 0 on success. */
-static int parse_time(const char *s, long long *out)
-{
-    if (s == NULL || *s == '\0')
-        return -1;
-    char *end = NULL;
-    long long ms = strtoll(s, &end, 10);
-    if (*end == '\0' && ms >= 0 && strlen(s) > 10) {
-        *out = ms;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest != NULL && (strcmp(rest, "Z") == 0 || *rest == '\0')) {
-        *out = (long long)timegm(&tm) * 1000;
-        return 0;
-    }
-    memset(&tm, 0, sizeof(tm));
-    rest = strptime(s, "%Y-%m-%d", &tm);
-    if (rest != NULL && *rest == '\0') {
-        *out = (long long)timegm(&tm) * 1000;
-        return 0;
-    }
-    return -1;
-}
-
 static void print_time(long long ms)
 {
     if (ms <= 0) {
@@ -74,7 +47,7 @@ static int time_opt(const rovectl *o, const char *name, json_t *req, const char 
     if (v == NULL)
         return 0;
     long long ms = 0;
-    if (parse_time(v, &ms) != 0) {
+    if (rovectl_parse_time(v, &ms) != 0) {
         fprintf(stderr, "rovectl: %s: \"%s\" is not a time (2026-11-23T10:00:00Z or ms)\n",
                 name, v);
         return -1;

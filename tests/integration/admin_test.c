@@ -50,8 +50,8 @@ void test_integration__revocation(void)
     char acc[ROVE_ID_SIZE], dev[ROVE_ID_SIZE];
     th_client_text(c, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
     snprintf(dev, sizeof(dev), "%s", rove_client_device_id(c));
-    TH_ASSERT_ROVE(c, rove_contact_create(c, NULL, acc, "Typed Before Revocation", NULL, NULL,
-                                          NULL, 0));
+    TH_ASSERT_ROVE(
+        c, rove_contact_create(c, NULL, acc, "Typed Before Revocation", NULL, NULL, NULL, 0));
     snprintf(path, sizeof(path), "/v1/admin/devices/%s/revoke", dev);
     TH_ASSERT_EQ(th_admin_post(s, admin, path, "{}", code, sizeof(code)), 200);
     int rc = rove_client_sync(c, NULL);
@@ -59,8 +59,9 @@ void test_integration__revocation(void)
                   rove_client_errmsg(c));
     th_log("revoked device: %s", rove_client_errmsg(c));
     TH_ASSERT_EQ(th_client_pending(c), 1);
-    TH_ASSERT_EQ(th_client_int(c, "SELECT count(*) FROM contact WHERE name = "
-                                  "'Typed Before Revocation'",
+    TH_ASSERT_EQ(th_client_int(c,
+                               "SELECT count(*) FROM contact WHERE name = "
+                               "'Typed Before Revocation'",
                                NULL),
                  1);
     rc = rove_client_login(c, "rita", "rita-demo");
@@ -73,21 +74,21 @@ void test_integration__revocation(void)
     rove_client *raj = th_client_open(s, dir, "raj");
     TH_ASSERT_ROVE(raj, rove_client_login(raj, "raj", "raj-demo"));
     TH_ASSERT_ROVE(raj, rove_client_sync(raj, NULL));
-    TH_ASSERT_EQ(th_admin_post(s, manager, "/v1/admin/users/raj/status", "{\"status\":\"frozen\"}",
-                            code, sizeof(code)),
+    TH_ASSERT_EQ(th_admin_post(s, manager, "/v1/admin/users/raj/status",
+                               "{\"status\":\"frozen\"}", code, sizeof(code)),
                  403);
-    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"frozen\"}",
-                            code, sizeof(code)),
+    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status",
+                               "{\"status\":\"frozen\"}", code, sizeof(code)),
                  200);
     rc = rove_client_sync(raj, NULL);
     TH_ASSERT_MSG(rc == ROVE_EFORBIDDEN, "sync of a frozen user: %s (%s)", rove_error_name(rc),
                   rove_client_errmsg(raj));
     TH_ASSERT_EQ(th_login_raw(s, "raj", "raj-demo", NULL), 403);
     TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"bogus\"}",
-                            code, sizeof(code)),
+                               code, sizeof(code)),
                  400);
-    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status", "{\"status\":\"active\"}",
-                            code, sizeof(code)),
+    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/users/raj/status",
+                               "{\"status\":\"active\"}", code, sizeof(code)),
                  200);
     TH_ASSERT_ROVE(raj, rove_client_sync(raj, NULL));
     rove_client_free(raj);

@@ -175,8 +175,8 @@ void test_integration__bad_input(void)
 
     /* ---- framing -------------------------------------------------------- */
     {
-        static const unsigned char junk[] = {0xff, 0xff, 0x00, 'g', 'a', 'r', 'b', 'a', 'g', 'e',
-                                             0x9f, 0xbf};
+        static const unsigned char junk[] = {0xff, 0xff, 0x00, 'g', 'a',  'r',
+                                             'b',  'a',  'g',  'e', 0x9f, 0xbf};
         rove__buf b = ROVE__BUF_INIT;
         rove__buf_put(&b, junk, sizeof(junk));
         expect_sync_error("malformed CBOR", &b, 400, "malformed");
@@ -325,7 +325,8 @@ void test_integration__bad_input(void)
         th_w_request(&b, 1, cursor0, 0, 1);
         th_new_id(ch);
         th_new_id(rec);
-        th_col cols[] = {{"account_id", th_text(acc_rita)}, {"name", th_text("x")},
+        th_col cols[] = {{"account_id", th_text(acc_rita)},
+                         {"name", th_text("x")},
                          {"shoe_size", th_int(44)}};
         th_w_change(&b, ch, "contact", ROVE__OP_INSERT, rec, 0, cols, 3);
         expect_sync_error("unknown column", &b, 400, "unknown_column");
@@ -523,7 +524,10 @@ void test_integration__bad_input(void)
          * and a 64 KiB header. Refused with a 4xx in Rove's error format
          * (CivetWeb answers these itself, through roved's http_error
          * callback), and the server serves on. */
-        th_http(srv, "POST", "/v1/sync", "abc\x01" "def", NULL, "x", 1, &r);
+        th_http(srv, "POST", "/v1/sync",
+                "abc\x01"
+                "def",
+                NULL, "x", 1, &r);
         TH_ASSERT_MSG(r.curl_rc == 0 && r.status >= 400 && r.status < 500,
                       "control character in a header: curl %d HTTP %ld", r.curl_rc, r.status);
         TH_ASSERT_MSG(strcmp(r.error, "malformed") == 0,
@@ -602,11 +606,11 @@ void test_integration__bad_input(void)
                       "rosa's scope changed after rita's out-of-scope push");
         free(now_rosa);
         sqlite3 *snap = th_snapshot(srv, "rita", "rita-demo", NULL);
-        TH_ASSERT_EQ(th_db_int(snap, "SELECT version FROM account WHERE id = ?1", acc_rita, NULL),
-                     v_rita);
-        TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM account WHERE id = ?1", acc_rosa,
-                               NULL),
-                     0);
+        TH_ASSERT_EQ(
+            th_db_int(snap, "SELECT version FROM account WHERE id = ?1", acc_rita, NULL),
+            v_rita);
+        TH_ASSERT_EQ(
+            th_db_int(snap, "SELECT count(*) FROM account WHERE id = ?1", acc_rosa, NULL), 0);
         TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE id = ?1", after, NULL),
                      1);
         sqlite3_close(snap);
@@ -614,10 +618,12 @@ void test_integration__bad_input(void)
         char tier_now[32];
         th_db_text(mgr, "SELECT tier FROM account WHERE id = ?1", acc_rita, tier_now,
                    sizeof(tier_now));
-        TH_ASSERT(strcmp(tier_now, "VIP") != 0 || v_rita ==
-                  th_db_int(mgr, "SELECT version FROM account WHERE id = ?1", acc_rita, NULL));
-        TH_ASSERT_EQ(th_db_int(mgr, "SELECT version FROM account WHERE id = ?1", acc_rosa, NULL),
-                     v_rosa);
+        TH_ASSERT(strcmp(tier_now, "VIP") != 0 ||
+                  v_rita == th_db_int(mgr, "SELECT version FROM account WHERE id = ?1",
+                                      acc_rita, NULL));
+        TH_ASSERT_EQ(
+            th_db_int(mgr, "SELECT version FROM account WHERE id = ?1", acc_rosa, NULL),
+            v_rosa);
         sqlite3_close(mgr);
     }
     {
@@ -668,10 +674,11 @@ void test_integration__bad_input(void)
                       "rosa's scope changed after rita's out-of-scope inserts/deletes");
         free(now_rosa);
         sqlite3 *mgr = th_snapshot(srv, "maria", "maria-demo", NULL);
-        TH_ASSERT_EQ(th_db_int(mgr, "SELECT count(*) FROM contact WHERE id = ?1", foreign_contact,
-                               NULL),
+        TH_ASSERT_EQ(
+            th_db_int(mgr, "SELECT count(*) FROM contact WHERE id = ?1", foreign_contact, NULL),
+            0);
+        TH_ASSERT_EQ(th_db_int(mgr, "SELECT count(*) FROM account WHERE id = ?1", ghost, NULL),
                      0);
-        TH_ASSERT_EQ(th_db_int(mgr, "SELECT count(*) FROM account WHERE id = ?1", ghost, NULL), 0);
         sqlite3_close(mgr);
     }
     TH_ASSERT(th_server_healthy(srv));
@@ -707,8 +714,8 @@ void test_integration__sdk_auth_errors(void)
     TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
     char acc[ROVE_ID_SIZE];
     th_client_text(c, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
-    TH_ASSERT_ROVE(c, rove_contact_create(c, NULL, acc, "Kept Through Auth Error", NULL, NULL,
-                                          NULL, 0));
+    TH_ASSERT_ROVE(
+        c, rove_contact_create(c, NULL, acc, "Kept Through Auth Error", NULL, NULL, NULL, 0));
     rove_client_free(c);
     char path[700];
     snprintf(path, sizeof(path), "%s/bad-token.db", dir);

@@ -63,6 +63,22 @@ static rove_receipt_status push_text(rove_client *c, last_receipt *l, const char
     return l->status;
 }
 
+/* Creates a service task with required skills through the generic API. */
+static void new_task(rove_client *c, char *id_out, const char *acc, const char *title,
+                     const char *priority, const char *skills)
+{
+    rove_record *r = NULL;
+    TH_ASSERT_EQ(rove_record_new(&r, "service_task"), 0);
+    TH_ASSERT_EQ(rove_record_set_text(r, "account_id", acc), 0);
+    TH_ASSERT_EQ(rove_record_set_text(r, "type", "complaint"), 0);
+    TH_ASSERT_EQ(rove_record_set_text(r, "priority", priority), 0);
+    TH_ASSERT_EQ(rove_record_set_text(r, "title", title), 0);
+    TH_ASSERT_EQ(rove_record_set_text(r, "required_skills", skills), 0);
+    TH_ASSERT_ROVE(c, rove_client_insert(c, r));
+    snprintf(id_out, ROVE_ID_SIZE, "%s", rove_record_id(r));
+    rove_record_free(r);
+}
+
 static void expect_refused(rove_client *c, last_receipt *l, const char *table, const char *id,
                            const char *col, const char *value, const char *code)
 {
@@ -206,15 +222,15 @@ void test_integration__domain_tasks(void)
     rove_client *rep = device(s, dir, "rita", &lr);
     rove_client *tech = device(s, dir, "tom", &lt);
 
-    /* A rep reports a complaint: the server sets SLA dues from the account's
-     * tier and the priority, and queues it for dispatch. */
+    /* A rep reports a complaint needing refrigeration skills: the server sets
+     * SLA dues from the account's tier and the priority, and assigns it to
+     * the one technician who has them. */
     char acc[ROVE_ID_SIZE], task[ROVE_ID_SIZE], tier[8];
     th_client_text(rep, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1",
                    rove_client_user_id(rep), acc, sizeof(acc));
     th_client_text(rep, "SELECT tier FROM account WHERE id = ?1", acc, tier, sizeof(tier));
     int64_t t0 = th_now_ms();
-    TH_ASSERT_ROVE(rep, rove_task_create(rep, task, acc, "complaint", "urgent", "Door seal",
-                                         "Leaks since Monday"));
+    new_task(rep, task, acc, "Cooling unit noise", "urgent", "refrigeration:3");
     TH_ASSERT_ROVE(rep, rove_client_sync(rep, NULL));
     TH_ASSERT_EQ(lr.status, ROVE_RECEIPT_APPLIED);
     int64_t reported =
@@ -230,10 +246,61 @@ void test_integration__domain_tasks(void)
     TH_ASSERT(reported >= t0 - 1000 && reported <= th_now_ms());
     TH_ASSERT_EQ(resp - reported, (int64_t)urgent_h[ti][0] * 3600000);
     TH_ASSERT_EQ(resolve - reported, (int64_t)urgent_h[ti][1] * 3600000);
-    char queue[32];
-    th_client_text(rep, "SELECT queue FROM service_task WHERE id = ?1", task, queue,
+    char who[ROVE_ID_SIZE], st0[32];
+    th_client_text(rep, "SELECT assignee_id FROM service_task WHERE id = ?1", task, who,
+                   sizeof(who));
+    TH_ASSERT_STR(who, rove_client_user_id(tech));
+    th_client_text(rep, "SELECT status FROM service_task WHERE id = ?1", task, st0,
+                   sizeof(st0));
+    TH_ASSERT_STR(st0, "assigned");
+    /* ...and it reaches the technician's device with its account. */
+    TH_ASSERT_ROVE(tech, rove_client_sync(tech, NULL));
+    TH_ASSERT_EQ(th_client_int(tech, "SELECT count(*) FROM service_task WHERE id = ?1", task),
+                 1);
+    TH_ASSERT_EQ(th_client_int(tech, "SELECT count(*) FROM account WHERE id = ?1", acc), 1);
+
+    /* Nobody has plumbing: the dispatcher queue. Tom absent: the queue too. */
+    char nobody[ROVE_ID_SIZE], absent[ROVE_ID_SIZE], queue[32];
+    new_task(rep, nobody, acc, "Leaking pipe", "high", "plumbing:2");
+    char admin[128], code[64], body[200];
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    snprintf(body, sizeof(body), "{\"from\":%lld,\"to\":%lld,\"reason\":\"leave\"}",
+             (long long)(th_now_ms() - 60000), (long long)(th_now_ms() + 3600000));
+    TH_ASSERT_EQ(
+        th_admin_post(s, admin, "/v1/admin/users/tom/absences", body, code, sizeof(code)), 201);
+    new_task(rep, absent, acc, "Freezer alarm", "urgent", "refrigeration:3");
+    TH_ASSERT_ROVE(rep, rove_client_sync(rep, NULL));
+    th_client_text(rep, "SELECT queue FROM service_task WHERE id = ?1", nobody, queue,
                    sizeof(queue));
     TH_ASSERT_STR(queue, "dispatcher");
+    th_client_text(rep, "SELECT queue FROM service_task WHERE id = ?1", absent, queue,
+                   sizeof(queue));
+    TH_ASSERT_STR(queue, "dispatcher");
+    TH_ASSERT_EQ(th_client_int(rep,
+                               "SELECT count(*) FROM service_task WHERE id IN (?1) AND "
+                               "assignee_id IS NULL",
+                               absent),
+                 1);
+    th_resp qr;
+    th_http(s, "GET", "/v1/admin/tasks/queue", admin, NULL, NULL, 0, &qr);
+    TH_ASSERT_EQ(qr.status, 200);
+    TH_ASSERT(strstr((const char *)qr.body.ptr, nobody) != NULL);
+    TH_ASSERT(strstr((const char *)qr.body.ptr, absent) != NULL);
+    th_resp_free(&qr);
+    /* A manual assignment to someone without the skills is refused; to the
+     * other technician (electrics, no plumbing) too; tara may take a task
+     * that needs no skill she lacks. */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/admin/tasks/%s/assign", nobody);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{\"to\":\"tara\"}", code, sizeof(code)), 400);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{\"to\":\"rita\"}", code, sizeof(code)), 400);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{\"auto\":true}", code, sizeof(code)), 200);
+    TH_ASSERT_ROVE(rep, rove_client_sync(rep, NULL));
+    TH_ASSERT_EQ(th_client_int(rep,
+                               "SELECT count(*) FROM service_task WHERE id = ?1 AND "
+                               "assignee_id IS NULL AND queue = 'dispatcher'",
+                               nobody),
+                 1);
 
     /* A task cannot be created already resolved. */
     rove_record *r = NULL;

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness.h"
 #include "cases.h"
+#include "harness.h"
 
 typedef struct tcase {
     const char *name;
@@ -18,7 +18,7 @@ static const tcase cases[] = {
 #define TH_CASE_ROW(name) {#name, test_integration__##name},
     TH_CASES(TH_CASE_ROW)
 #undef TH_CASE_ROW
-    {NULL, NULL},
+        {NULL, NULL},
 };
 
 int main(int argc, char **argv)

@@ -33,8 +33,8 @@ static int on_receipt(const rove_receipt *r, void *payload)
         if (rs->problems++ == 0)
             snprintf(rs->first_problem, sizeof(rs->first_problem),
                      "%s %s status %d %s: %s version %lld", r->table, r->record_id,
-                     (int)r->status, rove_error_name(r->error),
-                     r->message ? r->message : "", (long long)r->version);
+                     (int)r->status, rove_error_name(r->error), r->message ? r->message : "",
+                     (long long)r->version);
     }
     return 0;
 }
@@ -83,8 +83,7 @@ static void assert_replica_matches_server(rove_client *c, sqlite3 *snap)
         char *ds = th_db_dump(snap, tables_sql[i]);
         if (strcmp(dc, ds) != 0) {
             fprintf(stderr, "replica:\n%s\nserver (fresh device):\n%s\n", dc, ds);
-            th_fail(__FILE__, __LINE__, "replica differs from the server: %s",
-                    tables_sql[i]);
+            th_fail(__FILE__, __LINE__, "replica differs from the server: %s", tables_sql[i]);
         }
         free(dc);
         free(ds);
@@ -154,9 +153,9 @@ void test_integration__two_devices(void)
     TH_ASSERT_ROVE(a, rove_visit_check_out(a, visit, 52.3703, 4.8953,
                                            "Ordered 20 cases; tasting in March",
                                            "Met the owner", "Send the spring quote"));
-    TH_ASSERT_ROVE(a, rove_contact_create(a, contact, acc_a, "Jonas Verhoeven",
-                                          "Purchasing lead", "+31 20 555 0101",
-                                          "jonas@example.com", 0));
+    TH_ASSERT_ROVE(a,
+                   rove_contact_create(a, contact, acc_a, "Jonas Verhoeven", "Purchasing lead",
+                                       "+31 20 555 0101", "jonas@example.com", 0));
     TH_ASSERT_ROVE(a, set_phone(a, "account", acc_a, "phone", "+31 20 555 0199"));
     uint64_t pending_a = th_client_pending(a);
     TH_ASSERT_MSG(pending_a >= 4, "A has %llu pending changes, expected at least 4",
@@ -164,12 +163,13 @@ void test_integration__two_devices(void)
 
     /* Device B, offline: another account and a contact of another account. */
     char acc_b[ROVE_ID_SIZE], contact_b[ROVE_ID_SIZE];
-    th_client_text(b, "SELECT id FROM account WHERE id <> ?1 ORDER BY id LIMIT 1", acc_a,
-                   acc_b, sizeof(acc_b));
+    th_client_text(b, "SELECT id FROM account WHERE id <> ?1 ORDER BY id LIMIT 1", acc_a, acc_b,
+                   sizeof(acc_b));
     TH_ASSERT(acc_b[0] != '\0');
     th_client_text(b, "SELECT id FROM contact WHERE account_id = ?1 ORDER BY id LIMIT 1", acc_b,
                    contact_b, sizeof(contact_b));
-    TH_ASSERT_ROVE(b, set_phone(b, "account", acc_b, "address", "Prinsengracht 263, Amsterdam"));
+    TH_ASSERT_ROVE(b,
+                   set_phone(b, "account", acc_b, "address", "Prinsengracht 263, Amsterdam"));
     if (contact_b[0] != '\0')
         TH_ASSERT_ROVE(b, set_phone(b, "contact", contact_b, "title", "Head of purchasing"));
     uint64_t pending_b = th_client_pending(b);
@@ -255,16 +255,16 @@ void test_integration__retried_push(void)
     char acc[ROVE_ID_SIZE], contact[ROVE_ID_SIZE], ch1[ROVE_ID_SIZE], ch2[ROVE_ID_SIZE];
     th_db_text(mine, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
     TH_ASSERT(acc[0] != '\0');
-    int64_t acc_version = th_db_int(mine, "SELECT version FROM account WHERE id = ?1", acc, NULL);
+    int64_t acc_version =
+        th_db_int(mine, "SELECT version FROM account WHERE id = ?1", acc, NULL);
     TH_ASSERT(acc_version > 0);
     th_new_id(contact);
     th_new_id(ch1);
     th_new_id(ch2);
     char name[64];
     snprintf(name, sizeof(name), "Retry Probe %s", contact);
-    th_col ins[] = {{"account_id", th_text(acc)},
-                    {"name", th_text(name)},
-                    {"title", th_text("Buyer")}};
+    th_col ins[] = {
+        {"account_id", th_text(acc)}, {"name", th_text(name)}, {"title", th_text("Buyer")}};
     th_col upd[] = {{"phone", th_text("+31 20 555 0142")}};
     rove__buf req = ROVE__BUF_INIT;
     th_w_request(&req, 1, cursor, 0, 2);
@@ -289,7 +289,8 @@ void test_integration__retried_push(void)
     int64_t cur1 = 0;
     sqlite3 *after1 = th_snapshot(s, "rita", "rita-demo", &cur1);
     char *fp1 = th_db_fingerprint(after1);
-    TH_ASSERT_EQ(th_db_int(after1, "SELECT count(*) FROM contact WHERE name = ?1", name, NULL), 1);
+    TH_ASSERT_EQ(th_db_int(after1, "SELECT count(*) FROM contact WHERE name = ?1", name, NULL),
+                 1);
     TH_ASSERT_EQ(th_db_int(after1, "SELECT version FROM contact WHERE id = ?1", contact, NULL),
                  v_contact);
     TH_ASSERT_EQ(th_db_int(after1, "SELECT version FROM account WHERE id = ?1", acc, NULL),
@@ -314,7 +315,8 @@ void test_integration__retried_push(void)
     int64_t cur2 = 0;
     sqlite3 *after2 = th_snapshot(s, "rita", "rita-demo", &cur2);
     char *fp2 = th_db_fingerprint(after2);
-    TH_ASSERT_EQ(th_db_int(after2, "SELECT count(*) FROM contact WHERE name = ?1", name, NULL), 1);
+    TH_ASSERT_EQ(th_db_int(after2, "SELECT count(*) FROM contact WHERE name = ?1", name, NULL),
+                 1);
     TH_ASSERT_EQ(th_db_int(after2, "SELECT version FROM account WHERE id = ?1", acc, NULL),
                  v_account);
     TH_ASSERT_EQ(cur2, cur1);
@@ -380,9 +382,11 @@ static void assert_acknowledged_present(th_server *s, const versions *vs, const 
     TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE ?1", like, NULL),
                  expect);
     for (unsigned i = 0; i < vs->n; i++) {
-        int64_t v = th_db_int(snap, "SELECT version FROM contact WHERE id = ?1", vs->ids[i], NULL);
-        TH_ASSERT_MSG(v == vs->v[i], "acknowledged contact %s: server version %lld, receipt %lld",
-                      vs->ids[i], (long long)v, (long long)vs->v[i]);
+        int64_t v =
+            th_db_int(snap, "SELECT version FROM contact WHERE id = ?1", vs->ids[i], NULL);
+        TH_ASSERT_MSG(v == vs->v[i],
+                      "acknowledged contact %s: server version %lld, receipt %lld", vs->ids[i],
+                      (long long)v, (long long)vs->v[i]);
     }
     sqlite3_close(snap);
 }
@@ -421,9 +425,9 @@ void test_integration__kill9_restart(void)
     rove_client *b = th_client_open(s, dir, "rita-phone");
     TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
     sync_ok(b, &rep, "B bootstrap after kill -9");
-    TH_ASSERT_EQ(th_client_int(b, "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %'",
-                               NULL),
-                 K9_N);
+    TH_ASSERT_EQ(
+        th_client_int(b, "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %'", NULL),
+        K9_N);
     for (int i = 0; i < K9_N; i++)
         TH_ASSERT_EQ(th_client_int(b, "SELECT count(*) FROM contact WHERE id = ?1", ids[i]), 1);
 
@@ -449,8 +453,9 @@ void test_integration__kill9_restart(void)
     a = th_client_open(s, dir, "rita-tablet");
     sync_ok(a, &rep, "A after restart");
     TH_ASSERT_EQ(rep.pushed, 0);
-    TH_ASSERT_EQ(th_client_int(a, "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %' "
-                                  "OR name LIKE 'TERM contact %'",
+    TH_ASSERT_EQ(th_client_int(a,
+                               "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %' "
+                               "OR name LIKE 'TERM contact %'",
                                NULL),
                  2 * K9_N);
     rove_client_free(a);
@@ -529,15 +534,17 @@ void test_integration__kill9_during_sync(void)
     TH_ASSERT_EQ(th_client_pending(a), 0);
     TH_ASSERT_EQ(count_problem_receipts(a), 0);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Crash %'", NULL,
-                           NULL),
-                 total);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(DISTINCT name) FROM contact WHERE name LIKE "
-                                 "'Crash %'",
+    TH_ASSERT_EQ(
+        th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Crash %'", NULL, NULL),
+        total);
+    TH_ASSERT_EQ(th_db_int(snap,
+                           "SELECT count(DISTINCT name) FROM contact WHERE name LIKE "
+                           "'Crash %'",
                            NULL, NULL),
                  total);
-    TH_ASSERT_EQ(th_client_int(a, "SELECT count(*) FROM contact WHERE name LIKE 'Crash %' "
-                                  "AND version > 0",
+    TH_ASSERT_EQ(th_client_int(a,
+                               "SELECT count(*) FROM contact WHERE name LIKE 'Crash %' "
+                               "AND version > 0",
                                NULL),
                  total);
     sqlite3_close(snap);
@@ -563,21 +570,23 @@ void test_integration__technician_scope(void)
 
     int64_t tasks = th_client_int(t, "SELECT count(*) FROM service_task", NULL);
     TH_ASSERT_MSG(tasks > 0, "tom has no service tasks");
-    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM service_task WHERE assignee_id IS NULL "
-                                  "OR assignee_id <> ?1",
+    TH_ASSERT_EQ(th_client_int(t,
+                               "SELECT count(*) FROM service_task WHERE assignee_id IS NULL "
+                               "OR assignee_id <> ?1",
                                tom_id),
                  0);
-    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM account WHERE discount_pct IS NOT NULL",
-                               NULL),
-                 0);
-    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM account WHERE price_notes IS NOT NULL",
-                               NULL),
-                 0);
+    TH_ASSERT_EQ(
+        th_client_int(t, "SELECT count(*) FROM account WHERE discount_pct IS NOT NULL", NULL),
+        0);
+    TH_ASSERT_EQ(
+        th_client_int(t, "SELECT count(*) FROM account WHERE price_notes IS NOT NULL", NULL),
+        0);
     TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM visit", NULL), 0);
     /* Only the basics of the accounts his tasks are for. */
     TH_ASSERT(th_client_int(t, "SELECT count(*) FROM account", NULL) > 0);
-    TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM account WHERE id NOT IN "
-                                  "(SELECT account_id FROM service_task)",
+    TH_ASSERT_EQ(th_client_int(t,
+                               "SELECT count(*) FROM account WHERE id NOT IN "
+                               "(SELECT account_id FROM service_task)",
                                NULL),
                  0);
 
@@ -585,9 +594,10 @@ void test_integration__technician_scope(void)
     sqlite3 *snap = th_snapshot(s, "tom", "tom-demo", NULL);
     TH_ASSERT(th_db_int(snap, "SELECT count(*) FROM _wire_cols WHERE tbl = 'account'", NULL,
                         NULL) > 0);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM _wire_cols WHERE col IN ('discount_pct', "
-                                 "'price_notes', 'source_channel', 'visit_freq_days', "
-                                 "'next_visit_due', 'decision_role')",
+    TH_ASSERT_EQ(th_db_int(snap,
+                           "SELECT count(*) FROM _wire_cols WHERE col IN ('discount_pct', "
+                           "'price_notes', 'source_channel', 'visit_freq_days', "
+                           "'next_visit_due', 'decision_role')",
                            NULL, NULL),
                  0);
     TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM service_task", NULL, NULL), tasks);
@@ -596,8 +606,9 @@ void test_integration__technician_scope(void)
     /* ...while a rep does receive them (so the check above means something),
      * and the demo data does hold discounts. */
     sqlite3 *rita = th_snapshot(s, "rita", "rita-demo", NULL);
-    TH_ASSERT_EQ(th_db_int(rita, "SELECT count(*) FROM _wire_cols WHERE tbl = 'account' AND "
-                                 "col = 'discount_pct'",
+    TH_ASSERT_EQ(th_db_int(rita,
+                           "SELECT count(*) FROM _wire_cols WHERE tbl = 'account' AND "
+                           "col = 'discount_pct'",
                            NULL, NULL),
                  1);
     sqlite3_close(rita);
@@ -612,7 +623,8 @@ void test_integration__technician_scope(void)
     sqlite3_prepare_v2(tara, "SELECT id FROM service_task", -1, &st, NULL);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
-        TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM service_task WHERE id = ?1", id), 0);
+        TH_ASSERT_EQ(th_client_int(t, "SELECT count(*) FROM service_task WHERE id = ?1", id),
+                     0);
     }
     sqlite3_finalize(st);
     free(tara_tasks);
@@ -643,9 +655,10 @@ void test_integration__paged_bootstrap(void)
     sync_ok(c, &rep, "paged bootstrap");
     int64_t cursor = 0;
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", &cursor);
-    int64_t rows = th_db_int(snap, "SELECT (SELECT count(*) FROM account) + (SELECT count(*) "
-                                   "FROM contact) + (SELECT count(*) FROM visit) + (SELECT "
-                                   "count(*) FROM service_task)",
+    int64_t rows = th_db_int(snap,
+                             "SELECT (SELECT count(*) FROM account) + (SELECT count(*) "
+                             "FROM contact) + (SELECT count(*) FROM visit) + (SELECT "
+                             "count(*) FROM service_task)",
                              NULL, NULL);
     TH_ASSERT(rows > 14);
     TH_ASSERT_EQ(rep.pulled, rows);
@@ -712,8 +725,8 @@ void test_integration__delete_propagates(void)
     sync_ok(b, &rep, "B syncs");
     TH_ASSERT_EQ(rep.pushed, 1);
     TH_ASSERT_EQ(rb.total, 1);
-    TH_ASSERT_MSG(rb.problems == 1, "B's edit of a deleted contact was not reported (%u problems)",
-                  rb.problems);
+    TH_ASSERT_MSG(rb.problems == 1,
+                  "B's edit of a deleted contact was not reported (%u problems)", rb.problems);
     th_log("B's edit of the deleted contact: %s", rb.first_problem);
     TH_ASSERT_EQ(th_client_pending(b), 0);
     TH_ASSERT_EQ(count_problem_receipts(b), 1);
@@ -730,7 +743,8 @@ void test_integration__delete_propagates(void)
     sync_ok(a, &rep, "A pull");
     assert_same_replicas(a, b);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE id = ?1", contact, NULL), 0);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE id = ?1", contact, NULL),
+                 0);
     assert_replica_matches_server(a, snap);
     sqlite3_close(snap);
     rove_client_free(a);
@@ -777,8 +791,8 @@ void test_integration__conflicts(void)
     TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "address", "Newer edit by A"));
     TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "notes", "Base note\nLine from A"));
     TH_ASSERT_ROVE(a, rove_visit_check_in(a, visit, ROVE_NO_GEO, ROVE_NO_GEO));
-    TH_ASSERT_ROVE(a, rove_visit_check_out(a, visit, ROVE_NO_GEO, ROVE_NO_GEO, "Signed",
-                                           NULL, NULL));
+    TH_ASSERT_ROVE(
+        a, rove_visit_check_out(a, visit, ROVE_NO_GEO, ROVE_NO_GEO, "Signed", NULL, NULL));
 
     /* A comes back first, B (the older edits) last. */
     sync_ok(a, &rep, "A (newer edits) syncs first");
@@ -789,8 +803,8 @@ void test_integration__conflicts(void)
     /* B is told its address and its cancellation lost (overridden), not
      * silently dropped; nothing was rejected. */
     TH_ASSERT_EQ(rep.rejected, 0);
-    TH_ASSERT_MSG(rb.problems >= 2, "B got %u overridden receipts, expected 2 (address, status)",
-                  rb.problems);
+    TH_ASSERT_MSG(rb.problems >= 2,
+                  "B got %u overridden receipts, expected 2 (address, status)", rb.problems);
     th_log("B's first losing change: %s", rb.first_problem);
     TH_ASSERT(count_problem_receipts(b) >= 2);
     TH_ASSERT_EQ(count_problem_receipts(a), 0);
@@ -886,11 +900,12 @@ void test_integration__large_outbox(void)
     TH_ASSERT_EQ(th_client_pending(c), 0);
     TH_ASSERT_EQ(count_problem_receipts(c), 0);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Bulk %'", NULL,
-                           NULL),
-                 n);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(DISTINCT name) FROM contact WHERE name LIKE "
-                                 "'Bulk %'",
+    TH_ASSERT_EQ(
+        th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Bulk %'", NULL, NULL),
+        n);
+    TH_ASSERT_EQ(th_db_int(snap,
+                           "SELECT count(DISTINCT name) FROM contact WHERE name LIKE "
+                           "'Bulk %'",
                            NULL, NULL),
                  n);
     assert_replica_matches_server(c, snap);
@@ -914,7 +929,8 @@ static int check_pending_title(const rove_progress *p, void *payload)
     watch *w = payload;
     w->calls++;
     char title[128];
-    th_client_text(w->c, "SELECT title FROM contact WHERE id = ?1", w->id, title, sizeof(title));
+    th_client_text(w->c, "SELECT title FROM contact WHERE id = ?1", w->id, title,
+                   sizeof(title));
     if (strcmp(title, "Title typed on A") != 0) {
         w->bad++;
         snprintf(w->seen, sizeof(w->seen), "%.100s (pending %llu)", title,
@@ -952,7 +968,8 @@ void test_integration__pending_survives_pull(void)
 
     char x[ROVE_ID_SIZE], z[ROVE_ID_SIZE];
     th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1", NULL, x, sizeof(x));
-    th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1 OFFSET 5", NULL, z, sizeof(z));
+    th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1 OFFSET 5", NULL, z,
+                   sizeof(z));
     TH_ASSERT_ROVE(a, set_phone(a, "contact", z, "title", "Some other edit"));
     TH_ASSERT_ROVE(a, set_phone(a, "contact", x, "title", "Title typed on A"));
     TH_ASSERT_ROVE(b, set_phone(b, "contact", x, "phone", "+31 6 1234 5678"));
@@ -1066,11 +1083,13 @@ void test_integration__concurrent_devices(void)
         char pw[32];
         snprintf(pw, sizeof(pw), "%s-demo", users[u]);
         sqlite3 *snap = th_snapshot(s, users[u], pw, NULL);
-        int64_t n = th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Conc %' "
-                                    "AND account_id = ?1",
+        int64_t n = th_db_int(snap,
+                              "SELECT count(*) FROM contact WHERE name LIKE 'Conc %' "
+                              "AND account_id = ?1",
                               acc[u], NULL);
-        int64_t distinct = th_db_int(snap, "SELECT count(DISTINCT name) FROM contact WHERE "
-                                           "name LIKE 'Conc %' AND account_id = ?1",
+        int64_t distinct = th_db_int(snap,
+                                     "SELECT count(DISTINCT name) FROM contact WHERE "
+                                     "name LIKE 'Conc %' AND account_id = ?1",
                                      acc[u], NULL);
         int devs = NDEV / 3 + (u < NDEV % 3 ? 1 : 0);
         TH_ASSERT_EQ(n, devs * ROUNDS * PER);
@@ -1156,9 +1175,9 @@ void test_integration__server_stall(void)
                   rs.first_problem);
     TH_ASSERT_EQ(th_client_pending(c), 0);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Stall %'", NULL,
-                           NULL),
-                 5);
+    TH_ASSERT_EQ(
+        th_db_int(snap, "SELECT count(*) FROM contact WHERE name LIKE 'Stall %'", NULL, NULL),
+        5);
     assert_replica_matches_server(c, snap);
     sqlite3_close(snap);
     rove_client_free(c);
@@ -1200,8 +1219,8 @@ void test_integration__cursor_ahead_restarts(void)
             break;
     }
     char *got = th_db_fingerprint(again);
-    TH_ASSERT_MSG(strcmp(want, got) == 0, "restarted pull differs from a bootstrap:\n%s\nvs\n%s",
-                  want, got);
+    TH_ASSERT_MSG(strcmp(want, got) == 0,
+                  "restarted pull differs from a bootstrap:\n%s\nvs\n%s", want, got);
     th_log("cursor %lld (ahead of %lld) restarted: same %s", (long long)ahead,
            (long long)cursor, got);
     free(want);

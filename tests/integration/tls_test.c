@@ -37,10 +37,7 @@ static void pin_of(const char *pem_file, char *out, size_t size)
     mbedtls_x509_crt_free(&crt);
 }
 
-static int have_openssl(void)
-{
-    return system("openssl version >/dev/null 2>&1") == 0;
-}
+static int have_openssl(void) { return system("openssl version >/dev/null 2>&1") == 0; }
 
 /* Runs a shell command; returns its exit status and its output in out. */
 static int run(const char *cmd, char *out, size_t size)

@@ -66,8 +66,8 @@ void test_integration__rove_field_cli(void)
     const char *dir = th_tmpdir("rove-field");
     static run_result r;
     char base[2048], cmd[4096];
-    snprintf(base, sizeof(base), "'%s' --db '%s/rita.db' --server %s --ca '%s'", exe, dir, s->url,
-             s->ca);
+    snprintf(base, sizeof(base), "'%s' --db '%s/rita.db' --server %s --ca '%s'", exe, dir,
+             s->url, s->ca);
 
     snprintf(cmd, sizeof(cmd), "%s login rita rita-demo", base);
     expect_ok(&r, cmd);
@@ -122,8 +122,8 @@ void test_integration__rove_field_cli(void)
     expect_ok(&r, cmd);
     snprintf(cmd, sizeof(cmd), "%s pending", base);
     expect_ok(&r, cmd);
-    TH_ASSERT_MSG(strstr(r.out, "outbox is empty") == NULL && strstr(r.out, "contact") != NULL &&
-                      strstr(r.out, "insert") != NULL,
+    TH_ASSERT_MSG(strstr(r.out, "outbox is empty") == NULL &&
+                      strstr(r.out, "contact") != NULL && strstr(r.out, "insert") != NULL,
                   "pending after a new contact said:\n%s", r.out);
     snprintf(cmd, sizeof(cmd), "%s sync", base);
     expect_ok(&r, cmd);
@@ -132,9 +132,9 @@ void test_integration__rove_field_cli(void)
     expect_ok(&r, cmd);
     TH_ASSERT_MSG(strstr(r.out, "outbox is empty") != NULL, "pending said:\n%s", r.out);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE name = 'Cli Contact'", NULL,
-                           NULL),
-                 1);
+    TH_ASSERT_EQ(
+        th_db_int(snap, "SELECT count(*) FROM contact WHERE name = 'Cli Contact'", NULL, NULL),
+        1);
     sqlite3_close(snap);
 
     /* Failures: nonzero exit and "error:" on stderr. */
@@ -147,8 +147,9 @@ void test_integration__rove_field_cli(void)
     expect_fail(&r, cmd);
     TH_ASSERT_MSG(strstr(r.err, rove_strerror(ROVE_EAUTH)) != NULL, "wrong password said:\n%s",
                   r.err);
-    snprintf(cmd, sizeof(cmd), "'%s' --db '%s/third.db' --server %s --ca /nonexistent/ca.pem "
-                               "login rita rita-demo",
+    snprintf(cmd, sizeof(cmd),
+             "'%s' --db '%s/third.db' --server %s --ca /nonexistent/ca.pem "
+             "login rita rita-demo",
              exe, dir, s->url);
     expect_fail(&r, cmd);
     snprintf(cmd, sizeof(cmd), "'%s' --db '%s/fourth.db' sync", exe, dir);
@@ -201,8 +202,9 @@ void test_integration__embed_example(void)
     expect_ok(&r, cmd);
     TH_ASSERT_MSG(strstr(r.out, "synced: pushed 1") != NULL, "embed online said:\n%s", r.out);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
-    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM account WHERE name = "
-                                 "'Embedded Example Ltd'",
+    TH_ASSERT_EQ(th_db_int(snap,
+                           "SELECT count(*) FROM account WHERE name = "
+                           "'Embedded Example Ltd'",
                            NULL, NULL),
                  1);
     sqlite3_close(snap);
@@ -213,11 +215,13 @@ void test_integration__embed_example(void)
         snprintf(path, sizeof(path), "%s/lib/pkgconfig/rove.pc", prefix);
         if (access(path, R_OK) != 0)
             libdir = "lib/x86_64-linux-gnu";
-        snprintf(cmd, sizeof(cmd),
-                 "PKG_CONFIG_PATH='%s/%s/pkgconfig' sh -c 'cc -std=c11 %s \"%s/examples/embed/main.c\" "
-                 "$(pkg-config --cflags --libs rove) -o \"%s/embed-pc\" -Wl,-rpath,\"%s/%s\"' && "
-                 "'%s/embed-pc' '%s/pc.db'",
-                 prefix, libdir, san ? san : "", src, work, prefix, libdir, work, work);
+        snprintf(
+            cmd, sizeof(cmd),
+            "PKG_CONFIG_PATH='%s/%s/pkgconfig' sh -c 'cc -std=c11 %s "
+            "\"%s/examples/embed/main.c\" "
+            "$(pkg-config --cflags --libs rove) -o \"%s/embed-pc\" -Wl,-rpath,\"%s/%s\"' && "
+            "'%s/embed-pc' '%s/pc.db'",
+            prefix, libdir, san ? san : "", src, work, prefix, libdir, work, work);
         expect_ok(&r, cmd);
         TH_ASSERT_MSG(strstr(r.out, "created account") != NULL, "pkg-config build said:\n%s",
                       r.out);
