@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config ninja-build dpkg-dev openssl ca-certificates \
  libsqlite3-dev sqlite3 libcurl4-openssl-dev libmbedtls-dev zlib1g-dev \
- libjansson-dev libcbor-dev clang"
+ libjansson-dev libcbor-dev libcsv-dev clang"
 
 # CivetWeb is built from Debian's *source* package, so apt needs a deb-src entry.
 if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null; then

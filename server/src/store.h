@@ -312,6 +312,9 @@ typedef struct roved_quarantine {
 int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q);
 int roved_store_quarantine_count(roved_db *db, int64_t *out);
 
+/* The id of the territory whose id or name is key; ROVE_ENOTFOUND. */
+int roved_store_territory_find(roved_db *db, const char *key, char id_out[27]);
+
 /* Territories and memberships, for server commands. */
 int roved_store_territory_exists(roved_db *db, const char *id); /* 0 or ROVE_ENOTFOUND */
 

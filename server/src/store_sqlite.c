@@ -2266,3 +2266,22 @@ int roved_store_task_queue(roved_db *db, roved_open_task_cb cb, void *payload)
         return cbrc;
     return rc == SQLITE_DONE ? 0 : fail(db, "task_queue");
 }
+
+/* ---- org: territories by id or name --------------------------------------- */
+
+int roved_store_territory_find(roved_db *db, const char *key, char id_out[27])
+{
+    sqlite3_stmt *st = fixed(db, 3000,
+                             "SELECT id FROM territories WHERE id = ?1 OR name = ?1"
+                             " ORDER BY id = ?1 DESC LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        col_text(st, 0, id_out, 27);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "territory_find");
+}

@@ -54,43 +54,45 @@ static char session[128];
  * error) and the HTTP status in *status. */
 static int login(rovectl *o);
 
-json_t *rovectl_call(rovectl *o, const char *method, const char *path, json_t *payload,
-                     long *status)
+/* Sends body (content_type) to path; returns the parsed JSON answer whatever
+ * the status (NULL when there is none), printing the error when keep_errors
+ * is 0 and the status is not a success. */
+static json_t *request(rovectl *o, const char *method, const char *path,
+                       const char *content_type, const char *data, size_t len, long *status,
+                       int keep_errors)
 {
     if (session[0] == '\0' && strcmp(path, "/v1/admin/login") != 0 && login(o) != 0)
         return NULL;
     char url[1024];
     snprintf(url, sizeof(url), "%s%s", o->server, path);
     body b = {NULL, 0};
-    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
     struct curl_slist *hdr = NULL;
-    char auth[200];
+    char auth[200], ctype[100];
     if (session[0]) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", session);
         hdr = curl_slist_append(hdr, auth);
     }
-    if (text)
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    if (data) {
+        snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+        hdr = curl_slist_append(hdr, ctype);
+        hdr = curl_slist_append(hdr, "Expect:");
+    }
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 600L);
     curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (o->ca)
         curl_easy_setopt(curl, CURLOPT_CAINFO, o->ca);
-    if (text) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+    if (data) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, data);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
     CURLcode cc = curl_easy_perform(curl);
     curl_slist_free_all(hdr);
-    if (text) {
-        memset(text, 0, strlen(text)); /* may hold a password */
-        free(text);
-    }
     if (cc != CURLE_OK) {
         fprintf(stderr, "rovectl: %s: %s\n", url, curl_easy_strerror(cc));
         free(b.ptr);
@@ -100,7 +102,7 @@ json_t *rovectl_call(rovectl *o, const char *method, const char *path, json_t *p
     json_error_t err;
     json_t *j = b.ptr ? json_loadb(b.ptr, b.len, 0, &err) : NULL;
     free(b.ptr);
-    if (*status >= 300) {
+    if (*status >= 300 && !keep_errors) {
         json_t *e = json_object_get(j, "error");
         fprintf(stderr, "rovectl: %s %s: HTTP %ld %s: %s\n", method, path, *status,
                 json_string_value(json_object_get(e, "code")) ?: "?",
@@ -111,6 +113,25 @@ json_t *rovectl_call(rovectl *o, const char *method, const char *path, json_t *p
     if (j == NULL)
         fprintf(stderr, "rovectl: %s %s: answer is not JSON\n", method, path);
     return j;
+}
+
+json_t *rovectl_call(rovectl *o, const char *method, const char *path, json_t *payload,
+                     long *status)
+{
+    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_t *j =
+        request(o, method, path, "application/json", text, text ? strlen(text) : 0, status, 0);
+    if (text) {
+        memset(text, 0, strlen(text)); /* may hold a password */
+        free(text);
+    }
+    return j;
+}
+
+json_t *rovectl_call_raw(rovectl *o, const char *method, const char *path,
+                         const char *content_type, const char *data, size_t len, long *status)
+{
+    return request(o, method, path, content_type, data, len, status, 1);
 }
 
 static int login(rovectl *o)
@@ -443,7 +464,7 @@ int main(int argc, char **argv)
     o.ca = getenv("ROVE_CA");
     o.user = getenv("ROVE_USER");
     o.password = getenv("ROVE_PASSWORD");
-    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    char **rest = calloc(2 * (size_t)argc + 1, sizeof(char *)); /* flags gain a value */
     if (rest == NULL)
         return 1;
     o.args = rest;
@@ -469,6 +490,11 @@ int main(int argc, char **argv)
             dst = &o.user;
         } else if (!strcmp(a, "--password")) {
             dst = &o.password;
+        } else if (!strcmp(a, "--dry-run") || !strcmp(a, "--auto")) {
+            /* Command flags: kept as "--flag yes". */
+            rest[o.nargs++] = argv[i];
+            rest[o.nargs++] = "yes";
+            continue;
         } else if (a[0] == '-' && a[1] == '-') {
             /* A command option: kept with its value for the command. */
             if (i + 1 >= argc) {

@@ -30,6 +30,10 @@ typedef struct rovectl {
  */
 json_t *rovectl_call(rovectl *o, const char *method, const char *path, json_t *payload,
                      long *status);
+/* Sends a raw body (e.g. text/csv); returns the JSON answer whatever the
+ * HTTP status (errors are not printed), NULL when there is none. */
+json_t *rovectl_call_raw(rovectl *o, const char *method, const char *path,
+                         const char *content_type, const char *data, size_t len, long *status);
 /* The value of option name (e.g. "--name") among o->args, or NULL. */
 const char *rovectl_opt(const rovectl *o, const char *name);
 /* The i-th word of o->args that is not an option or an option's value, or NULL. */

@@ -44,7 +44,8 @@
     X(domain_day_helpers)
 
 /* Users, territories, import (org_test.c). */
-#define TH_CASES_ORG(X)
+#define TH_CASES_ORG(X)                                                                    \
+    X(import_csv)
 
 /* SDK field-app helpers (sdk_test.c). */
 #define TH_CASES_SDK(X)
