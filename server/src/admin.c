@@ -61,6 +61,28 @@ json_t *roved_admin_read_json(struct mg_connection *c, int *code, const char **m
     return j;
 }
 
+int roved_admin_valid_id(const char *s)
+{
+    if (s == NULL || strlen(s) != 26)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
+            return 0;
+    return 1;
+}
+
+int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
+                      const char *row_id, const char *op, json_t *diff, int64_t now)
+{
+    char *text = json_dumps(diff, JSON_COMPACT);
+    if (text == NULL)
+        return ROVE_ENOMEM;
+    roved_audit a = {now, actor->id, NULL, table, row_id, op, 0, text};
+    int rc = roved_store_audit_put(db, &a);
+    free(text);
+    return rc;
+}
+
 /* The session's user, who must be an active manager or admin. */
 static int session_user(roved_server *srv, struct mg_connection *c, roved_user *u)
 {

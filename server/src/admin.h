@@ -33,6 +33,12 @@ int roved_admin_error(struct mg_connection *c, int code, const char *msg);
 /* Reads a JSON object body (at most 64 KiB); NULL with *code and *msg set. */
 json_t *roved_admin_read_json(struct mg_connection *c, int *code, const char **msg);
 
+/* 1 when s looks like a record id (26 characters of Crockford base 32). */
+int roved_admin_valid_id(const char *s);
+/* Appends an audit event for a server command by actor (no device). */
+int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
+                      const char *row_id, const char *op, json_t *diff, int64_t now);
+
 /*
  * Area routers, called after the session is checked (actor is an active
  * manager or admin). Each returns 0 when path is not one of its endpoints,

@@ -43,16 +43,6 @@ static rove__value num(int64_t i)
     return v;
 }
 
-static int valid_id(const char *s)
-{
-    if (s == NULL || strlen(s) != 26)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
-            return 0;
-    return 1;
-}
-
 static void copy_text(const rove__value *v, char *out, size_t size)
 {
     out[0] = '\0';
@@ -61,18 +51,6 @@ static void copy_text(const rove__value *v, char *out, size_t size)
         memcpy(out, v->s, n);
         out[n] = '\0';
     }
-}
-
-static int audit(roved_db *db, const roved_user *actor, const char *tbl, const char *row_id,
-                 const char *op, json_t *diff, int64_t now)
-{
-    char *s = json_dumps(diff, JSON_COMPACT);
-    if (s == NULL)
-        return ROVE_ENOMEM;
-    roved_audit a = {now, actor->id, NULL, tbl, row_id, op, 0, s};
-    int rc = roved_store_audit_put(db, &a);
-    free(s);
-    return rc;
 }
 
 typedef struct open_tasks {
@@ -134,7 +112,7 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
     const char *reason = json_string_value(json_object_get(j, "reason"));
     int vcol = col(acc_t, stage_cmd ? "stage" : "tier");
     const char *bad = NULL;
-    if (!valid_id(account_id))
+    if (!roved_admin_valid_id(account_id))
         bad = "the account id is not a valid id";
     else if (value == NULL || !rove__schema_enum_ok(&acc_t->cols[vcol], value, strlen(value)))
         bad = stage_cmd ? "stage must be unidentified, prospect, opportunity, ordered, user "
@@ -241,7 +219,8 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
     if (status == 0 && rc == 0) {
         json_t *diff = json_pack("{s:{s:s?,s:s},s:s?}", stage_cmd ? "stage" : "tier", "old",
                                  old[0] ? old : NULL, "new", value, "reason", reason);
-        rc = audit(db, actor, "account", account_id, stage_cmd ? "stage" : "tier", diff, now);
+        rc = roved_admin_audit(db, actor, "account", account_id, stage_cmd ? "stage" : "tier",
+                               diff, now);
         json_decref(diff);
     }
     rove__buf_free(&cur_text);
@@ -279,7 +258,7 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
         return roved_admin_error(c, code, msg);
     const char *to = json_string_value(json_object_get(j, "to"));
     int autopick = json_is_true(json_object_get(j, "auto"));
-    if (!valid_id(task_id) || (to == NULL) == !autopick) {
+    if (!roved_admin_valid_id(task_id) || (to == NULL) == !autopick) {
         json_decref(j);
         return roved_admin_error(c, ROVE_EBADVALUE,
                                  "give either to (a technician's user name) or auto: true");
@@ -373,7 +352,7 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
         json_t *diff = json_pack("{s:{s:s?,s:s?}}", "assignee_id", "old",
                                  info.assignee_id[0] ? info.assignee_id : NULL, "new",
                                  chosen[0] ? chosen : NULL);
-        rc = audit(db, actor, "service_task", task_id, "assign", diff, now);
+        rc = roved_admin_audit(db, actor, "service_task", task_id, "assign", diff, now);
         json_decref(diff);
     }
     /* The previous technician's device drops it, the new one's receives it. */
@@ -464,7 +443,7 @@ static int add_user_absence(roved_server *srv, struct mg_connection *c, const ro
     if (status == 0 && rc == 0) {
         json_t *diff = json_pack("{s:I,s:I,s:s?}", "from", (json_int_t)from, "to",
                                  (json_int_t)to, "reason", reason);
-        rc = audit(db, actor, "users", u.id, "absence", diff, roved_util_now_ms());
+        rc = roved_admin_audit(db, actor, "users", u.id, "absence", diff, roved_util_now_ms());
         json_decref(diff);
     }
     if (status == 0 && rc != 0)

@@ -41,16 +41,6 @@ static int split(const char *path, char *buf, size_t size, const char *parts[5])
     return 6; /* too many parts */
 }
 
-static int valid_id(const char *s)
-{
-    if (s == NULL || strlen(s) != 26)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
-            return 0;
-    return 1;
-}
-
 /* Optional integer member: 0 when absent; -1 when present but not an integer. */
 static int opt_ms(json_t *j, const char *key, int64_t *out)
 {
@@ -70,18 +60,6 @@ static int can_manage(roved_db *db, const roved_user *actor, const char *territo
            roved_store_territory_manages(db, territory_id, actor->id, now);
 }
 
-static int audit_command(roved_db *db, const roved_user *actor, const char *table,
-                         const char *row_id, const char *op, json_t *diff, int64_t now)
-{
-    char *text = json_dumps(diff, JSON_COMPACT);
-    if (text == NULL)
-        return ROVE_ENOMEM;
-    roved_audit a = {now, actor->id, NULL, table, row_id, op, 0, text};
-    int rc = roved_store_audit_put(db, &a);
-    free(text);
-    return rc;
-}
-
 /* ---- accounts/<id>/assign ---------------------------------------------- */
 
 static int assign_account(roved_server *srv, struct mg_connection *c, const roved_user *actor,
@@ -96,7 +74,7 @@ static int assign_account(roved_server *srv, struct mg_connection *c, const rove
     const char *territory = json_string_value(json_object_get(j, "territory"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
     const char *bad = NULL;
-    if (!valid_id(account_id))
+    if (!roved_admin_valid_id(account_id))
         bad = "the account id is not a valid id";
     else if (owner == NULL && territory == NULL)
         bad = "give owner (a user name) and/or territory (a territory id)";
@@ -104,7 +82,7 @@ static int assign_account(roved_server *srv, struct mg_connection *c, const rove
              (json_object_get(j, "territory") && territory == NULL) ||
              (json_object_get(j, "reason") && reason == NULL))
         bad = "owner, territory and reason must be strings";
-    else if (territory != NULL && !valid_id(territory))
+    else if (territory != NULL && !roved_admin_valid_id(territory))
         bad = "territory is not a valid id";
     else if (reason != NULL && strlen(reason) > 200)
         bad = "reason is longer than 200 bytes";
@@ -189,7 +167,7 @@ static int assign_account(roved_server *srv, struct mg_connection *c, const rove
     if (rc == 0)
         rc = roved_store_row_update(db, account, account_id, cols, vals, n);
     if (rc == 0)
-        rc = audit_command(db, actor, "account", account_id, "assign", diff, now);
+        rc = roved_admin_audit(db, actor, "account", account_id, "assign", diff, now);
     if (rc == 0)
         rc = roved_store_scope_move(db, 'a', account_id, now, why);
     json_decref(diff);
@@ -226,7 +204,7 @@ static int add_member_json(const roved_member *m, void *payload)
 
 static int list_members(roved_server *srv, struct mg_connection *c, const char *territory)
 {
-    if (!valid_id(territory))
+    if (!roved_admin_valid_id(territory))
         return roved_admin_error(c, ROVE_EBADVALUE, "the territory id is not a valid id");
     roved_db *db = NULL;
     int rc = roved_store_read_begin(srv->store, &db);
@@ -262,7 +240,7 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
         username = json_string_value(json_object_get(j, "user"));
         role = json_string_value(json_object_get(j, "role"));
     }
-    if (!valid_id(territory))
+    if (!roved_admin_valid_id(territory))
         bad = "the territory id is not a valid id";
     else if (username == NULL || username[0] == '\0' || strlen(username) > 63)
         bad = "user (a user name) is required";
@@ -324,8 +302,8 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
             add ? json_pack("{s:s,s:s,s:I,s:o}", "user_id", u.id, "role", role, "from",
                             (json_int_t)from, "to", to ? json_integer(to) : json_null())
                 : json_pack("{s:s,s:I}", "user_id", u.id, "to", (json_int_t)at);
-        rc = audit_command(db, actor, "territory_members", territory,
-                           add ? "member_add" : "member_end", diff, now);
+        rc = roved_admin_audit(db, actor, "territory_members", territory,
+                               add ? "member_add" : "member_end", diff, now);
         json_decref(diff);
         if (rc == 0)
             rc = roved_store_scope_bump(db);

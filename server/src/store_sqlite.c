@@ -2152,18 +2152,9 @@ int roved_store_member_overlaps(roved_db *db, const char *territory_id, const ch
 
 /* ---- domain ---------------------------------------------------------------- */
 
-int roved_store_open_tasks(roved_db *db, const char *account_id, roved_open_task_cb cb,
-                           void *payload)
+/* Streams (id, priority, reported_at) rows of st as roved_open_task. */
+static int stream_tasks(roved_db *db, sqlite3_stmt *st, roved_open_task_cb cb, void *payload)
 {
-    sqlite3_stmt *st =
-        fixed(db, 2000,
-              "SELECT id, coalesce(priority, 'normal'), coalesce(reported_at, 0)"
-              " FROM service_task WHERE account_id = ?1 AND deleted = 0 AND"
-              " coalesce(status, 'new') NOT IN ('resolved', 'closed', 'cancelled')"
-              " ORDER BY id");
-    if (st == NULL)
-        return ROVE_ESTORE;
-    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
     int rc, cbrc = 0;
     while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         roved_open_task t;
@@ -2176,7 +2167,22 @@ int roved_store_open_tasks(roved_db *db, const char *account_id, roved_open_task
     sqlite3_reset(st);
     if (cbrc != 0)
         return cbrc;
-    return rc == SQLITE_DONE ? 0 : fail(db, "open_tasks");
+    return rc == SQLITE_DONE ? 0 : fail(db, "tasks");
+}
+
+int roved_store_open_tasks(roved_db *db, const char *account_id, roved_open_task_cb cb,
+                           void *payload)
+{
+    sqlite3_stmt *st =
+        fixed(db, 2000,
+              "SELECT id, coalesce(priority, 'normal'), coalesce(reported_at, 0)"
+              " FROM service_task WHERE account_id = ?1 AND deleted = 0 AND"
+              " coalesce(status, 'new') NOT IN ('resolved', 'closed', 'cancelled')"
+              " ORDER BY id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    return stream_tasks(db, st, cb, payload);
 }
 
 int roved_store_technicians(roved_db *db, int64_t at, roved_tech_cb cb, void *payload)
@@ -2252,19 +2258,7 @@ int roved_store_task_queue(roved_db *db, roved_open_task_cb cb, void *payload)
                              " ('resolved', 'closed', 'cancelled') ORDER BY reported_at, id");
     if (st == NULL)
         return ROVE_ESTORE;
-    int rc, cbrc = 0;
-    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        roved_open_task t;
-        memset(&t, 0, sizeof(t));
-        col_text(st, 0, t.id, sizeof(t.id));
-        col_text(st, 1, t.priority, sizeof(t.priority));
-        t.reported_at = sqlite3_column_int64(st, 2);
-        cbrc = cb(&t, payload);
-    }
-    sqlite3_reset(st);
-    if (cbrc != 0)
-        return cbrc;
-    return rc == SQLITE_DONE ? 0 : fail(db, "task_queue");
+    return stream_tasks(db, st, cb, payload);
 }
 
 /* ---- org: territories by id or name --------------------------------------- */
