@@ -365,6 +365,66 @@ static int cmd_plan(int argc, char **argv)
     return 0;
 }
 
+static int cmd_checkin_manual(int argc, char **argv)
+{
+    char id[ROVE_ID_SIZE];
+    if (argc < 3)
+        return fail_usage("usage: checkin-manual <visit> <reason...>");
+    if (resolve("visit", argv[1], id) != 0)
+        return ROVE_ENOTFOUND;
+    int rc = rove_visit_check_in_manual(cli, id, join(argc, argv, 2));
+    if (rc != 0)
+        return fail(rc, NULL);
+    printf("checked in to visit %s without a position (manual)\n", id);
+    return 0;
+}
+
+static int cmd_missed(int argc, char **argv)
+{
+    char id[ROVE_ID_SIZE];
+    if (argc < 2)
+        return fail_usage("usage: missed <visit>");
+    if (resolve("visit", argv[1], id) != 0)
+        return ROVE_ENOTFOUND;
+    int rc = rove_visit_mark_missed(cli, id);
+    if (rc != 0)
+        return fail(rc, NULL);
+    printf("visit %s marked missed\n", id);
+    return 0;
+}
+
+static int cmd_replan(int argc, char **argv)
+{
+    char id[ROVE_ID_SIZE];
+    int64_t start;
+    if (argc < 3)
+        return fail_usage("usage: replan <visit> <\"YYYY-MM-DD HH:MM\"|HH:MM|+minutes>");
+    if (parse_when(argv[2], &start) != 0)
+        return fail_usage("cannot read the time '%s'", argv[2]);
+    if (resolve("visit", argv[1], id) != 0)
+        return ROVE_ENOTFOUND;
+    int rc = rove_visit_replan(cli, id, start, 0);
+    if (rc != 0)
+        return fail(rc, NULL);
+    printf("visit %s planned again\n", id);
+    return 0;
+}
+
+static int cmd_close_task(int argc, char **argv)
+{
+    char id[ROVE_ID_SIZE];
+    const char *sat = take_opt(&argc, argv, "--satisfaction");
+    if (argc < 3)
+        return fail_usage("usage: close-task <task> <reason...> [--satisfaction 1-5]");
+    if (resolve("service_task", argv[1], id) != 0)
+        return ROVE_ENOTFOUND;
+    int rc = rove_task_close(cli, id, join(argc, argv, 2), sat ? atoi(sat) : 0);
+    if (rc != 0)
+        return fail(rc, NULL);
+    printf("service task %s closed\n", id);
+    return 0;
+}
+
 static int cmd_tasks(int argc, char **argv)
 {
     rove_rows *q = NULL;
@@ -544,6 +604,12 @@ static const struct command commands[] = {
     {"checkout", cmd_checkout, 0, "<visit> <outcome...> [--notes T] [--next T]",
      "check out with the outcome"},
     {"cancel", cmd_cancel, 0, "<visit>", "cancel a planned visit"},
+    {"checkin-manual", cmd_checkin_manual, 0, "<visit> <reason...>",
+     "check in without a position (no GPS)"},
+    {"missed", cmd_missed, 0, "<visit>", "the customer was not met"},
+    {"replan", cmd_replan, 0, "<visit> <when>", "give a visit a new slot"},
+    {"close-task", cmd_close_task, 0, "<task> <reason...> [--satisfaction N]",
+     "close a resolved service task"},
     {"tasks", cmd_tasks, 0, "", "open service tasks by SLA due time"},
     {"urgent", cmd_urgent, 0, "", "open service tasks by SLA urgency (breached first)"},
     {"followups", cmd_followups, 0, "", "resolved tasks whose follow-up is due"},

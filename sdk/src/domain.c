@@ -301,6 +301,114 @@ cleanup:
     return rc;
 }
 
+/* Moves a visit from one of `from` to `to`, setting extra text columns
+ * (name/value pairs, NULL-terminated) in the same local write. */
+static int visit_move(rove_client *c, const char *visit_id, const char *const *from,
+                      const char *to, const char *const *extra, int64_t start, int64_t end)
+{
+    rove_record *v = NULL;
+    int rc;
+    if (c == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    if (empty(visit_id))
+        return rove__client_error(c, ROVE_EINVAL, "visit id is required");
+    ROVE_TRY(rove_client_get(c, &v, "visit", visit_id));
+    const char *st = rove_record_text(v, "status");
+    if (st == NULL || !status_in(st, from)) {
+        rc = rove__client_error(c, ROVE_ESTATE, "a visit cannot go from %s to %s",
+                                st ? st : "(none)", to);
+        goto cleanup;
+    }
+    SET(rove_record_set_text(v, "status", to), "visit", "status");
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i += 2)
+        SET(rove_record_set_text(v, extra[i], extra[i + 1]), "visit", extra[i]);
+    if (start > 0) {
+        SET(rove_record_set_int(v, "planned_start", start), "visit", "planned_start");
+        SET(rove_record_set_int(v, "planned_end", end > start ? end : start + 3600000), "visit",
+            "planned_end");
+    }
+    rc = rove_client_update(c, v);
+cleanup:
+    rove_record_free(v);
+    return rc;
+}
+
+int rove_visit_check_in_manual(rove_client *c, const char *visit_id, const char *reason)
+{
+    static const char *const from[] = {"planned", "needs_replan", NULL};
+    if (c != NULL && empty(reason))
+        return rove__client_error(c, ROVE_EINVAL, "a manual check-in needs a reason");
+    const char *extra[] = {"geo_reason", reason, "performed_by", c ? c->user_id : NULL, NULL};
+    if (c != NULL && c->user_id == NULL)
+        extra[2] = NULL;
+    int rc = visit_move(c, visit_id, from, "checked_in", extra, 0, 0);
+    /* The server will say "manual"; shown provisionally until then. */
+    if (rc == 0)
+        rc = set_local(c, "visit", visit_id, "geo_check", "manual", 0);
+    return rc;
+}
+
+int rove_visit_mark_missed(rove_client *c, const char *visit_id)
+{
+    static const char *const from[] = {"planned", "needs_replan", NULL};
+    return visit_move(c, visit_id, from, "missed", NULL, 0, 0);
+}
+
+int rove_visit_replan(rove_client *c, const char *visit_id, int64_t start, int64_t end)
+{
+    static const char *const planned[] = {"planned", NULL}, *const later[] = {"needs_replan",
+                                                                              NULL};
+    static const char *const missed[] = {"missed", NULL};
+    if (c == NULL)
+        return ROVE_EINVAL;
+    if (start <= 0)
+        return rove__client_error(c, ROVE_EINVAL, "a new start time is required");
+    rove_record *v = NULL;
+    ROVE_TRY(rove_client_get(c, &v, "visit", visit_id));
+    char st[32];
+    snprintf(st, sizeof(st), "%s",
+             rove_record_text(v, "status") ? rove_record_text(v, "status") : "");
+    rove_record_free(v);
+    /* A missed visit goes through needs_replan; a planned one just moves. */
+    if (strcmp(st, "missed") == 0)
+        ROVE_TRY(visit_move(c, visit_id, missed, "needs_replan", NULL, 0, 0));
+    if (strcmp(st, "planned") == 0)
+        return visit_move(c, visit_id, planned, "planned", NULL, start, end);
+    return visit_move(c, visit_id, later, "planned", NULL, start, end);
+}
+
+int rove_task_close(rove_client *c, const char *task_id, const char *close_reason,
+                    int satisfaction)
+{
+    static const char *const from[] = {"resolved", "follow_up", NULL};
+    rove_record *t = NULL;
+    int rc;
+    if (c == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    if (empty(task_id) || empty(close_reason))
+        return rove__client_error(c, ROVE_EINVAL, "task id and close reason are required");
+    if (satisfaction != 0 && (satisfaction < 1 || satisfaction > 5))
+        return rove__client_error(c, ROVE_EBADVALUE, "satisfaction must be 1 to 5 (0: none)");
+    ROVE_TRY(rove_client_get(c, &t, "service_task", task_id));
+    const char *st = rove_record_text(t, "status");
+    if (st == NULL || !status_in(st, from)) {
+        rc = rove__client_error(c, ROVE_ESTATE, "only a resolved task can be closed (it is %s)",
+                                st ? st : "new");
+        goto cleanup;
+    }
+    SET(rove_record_set_text(t, "status", "closed"), "service_task", "status");
+    SET(rove_record_set_text(t, "close_reason", close_reason), "service_task", "close_reason");
+    if (satisfaction != 0)
+        SET(rove_record_set_int(t, "satisfaction", satisfaction), "service_task",
+            "satisfaction");
+    rc = rove_client_update(c, t);
+cleanup:
+    rove_record_free(t);
+    return rc;
+}
+
 int rove_task_create(rove_client *c, char *id_out, const char *account_id, const char *type,
                      const char *priority, const char *title, const char *description)
 {

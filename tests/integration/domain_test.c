@@ -561,6 +561,26 @@ void test_integration__domain_day_helpers(void)
     TH_ASSERT_ROVE(c, rove_followups_due(c, &q, th_now_ms() + 4 * 86400000ll));
     TH_ASSERT_EQ(count_rows(q, 0, task), 1);
 
+    TH_ASSERT_ROVE(c, rove_task_close(c, task, "sent and confirmed", 4));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    TH_ASSERT_EQ(l.status, ROVE_RECEIPT_APPLIED);
+    TH_ASSERT_EQ(rove_task_close(c, task, "again", 4), ROVE_ESTATE);
+
+    /* A visit not met is marked missed, replanned, and checked in by hand. */
+    char v[ROVE_ID_SIZE];
+    TH_ASSERT_ROVE(c, rove_visit_plan(c, v, acc, NULL, "Demo", th_now_ms() + 3600000, 0));
+    TH_ASSERT_ROVE(c, rove_visit_mark_missed(c, v));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    TH_ASSERT_EQ(l.status, ROVE_RECEIPT_APPLIED);
+    TH_ASSERT_ROVE(c, rove_visit_replan(c, v, th_now_ms() + 7200000, 0));
+    TH_ASSERT_ROVE(c, rove_visit_check_in_manual(c, v, "GPS lost in the basement"));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    TH_ASSERT_EQ(l.status, ROVE_RECEIPT_APPLIED);
+    char geo[32];
+    th_client_text(c, "SELECT geo_check FROM visit WHERE id = ?1", v, geo, sizeof(geo));
+    TH_ASSERT_STR(geo, "manual");
+    TH_ASSERT_EQ(rove_visit_mark_missed(c, v), ROVE_ESTATE);
+
     rove_client_free(c);
     th_server_stop(s);
 }

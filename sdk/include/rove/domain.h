@@ -70,6 +70,23 @@ ROVE_EXTERN(int)
 rove_visit_check_out(rove_client *c, const char *visit_id, double lat, double lon,
                      const char *outcome, const char *notes, const char *next_action);
 
+/* Checks in without a position (no GPS signal, indoors): the reason is kept
+ * and the server records the check-in as "manual". From "planned" or
+ * "needs_replan"; ROVE_EINVAL without a reason, ROVE_ESTATE otherwise. */
+ROVE_EXTERN(int)
+rove_visit_check_in_manual(rove_client *c, const char *visit_id, const char *reason);
+
+/* The customer was not met: a planned visit becomes "missed" (ROVE_ESTATE
+ * from any other status). */
+ROVE_EXTERN(int) rove_visit_mark_missed(rove_client *c, const char *visit_id);
+
+/* Gives a planned, missed or needs-replan visit a new slot (planned_end 0:
+ * one hour); it is "planned" again. ROVE_ESTATE for visits checked in, done
+ * or cancelled. */
+ROVE_EXTERN(int)
+rove_visit_replan(rove_client *c, const char *visit_id, int64_t planned_start,
+                  int64_t planned_end);
+
 /* Cancels a planned visit (status "cancelled"); ROVE_ESTATE once completed. */
 ROVE_EXTERN(int) rove_visit_cancel(rove_client *c, const char *visit_id);
 
@@ -104,6 +121,13 @@ rove_task_create(rove_client *c, char *id_out, const char *account_id, const cha
 ROVE_EXTERN(int)
 rove_task_set_status(rove_client *c, const char *task_id, const char *status,
                      const char *resolution);
+
+/* Closes a resolved (or follow-up) task with the reason, and the customer's
+ * satisfaction 1..5 (0: not asked). ROVE_EINVAL without a reason,
+ * ROVE_EBADVALUE for another satisfaction, ROVE_ESTATE when not resolved. */
+ROVE_EXTERN(int)
+rove_task_close(rove_client *c, const char *task_id, const char *close_reason,
+                int satisfaction);
 
 /* Open service tasks (not resolved, closed or cancelled), ordered by
  * sla_resolve_due (unknown due dates last). Columns: id, status, priority,
