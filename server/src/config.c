@@ -85,6 +85,10 @@ static const option options[] = {
     {"followup-days", OPT_INT, "3",
      "Days after a service task is resolved when its follow-up is due.", INT(followup_days), 0,
      0, 365},
+    {"max-clock-skew-ms", OPT_INT, "300000",
+     "How far ahead of server time a device's clock may count when concurrent edits are "
+     "ordered (last writer wins); a device clock further ahead is clamped to it.",
+     INT(max_clock_skew_ms), 0, 0, 86400000},
     {"seed-bench", OPT_INT, "0",
      "Create user `bench` (rep, password bench-demo) owning N synced rows spread over "
      "accounts, contacts, visits and service tasks (benchmarks). Only on an empty store.",

@@ -32,6 +32,7 @@ typedef struct roved_config {
     char cadence_days[128];
     char sla_policy[512];
     int followup_days;
+    int max_clock_skew_ms;
     /* Actions, command line only. */
     int help;
     int version;

@@ -22,7 +22,5 @@ typedef struct roved_server {
     rove__hlc hlc;
 } roved_server;
 
-/* Largest skew accepted from a device clock before it is clamped. */
-#define ROVED_MAX_SKEW_MS (5 * 60 * 1000)
 
 #endif

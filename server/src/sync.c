@@ -27,6 +27,7 @@ typedef struct apply_ctx {
     const roved_user *user;
     int64_t now;
     const roved_policy *policy;
+    int64_t max_skew; /* ms a device clock may run ahead (--max-clock-skew-ms) */
 } apply_ctx;
 
 static int reject(roved_receipt_row *r, int code, const char *message)
@@ -719,8 +720,12 @@ static const char *policy_name(rove__merge m)
     }
 }
 
-static int log_conflict(apply_ctx *a, const rove__change *c, int col, const rove__value *lost,
-                        const rove__value *kept)
+/* Records one losing value: column of the change's record, the policy that
+ * decided, the value that lost and the one kept, and who wrote the loser
+ * (device may be NULL when it is not known). */
+static int conflict_put_by(apply_ctx *a, const rove__change *c, const char *column,
+                           const char *policy, const rove__value *lost, const rove__value *kept,
+                           const char *device_id, const char *user_id)
 {
     json_t *jl = json_value(lost), *jk = json_value(kept);
     char *ls = jl ? json_dumps(jl, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
@@ -729,15 +734,36 @@ static int log_conflict(apply_ctx *a, const rove__change *c, int col, const rove
     json_decref(jk);
     int rc = ROVE_ENOMEM;
     if (ls != NULL && ks != NULL) {
-        const rove__column *cd = &c->table->cols[col];
-        roved_conflict rec = {
-            a->now,     c->table->name, c->id,  cd->name, policy_name(cd->merge),
-            a->dev->id, a->user->id,    c->hlc, ls,       ks};
+        roved_conflict rec = {a->now,    c->table->name, c->id,  column, policy,
+                              device_id, user_id,        c->hlc, ls,     ks};
         rc = roved_store_conflict_put(a->db, &rec);
     }
     free(ls);
     free(ks);
     return rc;
+}
+
+static int conflict_put(apply_ctx *a, const rove__change *c, const char *column,
+                        const char *policy, const rove__value *lost, const rove__value *kept)
+{
+    return conflict_put_by(a, c, column, policy, lost, kept, a->dev->id, a->user->id);
+}
+
+static int log_conflict(apply_ctx *a, const rove__change *c, int col, const rove__value *lost,
+                        const rove__value *kept)
+{
+    const rove__column *cd = &c->table->cols[col];
+    return conflict_put(a, c, cd->name, policy_name(cd->merge), lost, kept);
+}
+
+/*
+ * A device's clock may be far ahead: its HLC counts at most --max-clock-skew-ms
+ * beyond server time, so a fast clock cannot win every later
+ * last-writer-wins race (docs/conflicts.md).
+ */
+static int64_t change_hlc(const apply_ctx *a, const rove__change *c)
+{
+    return (int64_t)rove__hlc_clamp((uint64_t)c->hlc, (uint64_t)a->now, (uint64_t)a->max_skew);
 }
 
 static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
@@ -799,7 +825,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
             }
             switch (cd->merge) {
             case ROVE__MERGE_LWW:
-                win = c->hlc >= k->hlc;
+                win = change_hlc(a, c) >= k->hlc;
                 break;
             case ROVE__MERGE_SERVER:
                 win = 0;
@@ -846,10 +872,21 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                 rc = log_conflict(a, c, col, v, have_cur ? &cur[col] : v);
                 continue;
             }
+            /* The device's value wins over a concurrent one: the value it
+             * replaces is kept in the conflict log too (not for appended
+             * texts, where both are kept). */
+            if (cd->merge != ROVE__MERGE_APPEND) {
+                char by[27];
+                vtext(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
+                rc = conflict_put_by(a, c, cd->name, policy_name(cd->merge), &cur[col], v, NULL,
+                                     by[0] ? by : NULL);
+                if (rc != 0)
+                    break;
+            }
         }
         cols[n] = col;
         vals[n++] = *v;
-        k->hlc = c->hlc;
+        k->hlc = change_hlc(a, c);
         k->version = version;
         k->device_tag = tag;
     }
@@ -912,6 +949,64 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
     return 0;
 }
 
+/*
+ * A change to a record deleted on the server. A second delete has the
+ * outcome it asked for: applied. An update is not applied (the record is not
+ * resurrected) but not lost either: each of its values goes to the conflict
+ * log (policy "delete"), and the receipt says overridden.
+ */
+static int after_delete(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
+{
+    if (c->op == ROVE__OP_DELETE) {
+        r->status = ROVE__RC_APPLIED;
+        roved_util_copy(r->message, sizeof(r->message), "the record was already deleted");
+        return 0;
+    }
+    rove__value gone = {ROVE__T_NULL, 0, 0, NULL, 0};
+    for (size_t i = 0; i < c->ncols; i++) {
+        int rc =
+            conflict_put(a, c, c->table->cols[c->col[i]].name, "delete", &c->val[i], &gone);
+        if (rc != 0)
+            return rc;
+    }
+    r->status = ROVE__RC_OVERRIDDEN;
+    roved_util_copy(r->code, sizeof(r->code), rove_error_name(ROVE_ECONFLICT));
+    roved_util_copy(r->message, sizeof(r->message),
+                    "the record was deleted on the server; your change is kept in the "
+                    "conflict log");
+    return 0;
+}
+
+/*
+ * A delete of a record that another device changed after this device last
+ * saw it: the delete wins, and the other device's newer values go to the
+ * conflict log (policy "delete"), so a manager can see what was removed.
+ */
+static int delete_conflicts(apply_ctx *a, const rove__change *c)
+{
+    const rove__table *t = c->table;
+    roved_col_clock clocks[ROVE__MAX_COLS];
+    int rc = roved_store_clock_get(a->db, t, c->id, clocks);
+    if (rc != 0)
+        return rc;
+    int64_t tag = device_tag(a->dev->id);
+    rove__value cur[ROVE__MAX_COLS];
+    rove__buf text = ROVE__BUF_INIT;
+    int have = 0;
+    rove__value gone = {ROVE__T_NULL, 0, 0, NULL, 0};
+    for (size_t i = ROVE__SYS_COLS; rc == 0 && i < t->ncols; i++) {
+        if (clocks[i].version <= c->base_version || clocks[i].device_tag == tag ||
+            clocks[i].device_tag == 0)
+            continue;
+        if (!have && (rc = roved_store_row_get(a->db, t, c->id, cur, &text)) == 0)
+            have = 1;
+        if (rc == 0)
+            rc = conflict_put(a, c, t->cols[i].name, "delete", &cur[i], &gone);
+    }
+    rove__buf_free(&text);
+    return rc;
+}
+
 static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     const rove__table *t = c->table;
@@ -933,7 +1028,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
             return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     }
     if (info.deleted)
-        return reject(r, ROVE_ENOTFOUND, "the record has been deleted");
+        return after_delete(a, c, r);
 
     int acol = col_index(t, "account_id");
     if (c->op == ROVE__OP_UPDATE && acol >= 0 && strcmp(t->name, "account") != 0) {
@@ -953,6 +1048,8 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
     if (c->op == ROVE__OP_UPDATE)
         return merge_update(a, c, r);
 
+    if ((rc = delete_conflicts(a, c)) != 0)
+        return rc;
     int64_t version;
     rc = roved_store_version_next(a->db, &version);
     if (rc != 0)
@@ -1048,7 +1145,8 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
     int rc = roved_store_write_begin(srv->store, &db);
     if (rc != 0)
         return rove__err(err, rc, "the store is unavailable");
-    apply_ctx a = {db, dev, user, roved_util_now_ms(), &srv->policy};
+    apply_ctx a = {
+        db, dev, user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms};
     for (size_t i = 0; i < req->nchanges && rc == 0; i++) {
         const rove__change *c = &req->changes[i];
         receipt_slot *s = &slots[i];
@@ -1278,7 +1376,8 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
     stats->pushed = req.nchanges;
     int64_t now = roved_util_now_ms();
     pthread_mutex_lock(&srv->hlc_lock);
-    rove__hlc_recv(&srv->hlc, (uint64_t)req.hlc, (uint64_t)now, ROVED_MAX_SKEW_MS, NULL);
+    rove__hlc_recv(&srv->hlc, (uint64_t)req.hlc, (uint64_t)now,
+                   (uint64_t)srv->cfg->max_clock_skew_ms, NULL);
     pthread_mutex_unlock(&srv->hlc_lock);
 
     receipt_slot *slots = NULL;

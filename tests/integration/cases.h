@@ -25,6 +25,7 @@
     X(rove_field_cli)                                                                      \
     X(embed_example)                                                                       \
     X(cursor_ahead_restarts)                                                               \
+    X(clock_skew_bound)                                                                    \
     TH_CASES_SCOPE(X)                                                                      \
     TH_CASES_DOMAIN(X)                                                                     \
     TH_CASES_ORG(X)                                                                        \

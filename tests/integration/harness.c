@@ -679,6 +679,10 @@ void th_w_request(rove__buf *b, int64_t version, int64_t cursor, int64_t limit, 
     rove__w_array(b, nchanges);
 }
 
+static int64_t clock_skew_ms;
+
+void th_set_clock_skew(int64_t ms) { clock_skew_ms = ms; }
+
 void th_w_change(rove__buf *b, const char *change_id, const char *table, int op,
                  const char *record_id, int64_t base_version, const th_col *cols, size_t ncols)
 {
@@ -688,7 +692,7 @@ void th_w_change(rove__buf *b, const char *change_id, const char *table, int op,
     rove__w_int(b, op);
     rove__w_text(b, record_id);
     rove__w_int(b, base_version);
-    rove__w_int(b, (int64_t)rove__hlc_pack((uint64_t)th_now_ms(), 1));
+    rove__w_int(b, (int64_t)rove__hlc_pack((uint64_t)(th_now_ms() + clock_skew_ms), 1));
     rove__w_map(b, ncols);
     for (size_t i = 0; i < ncols; i++) {
         rove__w_text(b, cols[i].name);

@@ -198,6 +198,8 @@ rove__value th_null(void);
 /* Writes the request map header: v, cursor, limit, hlc, changes (n). */
 void th_w_request(rove__buf *b, int64_t version, int64_t cursor, int64_t limit,
                   size_t nchanges);
+/* Makes th_w_change stamp changes with a clock ms ahead (negative: behind). */
+void th_set_clock_skew(int64_t ms);
 /* Writes one change array (no validation: anything can be crafted). */
 void th_w_change(rove__buf *b, const char *change_id, const char *table, int op,
                  const char *record_id, int64_t base_version, const th_col *cols,

@@ -738,8 +738,23 @@ void test_integration__delete_propagates(void)
     rove_sync_state st = ROVE_SYNC_SYNCED;
     const char *msg = NULL;
     TH_ASSERT_ROVE(b, rove_client_record_state(b, "contact", contact, &st, &msg));
-    TH_ASSERT_MSG(st == ROVE_SYNC_REJECTED, "state of B's refused edit: %s",
+    /* The edit lost to the delete: not resurrected, not lost either. */
+    TH_ASSERT_MSG(st == ROVE_SYNC_OVERRIDDEN, "state of B's edit of a deleted record: %s",
                   rove_sync_state_name(st));
+    {
+        char dbpath[700];
+        snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+        sqlite3 *sdb = NULL;
+        TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+        sqlite3_busy_timeout(sdb, 5000);
+        TH_ASSERT_EQ(th_db_int(sdb,
+                               "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND policy = "
+                               "'delete' AND column_name = 'title' AND lost_value = "
+                               "'\"Edited while deleted\"'",
+                               contact, NULL),
+                     1);
+        sqlite3_close(sdb);
+    }
     sync_ok(a, &rep, "A pull");
     assert_same_replicas(a, b);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
@@ -1227,5 +1242,76 @@ void test_integration__cursor_ahead_restarts(void)
     free(got);
     sqlite3_close(full);
     sqlite3_close(again);
+    th_server_stop(s);
+}
+
+/* Pushes one update of account.phone with the given base version; returns
+ * the receipt status. */
+static int push_phone(const th_server *s, const char *token, const char *acc, int64_t base,
+                      const char *phone)
+{
+    char ch[ROVE_ID_SIZE];
+    th_new_id(ch);
+    rove__buf b = ROVE__BUF_INIT;
+    th_w_request(&b, 1, 0, 1, 1);
+    th_col cols[] = {{"phone", th_text(phone)}};
+    th_w_change(&b, ch, "account", ROVE__OP_UPDATE, acc, base, cols, 1);
+    static th_sync_result res;
+    TH_ASSERT_EQ(th_sync_raw(s, token, &b, &res, NULL), 200);
+    rove__buf_free(&b);
+    TH_ASSERT_EQ(res.nreceipts, 1);
+    int st = res.receipts[0].status;
+    th_sync_result_free(&res);
+    return st;
+}
+
+/*
+ * A device whose clock runs a year ahead cannot win every later
+ * last-writer-wins race: its clock counts at most --max-clock-skew-ms (here
+ * 1 s) beyond server time. A correct device editing the same field
+ * concurrently after that bound wins, and the fast device's value is in the
+ * conflict log.
+ */
+void test_integration__clock_skew_bound(void)
+{
+    static const char *const extra[] = {"--max-clock-skew-ms", "1000", NULL};
+    th_server *s = th_server_start(extra);
+    th_login fast, ok;
+    TH_ASSERT_EQ(th_login_raw(s, "rita", "rita-demo", &fast), 200);
+    TH_ASSERT_EQ(th_login_raw(s, "rita", "rita-demo", &ok), 200);
+    sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
+    char acc[ROVE_ID_SIZE];
+    th_db_text(snap, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1",
+               fast.user_id, acc, sizeof(acc));
+    int64_t base = th_db_int(snap, "SELECT version FROM account WHERE id = ?1", acc, NULL);
+    sqlite3_close(snap);
+
+    th_set_clock_skew(365ll * 86400000);
+    TH_ASSERT_EQ(push_phone(s, fast.token, acc, base, "+1 555 FAST"), 0);
+    th_set_clock_skew(0);
+    usleep(1300 * 1000);
+    /* Same base: a concurrent edit, decided by last writer wins. */
+    int st = push_phone(s, ok.token, acc, base, "+1 555 0K");
+    th_log("the correct device's concurrent edit after the bound: status %d", st);
+    TH_ASSERT_EQ(st, 0);
+    snap = th_snapshot(s, "rita", "rita-demo", NULL);
+    char phone[64];
+    th_db_text(snap, "SELECT phone FROM account WHERE id = ?1", acc, phone, sizeof(phone));
+    TH_ASSERT_STR(phone, "+1 555 0K");
+    sqlite3_close(snap);
+
+    /* Without the bound the fast device would keep winning: a second fast
+     * edit is clamped to now + 1 s and wins over nothing newer. */
+    char dbpath[700];
+    snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+    sqlite3 *sdb = NULL;
+    TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(sdb, 5000);
+    TH_ASSERT_EQ(th_db_int(sdb,
+                           "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND column_name = "
+                           "'phone' AND lost_value = '\"+1 555 FAST\"' AND policy = 'lww'",
+                           acc, NULL),
+                 1);
+    sqlite3_close(sdb);
     th_server_stop(s);
 }
