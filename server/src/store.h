@@ -221,6 +221,10 @@ typedef struct roved_conflict {
 } roved_conflict;
 
 int roved_store_conflict_put(roved_db *db, const roved_conflict *c);
+typedef int (*roved_conflict_cb)(int64_t id, const roved_conflict *c, void *payload);
+/* The newest `limit` entries, of one record when row_id is not NULL. */
+int roved_store_conflict_list(roved_db *db, const char *row_id, int64_t limit,
+                              roved_conflict_cb cb, void *payload);
 
 /* ---- pulls ------------------------------------------------------------ */
 

@@ -2279,3 +2279,37 @@ int roved_store_territory_find(roved_db *db, const char *key, char id_out[27])
         return 0;
     return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "territory_find");
 }
+
+/* ---- conflicts: the log for managers ------------------------------------- */
+
+int roved_store_conflict_list(roved_db *db, const char *row_id, int64_t limit,
+                              roved_conflict_cb cb, void *payload)
+{
+    sqlite3_stmt *st =
+        fixed(db, 2010,
+              "SELECT id, at, table_name, row_id, column_name, policy, device_id,"
+              " user_id, client_hlc, lost_value, kept_value FROM conflicts"
+              " WHERE (?1 IS NULL OR row_id = ?1) ORDER BY id DESC LIMIT ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, row_id);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        roved_conflict cf = {sqlite3_column_int64(st, 1),
+                             (const char *)sqlite3_column_text(st, 2),
+                             (const char *)sqlite3_column_text(st, 3),
+                             (const char *)sqlite3_column_text(st, 4),
+                             (const char *)sqlite3_column_text(st, 5),
+                             (const char *)sqlite3_column_text(st, 6),
+                             (const char *)sqlite3_column_text(st, 7),
+                             sqlite3_column_int64(st, 8),
+                             (const char *)sqlite3_column_text(st, 9),
+                             (const char *)sqlite3_column_text(st, 10)};
+        cbrc = cb(sqlite3_column_int64(st, 0), &cf, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "conflict_list");
+}

@@ -25,7 +25,8 @@ const char rovectl_scope_usage[] =
     "  territory-members add TERRITORY_ID USERNAME --role rep|manager [--from TIME]\n"
     "                  [--to TIME]          (TIME: 2026-11-23T10:00:00Z or ms)\n"
     "  territory-members end TERRITORY_ID USERNAME [--at TIME]\n"
-    "  quarantine list\n";
+    "  quarantine list\n"
+    "  conflicts list [--record ID]     (the newest 500 losing values)\n";
 
 static void print_time(long long ms)
 {
@@ -102,6 +103,27 @@ static int print_member_change(json_t *j)
     else
         printf("%s is now a %s member of territory %s\n", rovectl_str(j, "username"),
                rovectl_str(j, "role"), rovectl_str(j, "territory_id"));
+    return 0;
+}
+
+static int print_conflicts(json_t *j)
+{
+    json_t *arr = json_object_get(j, "conflicts"), *cf;
+    size_t i;
+    printf("%-20s  %-12s  %-26s  %-16s  %-7s  %-24s  %s\n", "AT", "TABLE", "ROW", "COLUMN",
+           "POLICY", "LOST", "KEPT");
+    json_array_foreach(arr, i, cf)
+    {
+        char *lost = json_dumps(json_object_get(cf, "lost"), JSON_ENCODE_ANY | JSON_COMPACT);
+        char *kept = json_dumps(json_object_get(cf, "kept"), JSON_ENCODE_ANY | JSON_COMPACT);
+        print_time(json_integer_value(json_object_get(cf, "at")));
+        printf("  %-12s  %-26s  %-16s  %-7s  %-24.24s  %.40s\n", rovectl_str(cf, "table"),
+               rovectl_str(cf, "row_id"), rovectl_str(cf, "column"), rovectl_str(cf, "policy"),
+               lost ? lost : "-", kept ? kept : "-");
+        free(lost);
+        free(kept);
+    }
+    printf("%zu entries\n", json_array_size(arr));
     return 0;
 }
 
@@ -207,6 +229,19 @@ int rovectl_scope_command(rovectl *o)
             return finish(o, j, print_member_change);
         }
         return ROVECTL_NOT_MINE;
+    }
+    if (n == 2 && !strcmp(w0, "conflicts") && !strcmp(w1, "list")) {
+        static const char *const allowed[] = {"--record", NULL};
+        if (!rovectl_opts_ok(o, allowed))
+            return 2;
+        const char *rec = rovectl_opt(o, "--record");
+        if (rec != NULL && !rovectl_safe_key(rec)) {
+            fprintf(stderr, "rovectl: invalid record id \"%s\"\n", rec);
+            return 2;
+        }
+        snprintf(path, sizeof(path), "/v1/admin/conflicts%s%s", rec ? "?record=" : "",
+                 rec ? rec : "");
+        return finish(o, rovectl_call(o, "GET", path, NULL, &status), print_conflicts);
     }
     if (n == 2 && !strcmp(w0, "quarantine") && !strcmp(w1, "list")) {
         static const char *const none[] = {NULL};

@@ -1313,5 +1313,19 @@ void test_integration__clock_skew_bound(void)
                            acc, NULL),
                  1);
     sqlite3_close(sdb);
+
+    /* Managers read it through the admin API. */
+    char admin[128], path[160];
+    th_admin_login(s, "maria", "maria-demo", admin, sizeof(admin));
+    snprintf(path, sizeof(path), "/v1/admin/conflicts?record=%s", acc);
+    th_resp r;
+    th_http(s, "GET", path, admin, NULL, NULL, 0, &r);
+    TH_ASSERT_EQ(r.status, 200);
+    TH_ASSERT(strstr((const char *)r.body.ptr, "+1 555 FAST") != NULL);
+    TH_ASSERT(strstr((const char *)r.body.ptr, "\"policy\":\"lww\"") != NULL);
+    th_resp_free(&r);
+    th_http(s, "GET", "/v1/admin/conflicts?record=bogus", admin, NULL, NULL, 0, &r);
+    TH_ASSERT_EQ(r.status, 400);
+    th_resp_free(&r);
     th_server_stop(s);
 }
