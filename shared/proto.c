@@ -177,8 +177,8 @@ static int parse_change(rove__reader *r, rove__change *ch, size_t index, rove__e
                          safe(tmp, sizeof(tmp), s, len));
     int64_t op;
     if (rove__r_int(r, &op) != 0 || op < ROVE__OP_INSERT || op > ROVE__OP_DELETE)
-        return rove__err(err, ROVE_EPROTO, "%s: op must be 1 (insert), 2 (update) or 3 (delete)",
-                         where);
+        return rove__err(err, ROVE_EPROTO,
+                         "%s: op must be 1 (insert), 2 (update) or 3 (delete)", where);
     ch->op = (rove__op)op;
     if (rove__r_text(r, &s, &len) != 0)
         return rove__err(err, ROVE_EPROTO, "%s: record id must be text", where);
@@ -254,9 +254,10 @@ int rove__sync_req_parse(rove__sync_req *req, const void *buf, size_t len, rove_
                 goto fail;
             }
             if (field == &req->version && req->version != ROVE__PROTO_VERSION) {
-                rc = rove__err(err, ROVE_EVERSION, "protocol version %lld is not supported "
-                               "(this server speaks %d)", (long long)req->version,
-                               ROVE__PROTO_VERSION);
+                rc = rove__err(err, ROVE_EVERSION,
+                               "protocol version %lld is not supported "
+                               "(this server speaks %d)",
+                               (long long)req->version, ROVE__PROTO_VERSION);
                 goto fail;
             }
         } else if (rove__text_eq(key, klen, "changes")) {
@@ -347,15 +348,9 @@ void rove__sync_resp_table_begin(rove__buf *b, const rove__table *t, const int *
     rove__w_array(b, nrows);
 }
 
-void rove__sync_resp_row_begin(rove__buf *b, size_t ncols)
-{
-    rove__w_array(b, ncols);
-}
+void rove__sync_resp_row_begin(rove__buf *b, size_t ncols) { rove__w_array(b, ncols); }
 
-void rove__sync_resp_value(rove__buf *b, const rove__value *v)
-{
-    write_value(b, v);
-}
+void rove__sync_resp_value(rove__buf *b, const rove__value *v) { write_value(b, v); }
 
 void rove__sync_resp_evictions_begin(rove__buf *b, size_t n)
 {
@@ -408,6 +403,10 @@ static int parse_receipts(rove__reader *r, const rove__sync_resp_handler *h, voi
                              (long long)status);
         if ((rc_.code && rc_.code_len > 64) || (rc_.message && rc_.message_len > 1024))
             return rove__err(err, ROVE_EPROTO, "receipt %zu: oversized code or message", i);
+        /* Receipts reach the app and its UI: text must be text. */
+        if ((rc_.code && !rove__utf8_valid(rc_.code, rc_.code_len)) ||
+            (rc_.message && !rove__utf8_valid(rc_.message, rc_.message_len)))
+            return rove__err(err, ROVE_EPROTO, "receipt %zu: code or message is not UTF-8", i);
         rc_.status = (rove__receipt_status)status;
         if (h->receipt != NULL) {
             int rc = h->receipt(&rc_, payload);

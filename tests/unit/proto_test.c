@@ -1176,6 +1176,13 @@ void test_proto__response_receipt_validation(void)
     ASSERT_RC(parse_resp_rc(&b), ROVE_EPROTO);
     receipt_msg(&b, "nope", ROVE__RC_APPLIED, NULL, 0, NULL, 0);
     ASSERT_RC(parse_resp_rc(&b), ROVE_EBADID);
+    /* Invalid UTF-8 in the code or the message. */
+    receipt_msg(&b, ulid(1), ROVE__RC_REJECTED, "bad\xff", 4, NULL, 0);
+    ASSERT_RC(parse_resp_rc(&b), ROVE_EPROTO);
+    receipt_msg(&b, ulid(1), ROVE__RC_REJECTED, NULL, 0, "caf\xc3", 4);
+    ASSERT_RC(parse_resp_rc(&b), ROVE_EPROTO);
+    receipt_msg(&b, ulid(1), ROVE__RC_REJECTED, "conflict", 8, "caf\xc3\xa9", 5);
+    ASSERT_OK(parse_resp_rc(&b));
     /* Four items instead of five. */
     rove__buf_clear(&b);
     rove__w_map(&b, 2);
