@@ -62,8 +62,8 @@ int rove__inflate(rove__buf *out, const void *in, size_t len, size_t max_out)
                 if (rc == Z_OK && z.avail_in != 0)
                     continue; /* consumed trailer bytes, no output yet */
                 result = (rc == Z_OK || rc == Z_BUF_ERROR) ? ROVE_EPROTO /* truncated */
-                         : rc == Z_MEM_ERROR              ? ROVE_ENOMEM
-                                                          : ROVE_EPROTO;
+                         : rc == Z_MEM_ERROR               ? ROVE_ENOMEM
+                                                           : ROVE_EPROTO;
                 goto done;
             }
             break;

@@ -23,8 +23,8 @@ uint64_t rove__hlc_clamp(uint64_t remote, uint64_t wall_ms, uint64_t max_skew_ms
     return remote > limit ? limit : remote;
 }
 
-uint64_t rove__hlc_recv(rove__hlc *c, uint64_t remote, uint64_t wall_ms,
-                        uint64_t max_skew_ms, int *clamped)
+uint64_t rove__hlc_recv(rove__hlc *c, uint64_t remote, uint64_t wall_ms, uint64_t max_skew_ms,
+                        int *clamped)
 {
     uint64_t r = rove__hlc_clamp(remote, wall_ms, max_skew_ms);
     if (clamped != NULL)

@@ -9,38 +9,33 @@
 #define COMMERCIAL (ROVE__ROLE_REP | ROVE__ROLE_MANAGER | ROVE__ROLE_ADMIN)
 
 /* Enum value lists; for state machines the order is the rank. */
-static const char *const stage_values[] = {"unidentified", "prospect", "opportunity",
-                                           "ordered",      "user",     "churned", NULL};
-static const char *const channel_values[] = {"phone", "fax",   "email",    "sms", "face_to_face",
-                                             "media", "web",   "event",    "referral",
-                                             "rep",   NULL};
+static const char *const stage_values[] = {"unidentified", "prospect", "opportunity", "ordered",
+                                           "user",         "churned",  NULL};
+static const char *const channel_values[] = {"phone",        "fax",   "email", "sms",
+                                             "face_to_face", "media", "web",   "event",
+                                             "referral",     "rep",   NULL};
 static const char *const tier_values[] = {"VIP", "A", "B", "C", NULL};
-static const char *const decision_values[] = {"decision_maker", "influencer", "user",
-                                              "gatekeeper",     "champion",   "other", NULL};
-static const char *const visit_status_values[] = {"planned",   "needs_replan", "checked_in",
-                                                  "missed",    "cancelled",    "completed",
-                                                  NULL};
+static const char *const decision_values[] = {
+    "decision_maker", "influencer", "user", "gatekeeper", "champion", "other", NULL};
+static const char *const visit_status_values[] = {
+    "planned", "needs_replan", "checked_in", "missed", "cancelled", "completed", NULL};
 static const char *const geo_check_values[] = {"within_range", "out_of_range", "unverifiable",
                                                "manual", NULL};
 static const char *const task_type_values[] = {"request", "complaint", "maintenance", NULL};
 static const char *const priority_values[] = {"low", "normal", "high", "urgent", NULL};
-static const char *const task_status_values[] = {"new",      "assigned",  "scheduled",
-                                                 "in_progress", "resolved", "follow_up",
-                                                 "closed",   "cancelled", NULL};
+static const char *const task_status_values[] = {"new",         "assigned",  "scheduled",
+                                                 "in_progress", "resolved",  "follow_up",
+                                                 "closed",      "cancelled", NULL};
 
-#define SYS_COLUMNS                                                                        \
-    {"id", ROVE__T_TEXT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},           \
-        {"version", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},   \
-        {"created_by", ROVE__T_TEXT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL,      \
-         NULL},                                                                            \
-        {"created_at", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL,       \
-         NULL},                                                                            \
-        {"updated_by", ROVE__T_TEXT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL,      \
-         NULL},                                                                            \
-        {"updated_at", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL,       \
-         NULL},                                                                            \
-    {                                                                                      \
-        "deleted", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL      \
+#define SYS_COLUMNS                                                                            \
+    {"id", ROVE__T_TEXT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},               \
+        {"version", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},       \
+        {"created_by", ROVE__T_TEXT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},   \
+        {"created_at", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},    \
+        {"updated_by", ROVE__T_TEXT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},   \
+        {"updated_at", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL},    \
+    {                                                                                          \
+        "deleted", ROVE__T_INT, ROVE__COL_SYSTEM, ROVE__MERGE_SERVER, ALL, NULL, NULL          \
     }
 
 #define SO ROVE__COL_SERVER_OWNED
@@ -155,7 +150,8 @@ static const rove__column stage_change_cols[] = {
 static const rove__table tables[] = {
     {"account", account_cols, N(account_cols), ALL},
     {"contact", contact_cols, N(contact_cols), ALL},
-    {"visit", visit_cols, N(visit_cols), ROVE__ROLE_REP | ROVE__ROLE_MANAGER | ROVE__ROLE_ADMIN},
+    {"visit", visit_cols, N(visit_cols),
+     ROVE__ROLE_REP | ROVE__ROLE_MANAGER | ROVE__ROLE_ADMIN},
     {"service_task", task_cols, N(task_cols), ALL},
     {"stage_change", stage_change_cols, N(stage_change_cols), COMMERCIAL},
 };
@@ -261,8 +257,8 @@ int rove__schema_ddl(rove__buf *out, int side)
                           (side == ROVE__DDL_SERVER && (strcmp(col->name, "owner_id") == 0 ||
                                                         strcmp(col->name, "assignee_id") == 0));
             if (indexed)
-                rove__buf_printf(out, "CREATE INDEX IF NOT EXISTS %s_%s ON %s(%s);\n",
-                                 t->name, col->name, t->name, col->name);
+                rove__buf_printf(out, "CREATE INDEX IF NOT EXISTS %s_%s ON %s(%s);\n", t->name,
+                                 col->name, t->name, col->name);
         }
     }
     return rove__buf_status(out);

@@ -87,10 +87,7 @@ void rove__w_textn(rove__buf *b, const char *s, size_t len)
     rove__buf_put(b, s, len);
 }
 
-void rove__w_text(rove__buf *b, const char *s)
-{
-    rove__w_textn(b, s, s ? strlen(s) : 0);
-}
+void rove__w_text(rove__buf *b, const char *s) { rove__w_textn(b, s, s ? strlen(s) : 0); }
 
 void rove__w_bytes(rove__buf *b, const void *data, size_t len)
 {
@@ -232,10 +229,7 @@ void rove__r_init(rove__reader *r, const void *p, size_t len)
     r->off = 0;
 }
 
-int rove__r_done(const rove__reader *r)
-{
-    return r->off == r->len;
-}
+int rove__r_done(const rove__reader *r) { return r->off == r->len; }
 
 int rove__r_next(rove__reader *r, rove__item *it)
 {
@@ -278,10 +272,7 @@ static int skip_children(rove__reader *r, const rove__item *it, int depth)
     return 0;
 }
 
-int rove__r_skip(rove__reader *r, const rove__item *it)
-{
-    return skip_children(r, it, 1);
-}
+int rove__r_skip(rove__reader *r, const rove__item *it) { return skip_children(r, it, 1); }
 
 int rove__r_skip_value(rove__reader *r)
 {

@@ -8,8 +8,8 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "hlc.h"
@@ -20,11 +20,11 @@
 #include "rove/domain.h"
 #include "rove/records.h"
 
-#define ROVE_TRY(expr)                                                                     \
-    do {                                                                                   \
-        int rove__try_rc = (expr);                                                         \
-        if (rove__try_rc < 0)                                                              \
-            return rove__try_rc;                                                           \
+#define ROVE_TRY(expr)                                                                         \
+    do {                                                                                       \
+        int rove__try_rc = (expr);                                                             \
+        if (rove__try_rc < 0)                                                                  \
+            return rove__try_rc;                                                               \
     } while (0)
 
 /* ---- platform.c: the only file with OS-specific calls ------------------- */
@@ -75,8 +75,8 @@ void rove__transport_free(rove__transport *t);
  * written to errbuf.
  */
 int rove__transport_post(rove__transport *t, const char *url, const char *token,
-                         const void *body, size_t len, rove__buf *resp,
-                         rove__http_result *res, char *errbuf, size_t errsize);
+                         const void *body, size_t len, rove__buf *resp, rove__http_result *res,
+                         char *errbuf, size_t errsize);
 /* Maps a non-200 result to a ROVE_E* code. */
 int rove__transport_status_error(const rove__http_result *res);
 
@@ -152,8 +152,8 @@ const char *rove__client_scratch(rove_client *c, const char *s);
 
 /* POSTs the CBOR in cbor (compressed here) to server_url + path and inflates
  * the 200 answer into out; any other status becomes the mapped ROVE_E*. */
-int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
-                      rove__buf *out, int with_token);
+int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor, rove__buf *out,
+                      int with_token);
 
 /* ---- replica.c --------------------------------------------------------- */
 
@@ -196,8 +196,8 @@ const rove__table *rove__record_schema(const rove_record *r);
 /* ---- query.c ----------------------------------------------------------- */
 
 /* Runs trusted internal SQL (already known to be read-only) as a rove_rows. */
-int rove__rows_open(rove_client *c, rove_rows **out, const char *sql,
-                    const char *const *params, size_t nparams, const int64_t *iparams,
-                    size_t niparams, int check_readonly);
+int rove__rows_open(rove_client *c, rove_rows **out, const char *sql, const char *const *params,
+                    size_t nparams, const int64_t *iparams, size_t niparams,
+                    int check_readonly);
 
 #endif

@@ -22,5 +22,4 @@ typedef struct roved_server {
     rove__hlc hlc;
 } roved_server;
 
-
 #endif

@@ -3,50 +3,49 @@
 
 /* Every integration case; tests/integration/CMakeLists.txt keeps the same
  * list to register them with ctest. */
-#define TH_CASES(X)                                                                        \
-    X(two_devices)                                                                         \
-    X(retried_push)                                                                        \
-    X(kill9_restart)                                                                       \
-    X(kill9_during_sync)                                                                   \
-    X(paged_bootstrap)                                                                     \
-    X(delete_propagates)                                                                   \
-    X(conflicts)                                                                           \
-    X(large_outbox)                                                                        \
-    X(pending_survives_pull)                                                               \
-    X(concurrent_devices)                                                                  \
-    X(server_stall)                                                                        \
-    X(bad_input)                                                                           \
-    X(hostile_server)                                                                      \
-    X(idle_connections)                                                                    \
-    X(sdk_auth_errors)                                                                     \
-    X(tls)                                                                                 \
-    X(technician_scope)                                                                    \
-    X(revocation)                                                                          \
-    X(rove_field_cli)                                                                      \
-    X(embed_example)                                                                       \
-    X(cursor_ahead_restarts)                                                               \
-    X(clock_skew_bound)                                                                    \
-    TH_CASES_SCOPE(X)                                                                      \
-    TH_CASES_DOMAIN(X)                                                                     \
-    TH_CASES_ORG(X)                                                                        \
+#define TH_CASES(X)                                                                            \
+    X(two_devices)                                                                             \
+    X(retried_push)                                                                            \
+    X(kill9_restart)                                                                           \
+    X(kill9_during_sync)                                                                       \
+    X(paged_bootstrap)                                                                         \
+    X(delete_propagates)                                                                       \
+    X(conflicts)                                                                               \
+    X(large_outbox)                                                                            \
+    X(pending_survives_pull)                                                                   \
+    X(concurrent_devices)                                                                      \
+    X(server_stall)                                                                            \
+    X(bad_input)                                                                               \
+    X(hostile_server)                                                                          \
+    X(idle_connections)                                                                        \
+    X(sdk_auth_errors)                                                                         \
+    X(tls)                                                                                     \
+    X(technician_scope)                                                                        \
+    X(revocation)                                                                              \
+    X(rove_field_cli)                                                                          \
+    X(embed_example)                                                                           \
+    X(cursor_ahead_restarts)                                                                   \
+    X(clock_skew_bound)                                                                        \
+    TH_CASES_SCOPE(X)                                                                          \
+    TH_CASES_DOMAIN(X)                                                                         \
+    TH_CASES_ORG(X)                                                                            \
     TH_CASES_SDK(X)
 
 /* Scope and eviction (scope_test.c). */
-#define TH_CASES_SCOPE(X)                                                                  \
-    X(scope_reassign)                                                                      \
-    X(scope_membership_window)                                                             \
+#define TH_CASES_SCOPE(X)                                                                      \
+    X(scope_reassign)                                                                          \
+    X(scope_membership_window)                                                                 \
     X(scope_property)
 
 /* Domain rules: visits, tasks, SLA, assignment (domain_test.c). */
-#define TH_CASES_DOMAIN(X)                                                                 \
-    X(domain_visits)                                                                       \
-    X(domain_tasks)                                                                        \
-    X(domain_stage_tier)                                                                   \
+#define TH_CASES_DOMAIN(X)                                                                     \
+    X(domain_visits)                                                                           \
+    X(domain_tasks)                                                                            \
+    X(domain_stage_tier)                                                                       \
     X(domain_day_helpers)
 
 /* Users, territories, import (org_test.c). */
-#define TH_CASES_ORG(X)                                                                    \
-    X(import_csv)
+#define TH_CASES_ORG(X) X(import_csv)
 
 /* SDK field-app helpers (sdk_test.c). */
 #define TH_CASES_SDK(X)

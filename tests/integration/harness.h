@@ -31,41 +31,41 @@
 void th_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 
-#define TH_ASSERT(cond)                                                                    \
-    do {                                                                                   \
-        if (!(cond))                                                                       \
-            th_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);                    \
+#define TH_ASSERT(cond)                                                                        \
+    do {                                                                                       \
+        if (!(cond))                                                                           \
+            th_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);                        \
     } while (0)
 
-#define TH_ASSERT_MSG(cond, ...)                                                           \
-    do {                                                                                   \
-        if (!(cond))                                                                       \
-            th_fail(__FILE__, __LINE__, __VA_ARGS__);                                      \
+#define TH_ASSERT_MSG(cond, ...)                                                               \
+    do {                                                                                       \
+        if (!(cond))                                                                           \
+            th_fail(__FILE__, __LINE__, __VA_ARGS__);                                          \
     } while (0)
 
-#define TH_ASSERT_EQ(a, b)                                                                 \
-    do {                                                                                   \
-        long long th_a_ = (long long)(a), th_b_ = (long long)(b);                          \
-        if (th_a_ != th_b_)                                                                \
-            th_fail(__FILE__, __LINE__, "expected %s == %s, got %lld and %lld", #a, #b,     \
-                    th_a_, th_b_);                                                         \
+#define TH_ASSERT_EQ(a, b)                                                                     \
+    do {                                                                                       \
+        long long th_a_ = (long long)(a), th_b_ = (long long)(b);                              \
+        if (th_a_ != th_b_)                                                                    \
+            th_fail(__FILE__, __LINE__, "expected %s == %s, got %lld and %lld", #a, #b, th_a_, \
+                    th_b_);                                                                    \
     } while (0)
 
-#define TH_ASSERT_STR(a, b)                                                                \
-    do {                                                                                   \
-        const char *th_a_ = (a), *th_b_ = (b);                                             \
-        if (th_a_ == NULL || th_b_ == NULL || strcmp(th_a_, th_b_) != 0)                   \
-            th_fail(__FILE__, __LINE__, "expected %s == %s, got \"%s\" and \"%s\"", #a, #b, \
-                    th_a_ ? th_a_ : "(null)", th_b_ ? th_b_ : "(null)");                   \
+#define TH_ASSERT_STR(a, b)                                                                    \
+    do {                                                                                       \
+        const char *th_a_ = (a), *th_b_ = (b);                                                 \
+        if (th_a_ == NULL || th_b_ == NULL || strcmp(th_a_, th_b_) != 0)                       \
+            th_fail(__FILE__, __LINE__, "expected %s == %s, got \"%s\" and \"%s\"", #a, #b,    \
+                    th_a_ ? th_a_ : "(null)", th_b_ ? th_b_ : "(null)");                       \
     } while (0)
 
 /* Asserts that an SDK call on client c returned 0 (prints code and detail). */
-#define TH_ASSERT_ROVE(c, expr)                                                            \
-    do {                                                                                   \
-        int th_rc_ = (expr);                                                               \
-        if (th_rc_ != 0)                                                                   \
-            th_fail(__FILE__, __LINE__, "%s returned %d %s: %s", #expr, th_rc_,             \
-                    rove_error_name(th_rc_), (c) ? rove_client_errmsg(c) : "");            \
+#define TH_ASSERT_ROVE(c, expr)                                                                \
+    do {                                                                                       \
+        int th_rc_ = (expr);                                                                   \
+        if (th_rc_ != 0)                                                                       \
+            th_fail(__FILE__, __LINE__, "%s returned %d %s: %s", #expr, th_rc_,                \
+                    rove_error_name(th_rc_), (c) ? rove_client_errmsg(c) : "");                \
     } while (0)
 
 /* Prints a progress line (to stderr, so ctest --output-on-failure shows it). */
@@ -99,14 +99,14 @@ void th_new_id(char *out);
 #define TH_MAX_ARGS 16
 
 typedef struct th_server {
-    pid_t pid;       /* 0 when not running */
+    pid_t pid; /* 0 when not running */
     int port;
-    char dir[512];   /* data dir */
-    char ca[600];    /* DIR/ca.pem */
-    char cert[600];  /* DIR/server.pem */
-    char log[600];   /* stdout+stderr of every run, appended */
-    char url[64];    /* https://localhost:PORT */
-    char hostport[64]; /* 127.0.0.1:PORT */
+    char dir[512];                  /* data dir */
+    char ca[600];                   /* DIR/ca.pem */
+    char cert[600];                 /* DIR/server.pem */
+    char log[600];                  /* stdout+stderr of every run, appended */
+    char url[64];                   /* https://localhost:PORT */
+    char hostport[64];              /* 127.0.0.1:PORT */
     const char *extra[TH_MAX_ARGS]; /* extra arguments, e.g. "--seed-bench", "1000" */
     size_t nextra;
     double startup_s; /* how long the last start took until /healthz answered */
@@ -202,8 +202,7 @@ void th_w_request(rove__buf *b, int64_t version, int64_t cursor, int64_t limit,
 void th_set_clock_skew(int64_t ms);
 /* Writes one change array (no validation: anything can be crafted). */
 void th_w_change(rove__buf *b, const char *change_id, const char *table, int op,
-                 const char *record_id, int64_t base_version, const th_col *cols,
-                 size_t ncols);
+                 const char *record_id, int64_t base_version, const th_col *cols, size_t ncols);
 
 #define TH_MAX_RECEIPTS 1100
 
@@ -217,10 +216,10 @@ typedef struct th_receipt {
 
 typedef struct th_sync_result {
     th_resp resp;
-    int parse_rc;          /* rove__sync_resp_parse result on 200 */
+    int parse_rc; /* rove__sync_resp_parse result on 200 */
     size_t nreceipts;
     th_receipt receipts[TH_MAX_RECEIPTS];
-    size_t nrows;          /* rows received */
+    size_t nrows; /* rows received */
     size_t nevict;
     int64_t cursor;
     int more;
@@ -264,12 +263,11 @@ char *th_db_fingerprint(sqlite3 *db);
 /* Opens a client on DIR/label.db against s (ca_file = s->ca). Asserts. */
 rove_client *th_client_open(const th_server *s, const char *dir, const char *label);
 /* Same with explicit options (any may be NULL); returns the rove code. */
-int th_client_open_opts(rove_client **out, const char *db_path, const char *url,
-                        const char *ca, const char *pin);
+int th_client_open_opts(rove_client **out, const char *db_path, const char *url, const char *ca,
+                        const char *pin);
 /* Integer result of a read-only query on the replica (-1: no row). */
 int64_t th_client_int(rove_client *c, const char *sql, const char *p1);
-void th_client_text(rove_client *c, const char *sql, const char *p1, char *out,
-                    size_t size);
+void th_client_text(rove_client *c, const char *sql, const char *p1, char *out, size_t size);
 /* Every row of sql as text lines; caller frees. */
 char *th_client_dump(rove_client *c, const char *sql);
 /* Pending outbox count. */
