@@ -45,7 +45,10 @@
     X(domain_day_helpers)
 
 /* Users, territories, import (org_test.c). */
-#define TH_CASES_ORG(X) X(import_csv)
+// clang-format off
+#define TH_CASES_ORG(X)                                                                        \
+    X(import_csv)
+// clang-format on
 
 /* SDK field-app helpers (sdk_test.c). */
 #define TH_CASES_SDK(X)
