@@ -323,12 +323,72 @@ void rove__sync_resp_begin(rove__buf *b, size_t nreceipts)
 
 void rove__sync_resp_receipt(rove__buf *b, const rove__receipt *r)
 {
-    rove__w_array(b, 5);
+    int lost = r->lost_cbor != NULL && r->lost_cbor_len > 0;
+    rove__w_array(b, lost ? 6 : 5);
     rove__w_textn(b, r->change_id, r->change_id_len);
     rove__w_int(b, r->status);
     rove__w_textn(b, r->code, r->code_len);
     rove__w_textn(b, r->message, r->message_len);
     rove__w_int(b, r->version);
+    if (lost)
+        rove__buf_put(b, r->lost_cbor, r->lost_cbor_len);
+}
+
+void rove__lost_begin(rove__buf *b, const rove__table *t, size_t n)
+{
+    rove__w_array(b, 2);
+    rove__w_text(b, t->name);
+    rove__w_array(b, n);
+}
+
+void rove__lost_add(rove__buf *b, const rove__column *c, const rove__value *winner,
+                    const char *policy)
+{
+    rove__w_array(b, 3);
+    rove__w_text(b, c->name);
+    write_value(b, winner);
+    rove__w_text(b, policy);
+}
+
+/* [table, [[column, winning value, policy], ...]] */
+static int parse_lost(rove__reader *r, rove__receipt *rc_, size_t i, rove__errinfo *err)
+{
+    size_t m, n;
+    const char *s;
+    size_t len;
+    if (rove__r_array(r, &m) != 0 || m != 2 || rove__r_text(r, &s, &len) != 0)
+        return rove__err(err, ROVE_EPROTO, "receipt %zu: malformed lost columns", i);
+    rc_->lost_table = rove__schema_table(s, len);
+    if (rc_->lost_table == NULL)
+        return rove__err(err, ROVE_EUNKNOWNTABLE, "receipt %zu: unknown table", i);
+    if (rove__r_array(r, &n) != 0 || n > ROVE__MAX_COLS)
+        return rove__err(err, ROVE_EPROTO, "receipt %zu: malformed lost columns", i);
+    for (size_t k = 0; k < n; k++) {
+        rove__lost *l = &rc_->lost[rc_->nlost];
+        if (rove__r_array(r, &m) != 0 || m != 3 || rove__r_text(r, &s, &len) != 0)
+            return rove__err(err, ROVE_EPROTO, "receipt %zu: malformed lost column", i);
+        int col = rove__schema_col(rc_->lost_table, s, len);
+        if (col < 0) { /* a newer server's column: skip it */
+            if (rove__r_skip_value(r) != 0 || rove__r_skip_value(r) != 0)
+                return rove__err(err, ROVE_EPROTO, "receipt %zu: malformed lost column", i);
+            continue;
+        }
+        char where[48];
+        snprintf(where, sizeof(where), "receipt %zu", i);
+        int rc = read_value(r, &rc_->lost_table->cols[col], &l->winner, 0, err, where);
+        if (rc != 0)
+            return rc;
+        if (rove__r_text(r, &l->policy, &l->policy_len) != 0 || l->policy_len > 64 ||
+            !rove__utf8_valid(l->policy, l->policy_len))
+            return rove__err(err, ROVE_EPROTO, "receipt %zu: malformed policy", i);
+        for (size_t j = 0; j < rc_->nlost; j++)
+            if (rc_->lost[j].col == col)
+                return rove__err(err, ROVE_EPROTO, "receipt %zu: column %s lost twice", i,
+                                 rc_->lost_table->cols[col].name);
+        l->col = col;
+        rc_->nlost++;
+    }
+    return 0;
 }
 
 void rove__sync_resp_tables_begin(rove__buf *b, size_t ntables)
@@ -389,7 +449,7 @@ static int parse_receipts(rove__reader *r, const rove__sync_resp_handler *h, voi
         rove__receipt rc_ = {0};
         size_t m;
         int64_t status;
-        if (rove__r_array(r, &m) != 0 || m != 5 ||
+        if (rove__r_array(r, &m) != 0 || (m != 5 && m != 6) ||
             rove__r_text(r, &rc_.change_id, &rc_.change_id_len) != 0 ||
             rove__r_int(r, &status) != 0 ||
             rove__r_text_or_null(r, &rc_.code, &rc_.code_len) != 0 ||
@@ -408,6 +468,11 @@ static int parse_receipts(rove__reader *r, const rove__sync_resp_handler *h, voi
             (rc_.message && !rove__utf8_valid(rc_.message, rc_.message_len)))
             return rove__err(err, ROVE_EPROTO, "receipt %zu: code or message is not UTF-8", i);
         rc_.status = (rove__receipt_status)status;
+        if (m == 6) {
+            int rc = parse_lost(r, &rc_, i, err);
+            if (rc != 0)
+                return rc;
+        }
         if (h->receipt != NULL) {
             int rc = h->receipt(&rc_, payload);
             if (rc != 0)

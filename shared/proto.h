@@ -66,19 +66,19 @@ typedef struct rove__change {
     size_t change_id_len;
     const rove__table *table;
     rove__op op;
-    char id[27];           /* the record id, NUL-terminated */
-    int64_t base_version;  /* server version the device last saw (0 = none) */
-    int64_t hlc;           /* device HLC when the change was made */
+    char id[27];          /* the record id, NUL-terminated */
+    int64_t base_version; /* server version the device last saw (0 = none) */
+    int64_t hlc;          /* device HLC when the change was made */
     size_t ncols;
-    int col[ROVE__MAX_COLS];          /* schema column index per value */
+    int col[ROVE__MAX_COLS]; /* schema column index per value */
     rove__value val[ROVE__MAX_COLS];
 } rove__change;
 
 typedef struct rove__sync_req {
-    int64_t version;  /* protocol version, must be ROVE__PROTO_VERSION */
-    int64_t cursor;   /* last cursor the device committed (0 = bootstrap) */
-    int64_t limit;    /* rows wanted in this page (server caps it) */
-    int64_t hlc;      /* device HLC at send time */
+    int64_t version; /* protocol version, must be ROVE__PROTO_VERSION */
+    int64_t cursor;  /* last cursor the device committed (0 = bootstrap) */
+    int64_t limit;   /* rows wanted in this page (server caps it) */
+    int64_t hlc;     /* device HLC at send time */
     size_t nchanges;
     rove__change *changes; /* owned; free with rove__sync_req_free */
 } rove__sync_req;
@@ -101,11 +101,20 @@ void rove__sync_req_add(rove__buf *b, const rove__change *c);
  * Server-owned columns are NOT refused here: the server answers those with a
  * per-change rejected receipt. Values borrow from buf, which must outlive req.
  */
-int rove__sync_req_parse(rove__sync_req *req, const void *buf, size_t len,
-                         rove__errinfo *err);
+int rove__sync_req_parse(rove__sync_req *req, const void *buf, size_t len, rove__errinfo *err);
 void rove__sync_req_free(rove__sync_req *req);
 
 /* ---- sync response (server -> device) --------------------------------- */
+
+/* A column of a pushed change that lost a conflict, with the value that won
+ * and the policy that decided ("lww", "server", "rank", "delete", or a custom
+ * resolver's name). */
+typedef struct rove__lost {
+    int col; /* schema column index */
+    rove__value winner;
+    const char *policy;
+    size_t policy_len;
+} rove__lost;
 
 typedef struct rove__receipt {
     const char *change_id;
@@ -116,7 +125,21 @@ typedef struct rove__receipt {
     const char *message; /* human text or NULL */
     size_t message_len;
     int64_t version; /* server version of the record after the change, or 0 */
+    /* Encoder: the lost columns, pre-encoded with rove__lost_begin/add (NULL
+     * when none). Decoder: lost_table and lost[0..nlost) (columns this build
+     * does not know are left out). */
+    const void *lost_cbor;
+    size_t lost_cbor_len;
+    const rove__table *lost_table;
+    size_t nlost;
+    rove__lost lost[ROVE__MAX_COLS];
 } rove__receipt;
+
+/* Builds a receipt's lost-column list: begin with the record's table and the
+ * number of entries, then one add per lost column. */
+void rove__lost_begin(rove__buf *b, const rove__table *t, size_t n);
+void rove__lost_add(rove__buf *b, const rove__column *c, const rove__value *winner,
+                    const char *policy);
 
 typedef struct rove__sync_resp_hdr {
     int64_t version;
@@ -156,10 +179,10 @@ void rove__sync_resp_finish(rove__buf *b, const rove__sync_resp_hdr *h);
 typedef struct rove__sync_resp_handler {
     int (*receipt)(const rove__receipt *r, void *payload);
     int (*table)(const rove__table *t, const int *cols, size_t ncols, void *payload);
-    int (*row)(const rove__table *t, const int *cols, const rove__value *vals,
-               size_t ncols, void *payload);
-    int (*evict)(const rove__table *t, const char *id, const char *reason,
-                 size_t reason_len, void *payload);
+    int (*row)(const rove__table *t, const int *cols, const rove__value *vals, size_t ncols,
+               void *payload);
+    int (*evict)(const rove__table *t, const char *id, const char *reason, size_t reason_len,
+                 void *payload);
 } rove__sync_resp_handler;
 
 int rove__sync_resp_parse(const void *buf, size_t len, const rove__sync_resp_handler *h,
@@ -179,8 +202,8 @@ typedef struct rove__flat_field {
     rove__value v;
 } rove__flat_field;
 
-int rove__flat_parse(const void *buf, size_t len, rove__flat_field *fields,
-                     size_t nfields, rove__errinfo *err);
+int rove__flat_parse(const void *buf, size_t len, rove__flat_field *fields, size_t nfields,
+                     rove__errinfo *err);
 /* Copies a present text field into dst (size bytes, NUL-terminated);
  * ROVE_EPROTO when absent or not text, ROVE_ETOOBIG when it does not fit. */
 int rove__flat_text(const rove__flat_field *f, char *dst, size_t size);

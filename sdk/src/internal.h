@@ -121,6 +121,8 @@ struct rove_client {
     void *receipt_payload;
     rove_evict_cb evict_cb;
     void *evict_payload;
+    rove_conflict_cb conflict_cb;
+    void *conflict_payload;
 
     /* Statements reused on the hot paths. */
     sqlite3_stmt *st_outbox_add;

@@ -15,9 +15,8 @@ struct rove_rows {
     int done;
 };
 
-int rove__rows_open(rove_client *c, rove_rows **out, const char *sql,
-                    const char *const *params, size_t nparams, const int64_t *iparams,
-                    size_t niparams, int check_readonly)
+int rove__rows_open(rove_client *c, rove_rows **out, const char *sql, const char *const *params,
+                    size_t nparams, const int64_t *iparams, size_t niparams, int check_readonly)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
@@ -31,7 +30,8 @@ int rove__rows_open(rove_client *c, rove_rows **out, const char *sql,
         /* A denied action reports SQLITE_AUTH, or SQLITE_ERROR with the text
          * "not authorized" for some statement kinds (e.g. CREATE). */
         if ((rc & 0xff) == SQLITE_AUTH || strcmp(sqlite3_errmsg(db), "not authorized") == 0)
-            return rove__client_error(c, ROVE_EREADONLY, "refused on the read-only connection (%s)",
+            return rove__client_error(c, ROVE_EREADONLY,
+                                      "refused on the read-only connection (%s)",
                                       sqlite3_errmsg(db));
         int code = rove__client_sqlerr(c, db, rc, "query");
         /* A syntax error is the caller's mistake, not a storage failure. */
@@ -105,10 +105,7 @@ int rove_rows_next(rove_rows *q)
     return rove__client_sqlerr(q->c, db, rc, "query");
 }
 
-int rove_rows_columns(const rove_rows *q)
-{
-    return q ? sqlite3_column_count(q->st) : 0;
-}
+int rove_rows_columns(const rove_rows *q) { return q ? sqlite3_column_count(q->st) : 0; }
 
 const char *rove_rows_name(const rove_rows *q, int i)
 {
@@ -166,8 +163,8 @@ int rove_client_outbox(rove_client *c, rove_rows **out)
                            NULL, 0, NULL, 0, 0);
 }
 
-#define STATUS_NAME_SQL                                                                    \
-    "CASE status WHEN 0 THEN 'applied' WHEN 1 THEN 'merged' WHEN 2 THEN 'rejected' "      \
+#define STATUS_NAME_SQL                                                                        \
+    "CASE status WHEN 0 THEN 'applied' WHEN 1 THEN 'merged' WHEN 2 THEN 'rejected' "           \
     "WHEN 3 THEN 'quarantined' ELSE 'overridden' END"
 
 int rove_client_receipts(rove_client *c, rove_rows **out, int problems_only)
@@ -184,6 +181,49 @@ int rove_client_receipts(rove_client *c, rove_rows **out, int problems_only)
         " AS status, code, message, version, received_at FROM _rove_receipts "
         "WHERE status >= 2 ORDER BY received_at DESC, rowid DESC";
     return rove__rows_open(c, out, problems_only ? problems : all, NULL, 0, NULL, 0, 0);
+}
+
+int rove_client_conflicts(rove_client *c, rove_rows **out, const char *table, const char *id,
+                          int unseen_only)
+{
+    if (c == NULL || out == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    static const char sql[] =
+        "SELECT id, change_id, tbl AS \"table\", row_id AS record_id, col AS \"column\", "
+        "mine, theirs, policy, received_at, seen FROM _rove_conflicts "
+        "WHERE (?1 IS NULL OR tbl = ?1) AND (?2 IS NULL OR row_id = ?2) "
+        "AND (?3 = 0 OR seen = 0) ORDER BY id DESC";
+    const char *params[2] = {table, id};
+    int64_t unseen = unseen_only != 0;
+    return rove__rows_open(c, out, sql, params, 2, &unseen, 1, 0);
+}
+
+int rove_client_conflict_dismiss(rove_client *c, int64_t id)
+{
+    if (c == NULL || id < 0)
+        return c ? rove__client_error(c, ROVE_EINVAL, "invalid conflict id") : ROVE_EINVAL;
+    rove__client_clear_error(c);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        c->db, "UPDATE _rove_conflicts SET seen = 1 WHERE ?1 = 0 OR id = ?1", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+    }
+    int changed = sqlite3_changes(c->db);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "conflict dismiss");
+    if (id != 0 && changed == 0)
+        return rove__client_error(c, ROVE_ENOTFOUND, "no conflict %lld", (long long)id);
+    return 0;
+}
+
+void rove_client_on_conflict(rove_client *c, rove_conflict_cb cb, void *payload)
+{
+    c->conflict_cb = cb;
+    c->conflict_payload = payload;
 }
 
 const char *rove_sync_state_name(int state)

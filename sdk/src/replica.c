@@ -32,7 +32,20 @@ static const char sdk_ddl[] =
     "  message TEXT,\n"
     "  version INTEGER,\n"
     "  received_at INTEGER NOT NULL);\n"
-    "CREATE INDEX IF NOT EXISTS _rove_receipts_row ON _rove_receipts(tbl, row_id);\n";
+    "CREATE INDEX IF NOT EXISTS _rove_receipts_row ON _rove_receipts(tbl, row_id);\n"
+    "CREATE TABLE IF NOT EXISTS _rove_conflicts(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  change_id TEXT NOT NULL,\n"
+    "  tbl TEXT NOT NULL,\n"
+    "  row_id TEXT NOT NULL,\n"
+    "  col TEXT NOT NULL,\n"
+    "  mine,\n"
+    "  theirs,\n"
+    "  policy TEXT NOT NULL,\n"
+    "  received_at INTEGER NOT NULL,\n"
+    "  seen INTEGER NOT NULL DEFAULT 0,\n"
+    "  UNIQUE(change_id, col));\n"
+    "CREATE INDEX IF NOT EXISTS _rove_conflicts_row ON _rove_conflicts(tbl, row_id);\n";
 
 static int map_sqlite(int rc)
 {

@@ -48,6 +48,7 @@ typedef struct page {
     sqlite3_stmt *rc_find;
     sqlite3_stmt *rc_store;
     sqlite3_stmt *rc_unqueue;
+    sqlite3_stmt *cf_store;
     sqlite3_stmt *del[ROVE__NTABLES];
     sqlite3_stmt *del_children[ROVE__NTABLES];
     rove__upsert *up; /* current table's upsert */
@@ -93,6 +94,48 @@ static int unqueue(page *pg, const rove__receipt *r, const char *tbl, const char
                    const unsigned char *before, size_t before_len);
 static int note_receipt(page *pg, const rove__receipt *r, const char *tbl, const char *row);
 
+/*
+ * Keeps each lost value of a pushed change: what this device wrote (from the
+ * outbox payload) next to the value that won. A receipt answered again after
+ * a lost response adds nothing twice. Returns SQLITE_ROW on success (the
+ * caller's step result), else an error code.
+ */
+static int store_conflicts(page *pg, const rove__receipt *r, const rove__table *t,
+                           const char *row, const void *payload, size_t payload_len)
+{
+    rove_client *c = pg->c;
+    rove__change mine;
+    memset(&mine, 0, sizeof(mine));
+    if (payload_len > 0 && rove__payload_decode(t, payload, payload_len, &mine) != 0)
+        mine.ncols = 0; /* unreadable: the winner is still worth keeping */
+    int rc;
+    ROVE_TRY(prep(pg, &pg->cf_store,
+                  "INSERT OR IGNORE INTO _rove_conflicts(change_id, tbl, row_id, col, mine, "
+                  "theirs, policy, received_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    sqlite3_stmt *st = pg->cf_store;
+    int64_t now = rove__platform_now_ms();
+    for (size_t i = 0; i < r->nlost; i++) {
+        const rove__lost *l = &r->lost[i];
+        sqlite3_bind_text(st, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, t->cols[l->col].name, -1, SQLITE_STATIC);
+        sqlite3_bind_null(st, 5);
+        for (size_t k = 0; k < mine.ncols; k++)
+            if (mine.col[k] == l->col)
+                rove__bind_value(st, 5, &mine.val[k], 0);
+        rove__bind_value(st, 6, &l->winner, 0);
+        sqlite3_bind_text(st, 7, l->policy, (int)l->policy_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, now);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE)
+            return rove__client_sqlerr(c, c->db, rc, "conflict");
+    }
+    return SQLITE_ROW;
+}
+
 static int on_receipt(const rove__receipt *r, void *ud)
 {
     page *pg = ud;
@@ -103,9 +146,9 @@ static int on_receipt(const rove__receipt *r, void *ud)
     int op = 0;
     unsigned char *before = NULL;
     size_t before_len = 0;
-    ROVE_TRY(
-        prep(pg, &pg->rc_find,
-             "SELECT tbl, row_id, op, before_image FROM _rove_outbox WHERE change_id = ?1"));
+    ROVE_TRY(prep(pg, &pg->rc_find,
+                  "SELECT tbl, row_id, op, before_image, payload FROM _rove_outbox WHERE "
+                  "change_id = ?1"));
     sqlite3_bind_text(pg->rc_find, 1, r->change_id, (int)r->change_id_len, SQLITE_STATIC);
     rc = sqlite3_step(pg->rc_find);
     if (rc == SQLITE_ROW) {
@@ -118,6 +161,17 @@ static int on_receipt(const rove__receipt *r, void *ud)
         if ((r->status == ROVE__RC_REJECTED || r->status == ROVE__RC_OVERRIDDEN) &&
             before_len > 0 && (before = malloc(before_len)) != NULL)
             memcpy(before, sqlite3_column_blob(pg->rc_find, 3), before_len);
+        if (r->nlost > 0) {
+            const rove__table *lt = rove__schema_table(tbl, strlen(tbl));
+            if (lt != NULL && lt == r->lost_table)
+                rc = store_conflicts(pg, r, lt, row, sqlite3_column_blob(pg->rc_find, 4),
+                                     (size_t)sqlite3_column_bytes(pg->rc_find, 4));
+            if (rc != SQLITE_ROW) {
+                sqlite3_reset(pg->rc_find);
+                free(before);
+                return rc;
+            }
+        }
     }
     sqlite3_reset(pg->rc_find);
     if (before_len > 0 && before == NULL &&
@@ -496,6 +550,7 @@ static void page_free(page *pg)
     sqlite3_finalize(pg->rc_find);
     sqlite3_finalize(pg->rc_store);
     sqlite3_finalize(pg->rc_unqueue);
+    sqlite3_finalize(pg->cf_store);
     for (size_t i = 0; i < ROVE__NTABLES; i++) {
         sqlite3_finalize(pg->del[i]);
         sqlite3_finalize(pg->del_children[i]);
@@ -598,6 +653,46 @@ static int encode_request(rove_client *c, rove__buf *req, const pending *p, size
     return rc ? rove__client_error(c, rc, "out of memory") : 0;
 }
 
+static int last_conflict(rove_client *c, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT COALESCE(MAX(id), 0) FROM _rove_conflicts", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : rove__client_sqlerr(c, c->db, rc, "conflicts");
+}
+
+/* Calls the conflict callback for each value lost since id after. */
+static int report_conflicts(rove_client *c, int64_t after)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT id, change_id, tbl, row_id, col, mine, theirs, policy "
+                                "FROM _rove_conflicts WHERE id > ?1 ORDER BY id",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "conflicts");
+    sqlite3_bind_int64(st, 1, after);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rove_conflict cf = {sqlite3_column_int64(st, 0),
+                            (const char *)sqlite3_column_text(st, 1),
+                            (const char *)sqlite3_column_text(st, 2),
+                            (const char *)sqlite3_column_text(st, 3),
+                            (const char *)sqlite3_column_text(st, 4),
+                            (const char *)sqlite3_column_text(st, 5),
+                            (const char *)sqlite3_column_text(st, 6),
+                            (const char *)sqlite3_column_text(st, 7)};
+        if (c->conflict_cb(&cf, c->conflict_payload) != 0) {
+            sqlite3_finalize(st);
+            return rove__client_error(c, ROVE_EUSER, "conflict callback aborted the sync");
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "conflicts");
+}
+
 /* Applies one response in one transaction. */
 static int apply_page(rove_client *c, page *pg, const rove__buf *resp, rove__sync_resp_hdr *hdr)
 {
@@ -662,7 +757,9 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
         if (rc != 0)
             goto cleanup;
 
-        int64_t cursor_before = c->cursor;
+        int64_t cursor_before = c->cursor, conflicts_before = 0;
+        if (c->conflict_cb != NULL && (rc = last_conflict(c, &conflicts_before)) != 0)
+            goto cleanup;
         page pg;
         memset(&pg, 0, sizeof(pg));
         pg.c = c;
@@ -689,6 +786,8 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
             if (c->receipt_cb(&r, c->receipt_payload) != 0)
                 rc = rove__client_error(c, ROVE_EUSER, "receipt callback aborted the sync");
         }
+        if (rc == 0 && c->conflict_cb != NULL)
+            rc = report_conflicts(c, conflicts_before);
         for (size_t i = 0; rc == 0 && i < pg.nevicts; i++) {
             evict_note *n = &pg.evicts[i];
             if (c->evict_cb(n->table, n->id, n->reason, c->evict_payload) != 0)

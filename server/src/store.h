@@ -142,6 +142,10 @@ typedef struct roved_receipt_row {
     char code[40];
     char message[200];
     int64_t version;
+    /* The columns that lost, with the winning values (rove__lost_begin/add
+     * CBOR), malloc'd; NULL when none. The caller frees it. */
+    unsigned char *lost;
+    size_t lost_len;
 } roved_receipt_row;
 
 int roved_store_receipt_get(roved_db *db, const char *device_id, const char *change_id,

@@ -233,6 +233,7 @@ static const char server_ddl[] =
     "  message TEXT,\n"
     "  version INTEGER NOT NULL DEFAULT 0,\n"
     "  created_at INTEGER NOT NULL,\n"
+    "  lost BLOB,\n"
     "  PRIMARY KEY (device_id, change_id)) WITHOUT ROWID;\n"
     "CREATE TABLE IF NOT EXISTS audit (\n"
     "  id INTEGER PRIMARY KEY,\n"
@@ -378,6 +379,34 @@ static int load_version(roved_db *db, int64_t *out)
     return rc == SQLITE_ROW ? 0 : fail(db, "load_version");
 }
 
+/* Columns added after a store was first created: CREATE TABLE IF NOT EXISTS
+ * leaves an older table as it was, so they are added here. */
+static int add_columns(roved_db *db)
+{
+    static const struct {
+        const char *table, *column, *decl;
+    } added[] = {{"receipts", "lost", "BLOB"}};
+    for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+        char sql[200];
+        snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
+                 added[i].table, added[i].column);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+            return ROVE_ESTORE;
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_ROW)
+            continue;
+        if (rc != SQLITE_DONE)
+            return ROVE_ESTORE;
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", added[i].table,
+                 added[i].column, added[i].decl);
+        if (exec(db, sql) != 0)
+            return ROVE_ESTORE;
+    }
+    return 0;
+}
+
 static int check_tables(roved_store *s)
 {
     static const char *const want[T_COUNT] = {"account", "contact", "visit", "service_task",
@@ -428,6 +457,8 @@ int roved_store_open(roved_store **out, const roved_store_options *opts)
                      SCHEMA_VERSION);
             rc = exec(s->writer, sql);
         }
+        if (rc == 0)
+            rc = add_columns(s->writer);
         rc = exec(s->writer, rc == 0 ? "COMMIT" : "ROLLBACK") ? ROVE_ESTORE : rc;
     }
     rove__buf_free(&ddl);
@@ -989,7 +1020,7 @@ int roved_store_receipt_get(roved_db *db, const char *device_id, const char *cha
                             size_t change_id_len, roved_receipt_row *out)
 {
     sqlite3_stmt *st = fixed(db, 40,
-                             "SELECT status, code, message, version FROM receipts "
+                             "SELECT status, code, message, version, lost FROM receipts "
                              "WHERE device_id = ?1 AND change_id = ?2");
     if (st == NULL)
         return ROVE_ESTORE;
@@ -1001,6 +1032,16 @@ int roved_store_receipt_get(roved_db *db, const char *device_id, const char *cha
         col_text(st, 1, out->code, sizeof(out->code));
         col_text(st, 2, out->message, sizeof(out->message));
         out->version = sqlite3_column_int64(st, 3);
+        out->lost = NULL;
+        out->lost_len = (size_t)sqlite3_column_bytes(st, 4);
+        if (out->lost_len > 0) {
+            out->lost = malloc(out->lost_len);
+            if (out->lost == NULL) {
+                sqlite3_reset(st);
+                return ROVE_ENOMEM;
+            }
+            memcpy(out->lost, sqlite3_column_blob(st, 4), out->lost_len);
+        }
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
@@ -1014,7 +1055,7 @@ int roved_store_receipt_put(roved_db *db, const char *device_id, const char *cha
     sqlite3_stmt *st = fixed(db, 41,
                              "INSERT INTO receipts "
                              "(device_id, change_id, status, code, message, version, "
-                             "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                             "created_at, lost) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
@@ -1024,6 +1065,10 @@ int roved_store_receipt_put(roved_db *db, const char *device_id, const char *cha
     bind_text(st, 5, r->message);
     sqlite3_bind_int64(st, 6, r->version);
     sqlite3_bind_int64(st, 7, at);
+    if (r->lost != NULL && r->lost_len > 0)
+        sqlite3_bind_blob(st, 8, r->lost, (int)r->lost_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 8);
     return run(db, st, "receipt_put");
 }
 

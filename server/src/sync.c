@@ -756,6 +756,25 @@ static int log_conflict(apply_ctx *a, const rove__change *c, int col, const rove
     return conflict_put(a, c, cd->name, policy_name(cd->merge), lost, kept);
 }
 
+/* Gives the receipt its lost columns: n entries (rove__lost_add) in entries. */
+static int receipt_lost(roved_receipt_row *r, const rove__table *t, size_t n,
+                        const rove__buf *entries)
+{
+    if (n == 0)
+        return 0;
+    rove__buf b = ROVE__BUF_INIT;
+    rove__lost_begin(&b, t, n);
+    rove__buf_put(&b, entries->ptr, entries->len);
+    if (rove__buf_status(&b) != 0 || rove__buf_status(entries) != 0) {
+        rove__buf_free(&b);
+        return ROVE_ENOMEM;
+    }
+    free(r->lost);
+    r->lost = b.ptr; /* the buffer's memory is handed over */
+    r->lost_len = b.len;
+    return 0;
+}
+
 /*
  * A device's clock may be far ahead: its HLC counts at most --max-clock-skew-ms
  * beyond server time, so a fast clock cannot win every later
@@ -775,7 +794,8 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         return rc;
     int64_t tag = device_tag(a->dev->id);
     rove__value cur[ROVE__MAX_COLS];
-    rove__buf cur_text = ROVE__BUF_INIT, merged_text = ROVE__BUF_INIT;
+    rove__buf cur_text = ROVE__BUF_INIT, merged_text = ROVE__BUF_INIT,
+              lost_cols = ROVE__BUF_INIT;
     /* The current row: for the state machines, the conflict policies and the
      * audit's old values. */
     rc = roved_store_row_get(a->db, t, c->id, cur, &cur_text);
@@ -869,6 +889,8 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
             }
             if (!win) {
                 lost++;
+                rove__lost_add(&lost_cols, cd, have_cur ? &cur[col] : v,
+                               policy_name(cd->merge));
                 rc = log_conflict(a, c, col, v, have_cur ? &cur[col] : v);
                 continue;
             }
@@ -928,8 +950,11 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         rc = audit(a, c, "update", cols, vals, applied, cur);
     if (rc == 0 && completed)
         rc = account_visited(a, after(t, c, cur, "account_id"), visit_time(c, cur, when));
+    if (rc == 0)
+        rc = receipt_lost(r, t, lost, &lost_cols);
     rove__buf_free(&cur_text);
     rove__buf_free(&merged_text);
+    rove__buf_free(&lost_cols);
     if (rc != 0)
         return rc;
     r->version = version;
@@ -963,12 +988,18 @@ static int after_delete(apply_ctx *a, const rove__change *c, roved_receipt_row *
         return 0;
     }
     rove__value gone = {ROVE__T_NULL, 0, 0, NULL, 0};
-    for (size_t i = 0; i < c->ncols; i++) {
-        int rc =
-            conflict_put(a, c, c->table->cols[c->col[i]].name, "delete", &c->val[i], &gone);
-        if (rc != 0)
-            return rc;
+    rove__buf lost_cols = ROVE__BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < c->ncols && rc == 0; i++) {
+        const rove__column *cd = &c->table->cols[c->col[i]];
+        rove__lost_add(&lost_cols, cd, &gone, "delete");
+        rc = conflict_put(a, c, cd->name, "delete", &c->val[i], &gone);
     }
+    if (rc == 0)
+        rc = receipt_lost(r, c->table, c->ncols, &lost_cols);
+    rove__buf_free(&lost_cols);
+    if (rc != 0)
+        return rc;
     r->status = ROVE__RC_OVERRIDDEN;
     roved_util_copy(r->code, sizeof(r->code), rove_error_name(ROVE_ECONFLICT));
     roved_util_copy(r->message, sizeof(r->message),
@@ -1189,6 +1220,8 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
         s->wire.message = s->row.message[0] ? s->row.message : NULL;
         s->wire.message_len = strlen(s->row.message);
         s->wire.version = s->row.version;
+        s->wire.lost_cbor = s->row.lost;
+        s->wire.lost_cbor_len = s->row.lost_len;
     }
     return 0;
 }
@@ -1422,6 +1455,8 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
                 rc = rove__err(err, ROVE_ENOMEM, "out of memory");
         }
     }
+    for (size_t i = 0; slots != NULL && i < req.nchanges; i++)
+        free(slots[i].row.lost);
     free(slots);
     rove__sync_req_free(&req);
     return rc;

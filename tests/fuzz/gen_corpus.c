@@ -387,11 +387,38 @@ static void gen_responses(void)
 
     rove__sync_resp_begin(&b, 4);
     rove__receipt r[4] = {
-        {ulid(1), ROVE__ID_LEN, ROVE__RC_APPLIED, NULL, 0, NULL, 0, 10},
-        {ulid(2), ROVE__ID_LEN, ROVE__RC_MERGED, NULL, 0, "merged with a concurrent edit", 29,
-         11},
-        {ulid(3), ROVE__ID_LEN, ROVE__RC_REJECTED, "server_owned", 12, "owner_id", 8, 0},
-        {ulid(4), ROVE__ID_LEN, ROVE__RC_QUARANTINED, "conflict", 8, NULL, 0, 0},
+        {.change_id = ulid(1),
+         .change_id_len = ROVE__ID_LEN,
+         .status = ROVE__RC_APPLIED,
+         .code = NULL,
+         .code_len = 0,
+         .message = NULL,
+         .message_len = 0,
+         .version = 10},
+        {.change_id = ulid(2),
+         .change_id_len = ROVE__ID_LEN,
+         .status = ROVE__RC_MERGED,
+         .code = NULL,
+         .code_len = 0,
+         .message = "merged with a concurrent edit",
+         .message_len = 29,
+         .version = 11},
+        {.change_id = ulid(3),
+         .change_id_len = ROVE__ID_LEN,
+         .status = ROVE__RC_REJECTED,
+         .code = "server_owned",
+         .code_len = 12,
+         .message = "owner_id",
+         .message_len = 8,
+         .version = 0},
+        {.change_id = ulid(4),
+         .change_id_len = ROVE__ID_LEN,
+         .status = ROVE__RC_QUARANTINED,
+         .code = "conflict",
+         .code_len = 8,
+         .message = NULL,
+         .message_len = 0,
+         .version = 0},
     };
     for (int i = 0; i < 4; i++)
         rove__sync_resp_receipt(&b, &r[i]);
@@ -471,7 +498,14 @@ static void gen_responses(void)
     rove__sync_resp_finish(&b, &h);
     save_buf(T, "table_without_id", &b);
     rove__sync_resp_begin(&b, 1);
-    rove__receipt bad = {"short", 5, ROVE__RC_APPLIED, NULL, 0, NULL, 0, 0};
+    rove__receipt bad = {.change_id = "short",
+                         .change_id_len = 5,
+                         .status = ROVE__RC_APPLIED,
+                         .code = NULL,
+                         .code_len = 0,
+                         .message = NULL,
+                         .message_len = 0,
+                         .version = 0};
     rove__sync_resp_receipt(&b, &bad);
     rove__sync_resp_tables_begin(&b, 0);
     rove__sync_resp_evictions_begin(&b, 0);

@@ -636,6 +636,60 @@ void test_integration__technician_scope(void)
 
 /* ---- paging, deletes, conflicts ------------------------------------------ */
 
+typedef struct conflicts {
+    unsigned n;
+    int64_t last_id;
+} conflicts;
+
+static int on_conflict(const rove_conflict *cf, void *payload)
+{
+    conflicts *x = payload;
+    TH_ASSERT(cf->id > 0 && cf->change_id != NULL && cf->table != NULL &&
+              cf->record_id != NULL && cf->column != NULL && cf->policy != NULL);
+    th_log("conflict: %s.%s of %s: mine \"%s\" lost to \"%s\" (%s)", cf->table, cf->column,
+           cf->record_id, cf->mine ? cf->mine : "null", cf->theirs ? cf->theirs : "null",
+           cf->policy);
+    x->n++;
+    x->last_id = cf->id;
+    return 0;
+}
+
+/* Runs sql (a count over table c) against rove_client_conflicts(). */
+static int64_t count_conflicts(rove_client *cl, const char *sql)
+{
+    rove_rows *q = NULL;
+    TH_ASSERT_ROVE(cl, rove_client_conflicts(cl, &q, NULL, NULL, 0));
+    sqlite3 *mem = NULL;
+    TH_ASSERT(sqlite3_open(":memory:", &mem) == SQLITE_OK);
+    TH_ASSERT(sqlite3_exec(mem,
+                           "CREATE TABLE c(id, change_id, \"table\", record_id, \"column\", "
+                           "mine, theirs, policy, received_at, seen)",
+                           NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_stmt *ins = NULL;
+    TH_ASSERT(sqlite3_prepare_v2(mem, "INSERT INTO c VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", -1,
+                                 &ins, NULL) == SQLITE_OK);
+    TH_ASSERT_EQ(rove_rows_columns(q), 10);
+    int rc;
+    while ((rc = rove_rows_next(q)) == 1) {
+        for (int i = 0; i < 10; i++) {
+            if (rove_rows_is_null(q, i))
+                sqlite3_bind_null(ins, i + 1);
+            else if (i == 0 || i >= 8) /* id, received_at, seen */
+                sqlite3_bind_int64(ins, i + 1, rove_rows_int(q, i));
+            else
+                sqlite3_bind_text(ins, i + 1, rove_rows_text(q, i), -1, SQLITE_TRANSIENT);
+        }
+        TH_ASSERT(sqlite3_step(ins) == SQLITE_DONE);
+        sqlite3_reset(ins);
+    }
+    TH_ASSERT_EQ(rc, 0);
+    rove_rows_free(q);
+    sqlite3_finalize(ins);
+    int64_t n = th_db_int(mem, sql, NULL, NULL);
+    sqlite3_close(mem);
+    return n;
+}
+
 /* A bootstrap in many small pages gives exactly what one big page gives. */
 void test_integration__paged_bootstrap(void)
 {
@@ -735,6 +789,10 @@ void test_integration__delete_propagates(void)
     TH_ASSERT_MSG(ev.n >= 2, "B was told of %u removals, expected 2", ev.n);
     TH_ASSERT_STR(ev.table, "contact");
     TH_ASSERT_STR(ev.reason, "deleted");
+    TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE \"column\" = 'title' AND "
+                                    "mine = 'Edited while deleted' AND theirs IS NULL AND "
+                                    "policy = 'delete'"),
+                 1);
     rove_sync_state st = ROVE_SYNC_SYNCED;
     const char *msg = NULL;
     TH_ASSERT_ROVE(b, rove_client_record_state(b, "contact", contact, &st, &msg));
@@ -814,7 +872,25 @@ void test_integration__conflicts(void)
     TH_ASSERT_EQ(rep.rejected, 0);
     receipts rb = {0};
     rove_client_on_receipt(b, on_receipt, &rb);
+    conflicts cb = {0};
+    rove_client_on_conflict(b, on_conflict, &cb);
     sync_ok(b, &rep, "B (older edits) syncs last");
+    /* B's app is told which values lost, to what, and by which policy. */
+    TH_ASSERT_MSG(cb.n == 2, "B's conflict callback ran %u times, expected 2", cb.n);
+    TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE \"column\" = 'address' AND "
+                                    "mine = 'Older edit by B' AND theirs = 'Newer edit by A' "
+                                    "AND policy = 'lww' AND seen = 0"),
+                 1);
+    TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE \"column\" = 'status' AND "
+                                    "mine = 'cancelled' AND theirs = 'completed' AND policy "
+                                    "= 'rank'"),
+                 1);
+    TH_ASSERT_EQ(count_conflicts(a, "SELECT count(*) FROM c"), 0);
+    TH_ASSERT_ROVE(b, rove_client_conflict_dismiss(b, cb.last_id));
+    TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE seen = 1"), 1);
+    TH_ASSERT_EQ(rove_client_conflict_dismiss(b, 999999), ROVE_ENOTFOUND);
+    TH_ASSERT_ROVE(b, rove_client_conflict_dismiss(b, 0));
+    TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE seen = 0"), 0);
     /* B is told its address and its cancellation lost (overridden), not
      * silently dropped; nothing was rejected. */
     TH_ASSERT_EQ(rep.rejected, 0);

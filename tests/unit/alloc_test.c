@@ -134,7 +134,14 @@ static int op_encode_response(void *ctx)
     const rove__table *acc = rove__schema_table("account", 7);
     rove__buf b = ROVE__BUF_INIT;
     rove__sync_resp_begin(&b, 1);
-    rove__receipt r = {ulid(1), ROVE__ID_LEN, ROVE__RC_APPLIED, NULL, 0, "ok", 2, 5};
+    rove__receipt r = {.change_id = ulid(1),
+                       .change_id_len = ROVE__ID_LEN,
+                       .status = ROVE__RC_APPLIED,
+                       .code = NULL,
+                       .code_len = 0,
+                       .message = "ok",
+                       .message_len = 2,
+                       .version = 5};
     rove__sync_resp_receipt(&b, &r);
     rove__sync_resp_tables_begin(&b, 1);
     int cols[2] = {ROVE__COL_ID, rove__schema_col(acc, "notes", 5)};

@@ -826,11 +826,30 @@ static void build_response(rove__buf *b)
     const rove__table *acc = table("account");
     const rove__table *con = table("contact");
     rove__sync_resp_begin(b, 3);
-    rove__receipt r1 = {ulid(1), ROVE__ID_LEN, ROVE__RC_APPLIED, NULL, 0, NULL, 0, 10};
-    rove__receipt r2 = {
-        ulid(2), ROVE__ID_LEN, ROVE__RC_REJECTED, "out_of_scope", 12, "not yours", 9, 0};
-    rove__receipt r3 = {ulid(3), ROVE__ID_LEN, ROVE__RC_OVERRIDDEN, NULL, 0, "lost",
-                        4,       INT64_MAX};
+    rove__receipt r1 = {.change_id = ulid(1),
+                        .change_id_len = ROVE__ID_LEN,
+                        .status = ROVE__RC_APPLIED,
+                        .code = NULL,
+                        .code_len = 0,
+                        .message = NULL,
+                        .message_len = 0,
+                        .version = 10};
+    rove__receipt r2 = {.change_id = ulid(2),
+                        .change_id_len = ROVE__ID_LEN,
+                        .status = ROVE__RC_REJECTED,
+                        .code = "out_of_scope",
+                        .code_len = 12,
+                        .message = "not yours",
+                        .message_len = 9,
+                        .version = 0};
+    rove__receipt r3 = {.change_id = ulid(3),
+                        .change_id_len = ROVE__ID_LEN,
+                        .status = ROVE__RC_OVERRIDDEN,
+                        .code = NULL,
+                        .code_len = 0,
+                        .message = "lost",
+                        .message_len = 4,
+                        .version = INT64_MAX};
     rove__sync_resp_receipt(b, &r1);
     rove__sync_resp_receipt(b, &r2);
     rove__sync_resp_receipt(b, &r3);
@@ -1462,5 +1481,102 @@ void test_proto__flat_parse_errors(void)
         ASSERT_RC(flat(&p, f, 1), ROVE_EPROTO);
         rove__buf_free(&p);
     }
+    rove__buf_free(&b);
+}
+
+/* A response with one overridden receipt whose lost list is lost[0..len). */
+static void lost_msg(rove__buf *b, const rove__buf *lost)
+{
+    rove__buf_clear(b);
+    rove__sync_resp_begin(b, 1);
+    rove__receipt r = {.change_id = ulid(1),
+                       .change_id_len = ROVE__ID_LEN,
+                       .status = ROVE__RC_OVERRIDDEN,
+                       .code = "conflict",
+                       .code_len = 8,
+                       .version = 7,
+                       .lost_cbor = lost->ptr,
+                       .lost_cbor_len = lost->len};
+    rove__sync_resp_receipt(b, &r);
+    rove__sync_resp_tables_begin(b, 0);
+    rove__sync_resp_evictions_begin(b, 0);
+    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 1, 0, 1, 1};
+    rove__sync_resp_finish(b, &h);
+}
+
+/* Receipts carry the columns that lost, with the winning values. */
+void test_proto__response_lost_columns(void)
+{
+    const rove__table *acc = table("account");
+    rove__buf lost = ROVE__BUF_INIT, b = ROVE__BUF_INIT;
+    rove__lost_begin(&lost, acc, 3);
+    rove__value w1 = v_text("Newer address"), w2 = v_real(15.0), w3 = v_null();
+    rove__lost_add(&lost, &acc->cols[col(acc, "address")], &w1, "lww");
+    rove__lost_add(&lost, &acc->cols[col(acc, "discount_pct")], &w2, "server");
+    rove__lost_add(&lost, &acc->cols[col(acc, "notes")], &w3, "delete");
+    lost_msg(&b, &lost);
+    struct seen *s = calloc(1, sizeof(*s));
+    ASSERT(s != NULL);
+    rove__sync_resp_hdr hdr;
+    ASSERT_OK(parse_resp(&b, s, &hdr));
+    ASSERT_EQ_INT(s->nreceipts, 1);
+    const rove__receipt *r = &s->receipts[0];
+    ASSERT(r->lost_table == acc);
+    ASSERT_EQ_UINT(r->nlost, 3);
+    ASSERT_EQ_INT(r->lost[0].col, col(acc, "address"));
+    ASSERT_EQ_STRN(r->lost[0].winner.s, r->lost[0].winner.len, "Newer address");
+    ASSERT_EQ_STRN(r->lost[0].policy, r->lost[0].policy_len, "lww");
+    ASSERT_EQ_INT(r->lost[1].winner.type, ROVE__T_REAL);
+    ASSERT(r->lost[1].winner.d == 15.0);
+    ASSERT_EQ_INT(r->lost[2].winner.type, ROVE__T_NULL);
+    ASSERT_EQ_STRN(r->lost[2].policy, r->lost[2].policy_len, "delete");
+    free(s);
+
+    /* A newer server's column is skipped; the rest still arrives. */
+    rove__buf_clear(&lost);
+    rove__w_array(&lost, 2);
+    rove__w_text(&lost, "account");
+    rove__w_array(&lost, 2);
+    rove__w_array(&lost, 3);
+    rove__w_text(&lost, "future_column");
+    rove__w_array(&lost, 0); /* any value */
+    rove__w_text(&lost, "lww");
+    rove__lost_add(&lost, &acc->cols[col(acc, "address")], &w1, "lww");
+    lost_msg(&b, &lost);
+    s = calloc(1, sizeof(*s));
+    ASSERT(s != NULL);
+    ASSERT_OK(parse_resp(&b, s, &hdr));
+    ASSERT_EQ_UINT(s->receipts[0].nlost, 1);
+    free(s);
+
+    /* Hostile lists: unknown table, wrong value type, a column twice, not UTF-8. */
+    rove__buf_clear(&lost);
+    rove__w_array(&lost, 2);
+    rove__w_text(&lost, "nope");
+    rove__w_array(&lost, 0);
+    lost_msg(&b, &lost);
+    ASSERT_RC(parse_resp_rc(&b), ROVE_EUNKNOWNTABLE);
+    rove__buf_clear(&lost);
+    rove__lost_begin(&lost, acc, 1);
+    rove__value wrong = v_int(3);
+    rove__lost_add(&lost, &acc->cols[col(acc, "address")], &wrong, "lww");
+    lost_msg(&b, &lost);
+    ASSERT_RC(parse_resp_rc(&b), ROVE_EBADVALUE);
+    rove__buf_clear(&lost);
+    rove__lost_begin(&lost, acc, 2);
+    rove__lost_add(&lost, &acc->cols[col(acc, "address")], &w1, "lww");
+    rove__lost_add(&lost, &acc->cols[col(acc, "address")], &w1, "lww");
+    lost_msg(&b, &lost);
+    ASSERT_RC(parse_resp_rc(&b), ROVE_EPROTO);
+    rove__buf_clear(&lost);
+    rove__lost_begin(&lost, acc, 1);
+    rove__lost_add(&lost, &acc->cols[col(acc, "address")], &w1, "ll\xff");
+    lost_msg(&b, &lost);
+    ASSERT_RC(parse_resp_rc(&b), ROVE_EPROTO);
+    rove__buf_clear(&lost);
+    rove__w_array(&lost, 3); /* not [table, list] */
+    lost_msg(&b, &lost);
+    ASSERT_RC(parse_resp_rc(&b), ROVE_EPROTO);
+    rove__buf_free(&lost);
     rove__buf_free(&b);
 }

@@ -130,9 +130,30 @@ typedef int (*rove_receipt_cb)(const rove_receipt *r, void *payload);
 typedef int (*rove_evict_cb)(const char *table, const char *id, const char *reason,
                              void *payload);
 
+/*
+ * A value this device pushed that lost a conflict on the server (the server's
+ * conflict log has it too; docs/conflicts.md). Values are shown as text (NULL
+ * for null); strings are borrowed for the callback.
+ */
+typedef struct rove_conflict {
+    int64_t id;             /* for rove_client_conflict_dismiss() */
+    const char *change_id;  /* the pushed change */
+    const char *table;
+    const char *record_id;
+    const char *column;
+    const char *mine;       /* the value this device wrote */
+    const char *theirs;     /* the value that won (NULL when the record was deleted) */
+    const char *policy;     /* "lww", "server", "rank", "append", "delete" or a
+                               custom resolver's name */
+} rove_conflict;
+typedef int (*rove_conflict_cb)(const rove_conflict *cf, void *payload);
+
 ROVE_EXTERN(void) rove_client_on_progress(rove_client *c, rove_progress_cb cb, void *payload);
 ROVE_EXTERN(void) rove_client_on_receipt(rove_client *c, rove_receipt_cb cb, void *payload);
 ROVE_EXTERN(void) rove_client_on_evict(rove_client *c, rove_evict_cb cb, void *payload);
+/* Called once per lost value, after the page that reported it is committed
+ * (rove_client_conflicts() lists them later too). */
+ROVE_EXTERN(void) rove_client_on_conflict(rove_client *c, rove_conflict_cb cb, void *payload);
 
 typedef struct rove_sync_report {
     uint64_t pushed;       /* changes sent and acknowledged */

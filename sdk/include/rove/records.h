@@ -116,6 +116,17 @@ ROVE_EXTERN(int) rove_client_outbox(rove_client *c, rove_rows **out);
  */
 ROVE_EXTERN(int) rove_client_receipts(rove_client *c, rove_rows **out, int problems_only);
 
+/*
+ * The values this device lost to conflicts, newest first: columns id,
+ * change_id, table, record_id, column, mine, theirs, policy, received_at,
+ * seen. table and id (both may be NULL) narrow it to one table or record;
+ * unseen_only leaves out dismissed ones. Free with rove_rows_free().
+ */
+ROVE_EXTERN(int) rove_client_conflicts(rove_client *c, rove_rows **out, const char *table,
+                                       const char *id, int unseen_only);
+/* Marks a conflict (id from the query or callback; 0 = all) as seen. */
+ROVE_EXTERN(int) rove_client_conflict_dismiss(rove_client *c, int64_t id);
+
 ROVE_END_DECLS
 
 #endif
