@@ -89,6 +89,10 @@ static const option options[] = {
      "How far ahead of server time a device's clock may count when concurrent edits are "
      "ordered (last writer wins); a device clock further ahead is clamped to it.",
      INT(max_clock_skew_ms), 0, 0, 86400000},
+    {"resolver-plugin", OPT_STRING, NULL,
+     "Shared object with custom conflict resolvers (server/include/roved/resolver.h); "
+     "roved refuses to start when it cannot be loaded or registers an invalid column.",
+     STR(resolver_plugin), 0, 0, 0},
     {"seed-bench", OPT_INT, "0",
      "Create user `bench` (rep, password bench-demo) owning N synced rows spread over "
      "accounts, contacts, visits and service tasks (benchmarks). Only on an empty store.",

@@ -33,6 +33,7 @@ typedef struct roved_config {
     char sla_policy[512];
     int followup_days;
     int max_clock_skew_ms;
+    char resolver_plugin[ROVED_PATH_MAX];
     /* Actions, command line only. */
     int help;
     int version;

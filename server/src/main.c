@@ -17,6 +17,7 @@
 #include "cert.h"
 #include "config.h"
 #include "demo.h"
+#include "resolver.h"
 #include "http.h"
 #include "log.h"
 #include "rove/errors.h"
@@ -79,6 +80,11 @@ int main(int argc, char **argv)
     roved_policy policy;
     char perr[300];
     if (roved_policy_load(&policy, &cfg, perr, sizeof(perr)) != 0) {
+        fprintf(stderr, "roved: %s\n", perr);
+        return 2;
+    }
+    if (cfg.resolver_plugin[0] != '\0' &&
+        roved_resolver_load(cfg.resolver_plugin, perr, sizeof(perr)) != 0) {
         fprintf(stderr, "roved: %s\n", perr);
         return 2;
     }

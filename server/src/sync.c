@@ -9,10 +9,13 @@
 
 #include "assign.h"
 #include "hlc.h"
+#include "id.h"
 #include "log.h"
+#include "resolver.h"
 #include "rove/errors.h"
 #include "scope.h"
 #include "util.h"
+#include "wire.h"
 
 /* A receipt being built: the wire view plus storage for its texts. */
 typedef struct receipt_slot {
@@ -749,13 +752,6 @@ static int conflict_put(apply_ctx *a, const rove__change *c, const char *column,
     return conflict_put_by(a, c, column, policy, lost, kept, a->dev->id, a->user->id);
 }
 
-static int log_conflict(apply_ctx *a, const rove__change *c, int col, const rove__value *lost,
-                        const rove__value *kept)
-{
-    const rove__column *cd = &c->table->cols[col];
-    return conflict_put(a, c, cd->name, policy_name(cd->merge), lost, kept);
-}
-
 /* Gives the receipt its lost columns: n entries (rove__lost_add) in entries. */
 static int receipt_lost(roved_receipt_row *r, const rove__table *t, size_t n,
                         const rove__buf *entries)
@@ -785,6 +781,85 @@ static int64_t change_hlc(const apply_ctx *a, const rove__change *c)
     return (int64_t)rove__hlc_clamp((uint64_t)c->hlc, (uint64_t)a->now, (uint64_t)a->max_skew);
 }
 
+/* ---- custom resolvers (server/include/roved/resolver.h) ---------------- */
+
+static roved_value to_public(const rove__value *v)
+{
+    roved_value p = {(roved_value_type)v->type, v->i, v->d, v->s, v->len};
+    return p;
+}
+
+/* A resolver's own value must be one the column accepts. */
+static int custom_value_ok(const rove__column *cd, const roved_value *o, rove__value *v)
+{
+    memset(v, 0, sizeof(*v));
+    switch (o->type) {
+    case ROVED_NULL:
+        v->type = ROVE__T_NULL;
+        return !(cd->flags & ROVE__COL_REQUIRED);
+    case ROVED_INT:
+        if (cd->type == ROVE__T_REAL) {
+            v->type = ROVE__T_REAL;
+            v->d = (double)o->i;
+            return 1;
+        }
+        v->type = ROVE__T_INT;
+        v->i = o->i;
+        return cd->type == ROVE__T_INT;
+    case ROVED_REAL:
+        v->type = ROVE__T_REAL;
+        v->d = o->d;
+        return cd->type == ROVE__T_REAL && o->d == o->d;
+    case ROVED_TEXT:
+        v->type = ROVE__T_TEXT;
+        v->s = o->s;
+        v->len = o->len;
+        if (cd->type != ROVE__T_TEXT || (o->s == NULL && o->len > 0) ||
+            o->len > ROVE__MAX_TEXT || !rove__utf8_valid(o->s ? o->s : "", o->len))
+            return 0;
+        if ((cd->flags & ROVE__COL_ENUM) && !rove__schema_enum_ok(cd, o->s, o->len))
+            return 0;
+        return !(cd->flags & ROVE__COL_REF) || rove__id_valid(o->s, o->len);
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Asks the column's custom resolver. Returns its verdict, with *out set for
+ * ROVED_USE_VALUE, or -1 when it did not decide (the schema's policy then
+ * applies).
+ */
+static int custom_resolve(apply_ctx *a, const rove__change *c, const roved_resolver *cr,
+                          int col, const rove__value *cur, const rove__value *dev,
+                          int64_t server_hlc, rove__value *out)
+{
+    const rove__column *cd = &c->table->cols[col];
+    char by[27];
+    vtext(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
+    roved_conflict_in in = {c->table->name,
+                            cd->name,
+                            c->id,
+                            to_public(&cur[col]),
+                            to_public(dev),
+                            server_hlc,
+                            change_hlc(a, c),
+                            by[0] ? by : NULL,
+                            a->user->id,
+                            rove__role_name(a->user->role)};
+    roved_value o = {ROVED_NULL, 0, 0, NULL, 0};
+    int verdict = cr->fn(&in, &o, cr->ud);
+    if (verdict == ROVED_KEEP_SERVER || verdict == ROVED_TAKE_DEVICE)
+        return verdict;
+    if (verdict == ROVED_USE_VALUE && custom_value_ok(cd, &o, out))
+        return verdict;
+    roved_log_warn("resolver_failed",
+                   "resolver=%s table=%s column=%s record=%s verdict=%d; the schema policy "
+                   "applies",
+                   cr->name, c->table->name, cd->name, c->id, verdict);
+    return -1;
+}
+
 static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     const rove__table *t = c->table;
@@ -803,7 +878,6 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         rove__buf_free(&cur_text);
         return rc;
     }
-    int have_cur = 1;
     int conflicted[ROVE__MAX_COLS];
     for (size_t i = 0; i < c->ncols; i++) {
         roved_col_clock *k = &clocks[c->col[i]];
@@ -837,71 +911,103 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         int conflict = k->version > c->base_version && k->device_tag != tag;
         int win = 1;
         if (conflict) {
-            if (!have_cur && cd->merge != ROVE__MERGE_LWW) {
-                rc = roved_store_row_get(a->db, t, c->id, cur, &cur_text);
-                if (rc != 0)
-                    break;
-                have_cur = 1;
+            const char *pol = policy_name(cd->merge);
+            int keep_replaced = cd->merge != ROVE__MERGE_APPEND; /* log what is replaced */
+            const roved_resolver *cr = roved_resolver_find(t, col);
+            rove__value custom;
+            int verdict = cr ? custom_resolve(a, c, cr, col, cur, v, k->hlc, &custom) : -1;
+            if (verdict >= 0) {
+                pol = cr->name;
+                keep_replaced = 1;
             }
-            switch (cd->merge) {
-            case ROVE__MERGE_LWW:
-                win = change_hlc(a, c) >= k->hlc;
-                break;
-            case ROVE__MERGE_SERVER:
-                win = 0;
-                break;
-            case ROVE__MERGE_RANK: {
-                int rn =
-                    v->type == ROVE__T_TEXT ? rove__schema_enum_rank(cd, v->s, v->len) : -1;
-                int rc_ = cur[col].type == ROVE__T_TEXT
-                              ? rove__schema_enum_rank(cd, cur[col].s, cur[col].len)
-                              : -1;
-                win = rn >= rc_;
-                break;
-            }
-            default: /* append */
-                if (v->type == ROVE__T_TEXT && cur[col].type == ROVE__T_TEXT) {
-                    /* Both sides edited the same text from a common start: keep
-                     * the server's text and add the lines only the device wrote
-                     * (what follows the common start, from its line on). */
-                    const rove__value *sv = &cur[col];
-                    size_t common = 0;
-                    while (common < sv->len && common < v->len && sv->s[common] == v->s[common])
-                        common++;
-                    if (common == sv->len)
-                        break; /* the device's text extends the server's: take it */
-                    while (common > 0 && v->s[common - 1] != '\n')
-                        common--;
-                    if (common == v->len) {
-                        win = 0; /* nothing new from the device */
-                        break;
-                    }
+            if (verdict == ROVED_USE_VALUE) {
+                /* A merged value: both inputs are logged, and the receipt
+                 * tells the device its value did not survive as written. */
+                lost++;
+                rove__lost_add(&lost_cols, cd, &custom, pol);
+                rc = conflict_put(a, c, cd->name, pol, v, &custom);
+                if (rc == 0) {
+                    char by[27];
+                    vtext(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
+                    rc = conflict_put_by(a, c, cd->name, pol, &cur[col], &custom, NULL,
+                                         by[0] ? by : NULL);
+                }
+                if (custom.type == ROVE__T_TEXT) { /* copied: the resolver owns it */
                     app_idx[appended] = (int)n;
                     app_off[appended] = merged_text.len;
-                    rove__buf_put(&merged_text, sv->s, sv->len);
-                    if (sv->len > 0 && sv->s[sv->len - 1] != '\n')
-                        rove__buf_puts(&merged_text, "\n");
-                    rove__buf_put(&merged_text, v->s + common, v->len - common);
-                    app_len[appended] = merged_text.len - app_off[appended];
+                    rove__buf_put(&merged_text, custom.s, custom.len);
+                    app_len[appended] = custom.len;
                     appended++;
                 }
-                break;
+                cols[n] = col;
+                vals[n++] = custom;
+                k->hlc = change_hlc(a, c);
+                k->version = version;
+                k->device_tag = tag;
+                continue;
             }
+            if (verdict >= 0)
+                win = verdict == ROVED_TAKE_DEVICE;
+            else
+                switch (cd->merge) {
+                case ROVE__MERGE_LWW:
+                    win = change_hlc(a, c) >= k->hlc;
+                    break;
+                case ROVE__MERGE_SERVER:
+                    win = 0;
+                    break;
+                case ROVE__MERGE_RANK: {
+                    int rn =
+                        v->type == ROVE__T_TEXT ? rove__schema_enum_rank(cd, v->s, v->len) : -1;
+                    int rc_ = cur[col].type == ROVE__T_TEXT
+                                  ? rove__schema_enum_rank(cd, cur[col].s, cur[col].len)
+                                  : -1;
+                    win = rn >= rc_;
+                    break;
+                }
+                default: /* append */
+                    if (v->type == ROVE__T_TEXT && cur[col].type == ROVE__T_TEXT) {
+                        /* Both sides edited the same text from a common start: keep
+                     * the server's text and add the lines only the device wrote
+                     * (what follows the common start, from its line on). */
+                        const rove__value *sv = &cur[col];
+                        size_t common = 0;
+                        while (common < sv->len && common < v->len &&
+                               sv->s[common] == v->s[common])
+                            common++;
+                        if (common == sv->len)
+                            break; /* the device's text extends the server's: take it */
+                        while (common > 0 && v->s[common - 1] != '\n')
+                            common--;
+                        if (common == v->len) {
+                            win = 0; /* nothing new from the device */
+                            break;
+                        }
+                        app_idx[appended] = (int)n;
+                        app_off[appended] = merged_text.len;
+                        rove__buf_put(&merged_text, sv->s, sv->len);
+                        if (sv->len > 0 && sv->s[sv->len - 1] != '\n')
+                            rove__buf_puts(&merged_text, "\n");
+                        rove__buf_put(&merged_text, v->s + common, v->len - common);
+                        app_len[appended] = merged_text.len - app_off[appended];
+                        appended++;
+                    }
+                    break;
+                }
             if (!win) {
                 lost++;
-                rove__lost_add(&lost_cols, cd, have_cur ? &cur[col] : v,
-                               policy_name(cd->merge));
-                rc = log_conflict(a, c, col, v, have_cur ? &cur[col] : v);
+                rove__lost_add(&lost_cols, cd, &cur[col], pol);
+                rc = conflict_put(a, c, cd->name, pol, v, &cur[col]);
                 continue;
             }
             /* The device's value wins over a concurrent one: the value it
              * replaces is kept in the conflict log too (not for appended
              * texts, where both are kept). */
-            if (cd->merge != ROVE__MERGE_APPEND) {
+            if (keep_replaced) {
                 char by[27];
                 vtext(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
-                rc = conflict_put_by(a, c, cd->name, policy_name(cd->merge), &cur[col], v, NULL,
-                                     by[0] ? by : NULL);
+                rc =
+                    conflict_put_by(a, c, cd->name, pol, &cur[col], v, NULL, by[0] ? by : NULL);
                 if (rc != 0)
                     break;
             }

@@ -26,6 +26,7 @@
     X(embed_example)                                                                           \
     X(cursor_ahead_restarts)                                                                   \
     X(clock_skew_bound)                                                                        \
+    X(custom_resolver)                                                                         \
     TH_CASES_SCOPE(X)                                                                          \
     TH_CASES_DOMAIN(X)                                                                         \
     TH_CASES_ORG(X)                                                                            \

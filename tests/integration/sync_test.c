@@ -1405,3 +1405,130 @@ void test_integration__clock_skew_bound(void)
     th_resp_free(&r);
     th_server_stop(s);
 }
+
+/* ---- custom resolvers ------------------------------------------------------ */
+
+static int set_real_col(rove_client *c, const char *table, const char *id, const char *col,
+                        double value)
+{
+    rove_record *r = NULL;
+    int rc = rove_client_get(c, &r, table, id);
+    if (rc == 0)
+        rc = rove_record_set_real(r, col, value);
+    if (rc == 0)
+        rc = rove_client_update(c, r);
+    rove_record_free(r);
+    return rc;
+}
+
+/* Runs roved with args and returns its exit status; its stderr goes to err. */
+static int roved_exit_status(const char *const *args, char *err, size_t errsize)
+{
+    char cmd[2048];
+    int n = snprintf(cmd, sizeof(cmd), "'%s'", th_roved_path());
+    for (size_t i = 0; args[i] != NULL; i++)
+        n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " '%s'", args[i]);
+    snprintf(cmd + n, sizeof(cmd) - (size_t)n, " 2>&1");
+    FILE *p = popen(cmd, "r");
+    TH_ASSERT(p != NULL);
+    size_t got = fread(err, 1, errsize - 1, p);
+    err[got] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A resolver plugin (examples/resolver) decides two columns instead of the
+ * schema's policy: account.discount_pct keeps the lower discount, and
+ * contact.phone joins two concurrent numbers. What does not survive is in the
+ * conflict log and in the device's receipt with the policy "custom:<name>".
+ */
+void test_integration__custom_resolver(void)
+{
+    const char *extra[] = {"--resolver-plugin", ROVE_RESOLVER_PLUGIN, NULL};
+    th_server *s = th_server_start(extra);
+    const char *dir = th_tmpdir("resolver");
+    rove_client *a = th_client_open(s, dir, "rita-a");
+    rove_client *b = th_client_open(s, dir, "rita-b");
+    TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
+    TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
+    rove_sync_report rep;
+    sync_ok(a, &rep, "A bootstrap");
+    sync_ok(b, &rep, "B bootstrap");
+    char acc[ROVE_ID_SIZE], con[ROVE_ID_SIZE];
+    th_client_text(a, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
+    th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1", NULL, con, sizeof(con));
+
+    /* A agrees 10 %; B, stale, pushes 12 %: the lower (agreed) one stays. */
+    TH_ASSERT_ROVE(a, set_real_col(a, "account", acc, "discount_pct", 10));
+    sync_ok(a, &rep, "A sets 10 %");
+    TH_ASSERT_ROVE(b, set_real_col(b, "account", acc, "discount_pct", 12));
+    receipts rb = {0};
+    rove_client_on_receipt(b, on_receipt, &rb);
+    sync_ok(b, &rep, "B pushes a stale 12 %");
+    TH_ASSERT_EQ(rb.problems, 1); /* overridden */
+    TH_ASSERT_EQ(th_client_int(b, "SELECT discount_pct = 10 FROM account WHERE id = ?1", acc),
+                 1);
+    TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE \"column\" = "
+                                    "'discount_pct' AND CAST(mine AS REAL) = 12 AND "
+                                    "CAST(theirs AS REAL) = 10 AND policy = "
+                                    "'custom:lower_discount'"),
+                 1);
+
+    /* B raises it to 15 (no conflict: B has seen 10); A, stale, lowers it to
+     * 7: the lower one wins, and the 15 it replaced is logged. */
+    TH_ASSERT_ROVE(b, set_real_col(b, "account", acc, "discount_pct", 15));
+    sync_ok(b, &rep, "B sets 15 %");
+    TH_ASSERT_EQ(rep.applied, 1);
+    TH_ASSERT_ROVE(a, set_real_col(a, "account", acc, "discount_pct", 7));
+    sync_ok(a, &rep, "A pushes a stale 7 %");
+    TH_ASSERT_EQ(rep.applied, 1);
+    TH_ASSERT_EQ(count_conflicts(a, "SELECT count(*) FROM c"), 0);
+    TH_ASSERT_EQ(th_client_int(a, "SELECT discount_pct = 7 FROM account WHERE id = ?1", acc),
+                 1);
+
+    /* Two numbers typed concurrently: both kept, joined by the resolver. */
+    TH_ASSERT_ROVE(a, set_phone(a, "contact", con, "phone", "+31 20 111"));
+    TH_ASSERT_ROVE(b, set_phone(b, "contact", con, "phone", "+31 20 222"));
+    sync_ok(a, &rep, "A pushes a phone");
+    sync_ok(b, &rep, "B pushes another phone");
+    TH_ASSERT_EQ(rep.applied, 1); /* merged */
+    sync_ok(a, &rep, "A pulls");
+    char phone[128];
+    th_client_text(a, "SELECT phone FROM contact WHERE id = ?1", con, phone, sizeof(phone));
+    TH_ASSERT_STR(phone, "+31 20 111 / +31 20 222");
+    assert_same_replicas(a, b);
+    TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE \"column\" = 'phone' AND "
+                                    "mine = '+31 20 222' AND theirs = '+31 20 111 / +31 20 "
+                                    "222' AND policy = 'custom:joined_phone'"),
+                 1);
+    {
+        char dbpath[700];
+        snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+        sqlite3 *sdb = NULL;
+        TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+        sqlite3_busy_timeout(sdb, 5000);
+        /* Both inputs of the joined phone, and the 12 % and the 15 %. */
+        TH_ASSERT_EQ(th_db_int(sdb,
+                               "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND policy = "
+                               "'custom:joined_phone'",
+                               con, NULL),
+                     2);
+        TH_ASSERT_EQ(th_db_int(sdb,
+                               "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND policy = "
+                               "'custom:lower_discount'",
+                               acc, NULL),
+                     2);
+        sqlite3_close(sdb);
+    }
+    rove_client_free(a);
+    rove_client_free(b);
+    th_server_stop(s);
+
+    /* A plugin that cannot be loaded stops roved from starting. */
+    char out[2048];
+    const char *missing[] = {"--resolver-plugin", "/nonexistent/plugin.so", "--demo",
+                             "--data-dir", dir, NULL};
+    TH_ASSERT_EQ(roved_exit_status(missing, out, sizeof(out)), 2);
+    TH_ASSERT_MSG(strstr(out, "cannot load resolver plugin") != NULL, "roved said: %s", out);
+}
