@@ -338,48 +338,6 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
     return roved_admin_send_json(c, add ? 201 : 200, answer);
 }
 
-/* ---- conflicts ---------------------------------------------------------- */
-
-static int add_conflict_json(int64_t id, const roved_conflict *cf, void *payload)
-{
-    json_error_t err;
-    json_t *lost = json_loads(cf->lost_json ? cf->lost_json : "null", JSON_DECODE_ANY, &err);
-    json_t *kept = json_loads(cf->kept_json ? cf->kept_json : "null", JSON_DECODE_ANY, &err);
-    json_t *o =
-        json_pack("{s:I,s:I,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:o?,s:o?}", "id", (json_int_t)id,
-                  "at", (json_int_t)cf->at, "table", cf->table, "row_id", cf->row_id, "column",
-                  cf->column, "policy", cf->policy, "device_id", cf->device_id, "user_id",
-                  cf->user_id, "client_hlc", (json_int_t)cf->client_hlc, "lost",
-                  lost ? lost : json_null(), "kept", kept ? kept : json_null());
-    if (o == NULL)
-        return ROVE_ENOMEM;
-    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
-}
-
-/* GET conflicts[?record=ID]: the newest 500 entries of the conflict log. */
-static int list_conflicts(roved_server *srv, struct mg_connection *c)
-{
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    char record[64] = "";
-    if (ri->query_string != NULL &&
-        mg_get_var(ri->query_string, strlen(ri->query_string), "record", record,
-                   sizeof(record)) > 0 &&
-        !roved_admin_valid_id(record))
-        return roved_admin_error(c, ROVE_EBADVALUE, "record must be a record id");
-    roved_db *db = NULL;
-    if (roved_store_read_begin(srv->store, &db) != 0)
-        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    json_t *arr = json_array();
-    int rc =
-        roved_store_conflict_list(db, record[0] ? record : NULL, 500, add_conflict_json, arr);
-    roved_store_read_end(srv->store, db);
-    if (rc != 0) {
-        json_decref(arr);
-        return roved_admin_error(c, ROVE_ESTORE, "the conflict log could not be read");
-    }
-    return roved_admin_send_json(c, 200, json_pack("{s:o}", "conflicts", arr));
-}
-
 /* ---- quarantine --------------------------------------------------------- */
 
 static int add_quarantine_json(int64_t id, const roved_quarantine *q, void *payload)
@@ -433,8 +391,6 @@ int roved_admin_scope_route(roved_server *srv, struct mg_connection *c, const ch
         strcmp(p[4], "end") == 0)
         return post ? change_member(srv, c, actor, p[1], p[3], 0)
                     : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    if (n == 1 && strcmp(p[0], "conflicts") == 0)
-        return get ? list_conflicts(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
     if (n == 1 && strcmp(p[0], "quarantine") == 0)
         return get ? list_quarantine(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
     return 0;

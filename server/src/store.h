@@ -222,6 +222,11 @@ typedef struct roved_conflict {
     int64_t client_hlc;
     const char *lost_json; /* the value that lost, as JSON */
     const char *kept_json; /* the value kept, as JSON */
+    /* A manager's decision (reads only): "restored" or "dismissed", or NULL
+     * while open; who and when. */
+    const char *resolution;
+    const char *resolved_by;
+    int64_t resolved_at;
 } roved_conflict;
 
 int roved_store_conflict_put(roved_db *db, const roved_conflict *c);
@@ -229,6 +234,14 @@ typedef int (*roved_conflict_cb)(int64_t id, const roved_conflict *c, void *payl
 /* The newest `limit` entries, of one record when row_id is not NULL. */
 int roved_store_conflict_list(roved_db *db, const char *row_id, int64_t limit,
                               roved_conflict_cb cb, void *payload);
+/* As roved_store_conflict_list, also narrowed to one entry (id > 0) and to
+ * entries nobody decided on yet (open_only). */
+int roved_store_conflict_query(roved_db *db, const char *row_id, int64_t id, int open_only,
+                               int64_t limit, roved_conflict_cb cb, void *payload);
+/* Records a manager's decision on an open entry; ROVE_ENOTFOUND when there
+ * is no such entry, ROVE_ESTATE when it was decided already. */
+int roved_store_conflict_resolve(roved_db *db, int64_t id, const char *resolution,
+                                 const char *by, int64_t at);
 
 /* ---- pulls ------------------------------------------------------------ */
 

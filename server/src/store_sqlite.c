@@ -263,7 +263,10 @@ static const char server_ddl[] =
     "  user_id TEXT,\n"
     "  client_hlc INTEGER,\n"
     "  lost_value TEXT,\n"
-    "  kept_value TEXT);\n"
+    "  kept_value TEXT,\n"
+    "  resolution TEXT,\n"
+    "  resolved_by TEXT,\n"
+    "  resolved_at INTEGER);\n"
     "CREATE INDEX IF NOT EXISTS conflicts_row ON conflicts(table_name, row_id);\n"
     /* The audit trail is append-only, whoever holds a connection. */
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
@@ -385,7 +388,10 @@ static int add_columns(roved_db *db)
 {
     static const struct {
         const char *table, *column, *decl;
-    } added[] = {{"receipts", "lost", "BLOB"}};
+    } added[] = {{"receipts", "lost", "BLOB"},
+                 {"conflicts", "resolution", "TEXT"},
+                 {"conflicts", "resolved_by", "TEXT"},
+                 {"conflicts", "resolved_at", "INTEGER"}};
     for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
         char sql[200];
         snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
@@ -2330,15 +2336,53 @@ int roved_store_territory_find(roved_db *db, const char *key, char id_out[27])
 int roved_store_conflict_list(roved_db *db, const char *row_id, int64_t limit,
                               roved_conflict_cb cb, void *payload)
 {
+    return roved_store_conflict_query(db, row_id, 0, 0, limit, cb, payload);
+}
+
+int roved_store_conflict_resolve(roved_db *db, int64_t id, const char *resolution,
+                                 const char *by, int64_t at)
+{
+    sqlite3_stmt *st = fixed(db, 2012,
+                             "UPDATE conflicts SET resolution = ?2, resolved_by = ?3, "
+                             "resolved_at = ?4 WHERE id = ?1 AND resolution IS NULL");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, resolution);
+    bind_text(st, 3, by);
+    sqlite3_bind_int64(st, 4, at);
+    int rc = run(db, st, "conflict_resolve");
+    if (rc != 0)
+        return rc;
+    if (sqlite3_changes(db->h) == 1)
+        return 0;
+    st = fixed(db, 2013, "SELECT count(*) FROM conflicts WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, id);
+    int64_t n = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n > 0 ? ROVE_ESTATE : ROVE_ENOTFOUND;
+}
+
+int roved_store_conflict_query(roved_db *db, const char *row_id, int64_t id, int open_only,
+                               int64_t limit, roved_conflict_cb cb, void *payload)
+{
     sqlite3_stmt *st =
         fixed(db, 2010,
               "SELECT id, at, table_name, row_id, column_name, policy, device_id,"
-              " user_id, client_hlc, lost_value, kept_value FROM conflicts"
-              " WHERE (?1 IS NULL OR row_id = ?1) ORDER BY id DESC LIMIT ?2");
+              " user_id, client_hlc, lost_value, kept_value, resolution, resolved_by,"
+              " resolved_at FROM conflicts"
+              " WHERE (?1 IS NULL OR row_id = ?1) AND (?3 = 0 OR id = ?3)"
+              " AND (?4 = 0 OR resolution IS NULL) ORDER BY id DESC LIMIT ?2");
     if (st == NULL)
         return ROVE_ESTORE;
     bind_text(st, 1, row_id);
     sqlite3_bind_int64(st, 2, limit);
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int(st, 4, open_only != 0);
     int rc, cbrc = 0;
     while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         roved_conflict cf = {sqlite3_column_int64(st, 1),
@@ -2350,7 +2394,10 @@ int roved_store_conflict_list(roved_db *db, const char *row_id, int64_t limit,
                              (const char *)sqlite3_column_text(st, 7),
                              sqlite3_column_int64(st, 8),
                              (const char *)sqlite3_column_text(st, 9),
-                             (const char *)sqlite3_column_text(st, 10)};
+                             (const char *)sqlite3_column_text(st, 10),
+                             (const char *)sqlite3_column_text(st, 11),
+                             (const char *)sqlite3_column_text(st, 12),
+                             sqlite3_column_int64(st, 13)};
         cbrc = cb(sqlite3_column_int64(st, 0), &cf, payload);
     }
     sqlite3_reset(st);

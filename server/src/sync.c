@@ -738,7 +738,8 @@ static int conflict_put_by(apply_ctx *a, const rove__change *c, const char *colu
     int rc = ROVE_ENOMEM;
     if (ls != NULL && ks != NULL) {
         roved_conflict rec = {a->now,    c->table->name, c->id,  column, policy,
-                              device_id, user_id,        c->hlc, ls,     ks};
+                              device_id, user_id,        c->hlc, ls,     ks,
+                              NULL,      NULL,           0};
         rc = roved_store_conflict_put(a->db, &rec);
     }
     free(ls);

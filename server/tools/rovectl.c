@@ -490,7 +490,7 @@ int main(int argc, char **argv)
             dst = &o.user;
         } else if (!strcmp(a, "--password")) {
             dst = &o.password;
-        } else if (!strcmp(a, "--dry-run") || !strcmp(a, "--auto")) {
+        } else if (!strcmp(a, "--dry-run") || !strcmp(a, "--auto") || !strcmp(a, "--open")) {
             /* Command flags: kept as "--flag yes". */
             rest[o.nargs++] = argv[i];
             rest[o.nargs++] = "yes";

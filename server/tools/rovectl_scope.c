@@ -6,6 +6,7 @@
  *   territory-members add TERRITORY_ID USERNAME --role rep|manager [--from TIME] [--to TIME]
  *   territory-members end TERRITORY_ID USERNAME [--at TIME]
  *   quarantine list
+ *   conflicts list [--record ID] [--open] | show ID | restore ID | dismiss ID
  *
  * TIME is ISO 8601 in UTC (2026-11-23T10:00:00Z, or a date 2026-11-23) or
  * milliseconds since the Unix epoch.
@@ -26,7 +27,10 @@ const char rovectl_scope_usage[] =
     "                  [--to TIME]          (TIME: 2026-11-23T10:00:00Z or ms)\n"
     "  territory-members end TERRITORY_ID USERNAME [--at TIME]\n"
     "  quarantine list\n"
-    "  conflicts list [--record ID]     (the newest 500 losing values)\n";
+    "  conflicts list [--record ID] [--open]   (the newest 500 losing values)\n"
+    "  conflicts show ID\n"
+    "  conflicts restore ID             (write the losing value back)\n"
+    "  conflicts dismiss ID             (keep what won; close the entry)\n";
 
 static void print_time(long long ms)
 {
@@ -110,20 +114,29 @@ static int print_conflicts(json_t *j)
 {
     json_t *arr = json_object_get(j, "conflicts"), *cf;
     size_t i;
-    printf("%-20s  %-12s  %-26s  %-16s  %-7s  %-24s  %s\n", "AT", "TABLE", "ROW", "COLUMN",
-           "POLICY", "LOST", "KEPT");
+    printf("%-6s  %-20s  %-12s  %-26s  %-16s  %-12s  %-9s  %-24s  %s\n", "ID", "AT", "TABLE",
+           "ROW", "COLUMN", "POLICY", "DECISION", "LOST", "KEPT");
     json_array_foreach(arr, i, cf)
     {
         char *lost = json_dumps(json_object_get(cf, "lost"), JSON_ENCODE_ANY | JSON_COMPACT);
         char *kept = json_dumps(json_object_get(cf, "kept"), JSON_ENCODE_ANY | JSON_COMPACT);
+        const char *decision = json_string_value(json_object_get(cf, "resolution"));
+        printf("%-6lld  ", (long long)json_integer_value(json_object_get(cf, "id")));
         print_time(json_integer_value(json_object_get(cf, "at")));
-        printf("  %-12s  %-26s  %-16s  %-7s  %-24.24s  %.40s\n", rovectl_str(cf, "table"),
-               rovectl_str(cf, "row_id"), rovectl_str(cf, "column"), rovectl_str(cf, "policy"),
-               lost ? lost : "-", kept ? kept : "-");
+        printf("  %-12s  %-26s  %-16s  %-12s  %-9s  %-24.24s  %.40s\n",
+               rovectl_str(cf, "table"), rovectl_str(cf, "row_id"), rovectl_str(cf, "column"),
+               rovectl_str(cf, "policy"), decision ? decision : "open", lost ? lost : "-",
+               kept ? kept : "-");
         free(lost);
         free(kept);
     }
     printf("%zu entries\n", json_array_size(arr));
+    return 0;
+}
+
+static int print_decision(json_t *j)
+{
+    rovectl_print_json(j);
     return 0;
 }
 
@@ -231,7 +244,7 @@ int rovectl_scope_command(rovectl *o)
         return ROVECTL_NOT_MINE;
     }
     if (n == 2 && !strcmp(w0, "conflicts") && !strcmp(w1, "list")) {
-        static const char *const allowed[] = {"--record", NULL};
+        static const char *const allowed[] = {"--record", "--open", NULL};
         if (!rovectl_opts_ok(o, allowed))
             return 2;
         const char *rec = rovectl_opt(o, "--record");
@@ -239,9 +252,27 @@ int rovectl_scope_command(rovectl *o)
             fprintf(stderr, "rovectl: invalid record id \"%s\"\n", rec);
             return 2;
         }
-        snprintf(path, sizeof(path), "/v1/admin/conflicts%s%s", rec ? "?record=" : "",
-                 rec ? rec : "");
+        int open = rovectl_opt(o, "--open") != NULL;
+        snprintf(path, sizeof(path), "/v1/admin/conflicts?open=%d%s%s", open,
+                 rec ? "&record=" : "", rec ? rec : "");
         return finish(o, rovectl_call(o, "GET", path, NULL, &status), print_conflicts);
+    }
+    if (n == 3 && !strcmp(w0, "conflicts") &&
+        (!strcmp(w1, "show") || !strcmp(w1, "restore") || !strcmp(w1, "dismiss"))) {
+        static const char *const none[] = {NULL};
+        if (!rovectl_opts_ok(o, none))
+            return 2;
+        if (strspn(w2, "0123456789") != strlen(w2) || strlen(w2) > 18) {
+            fprintf(stderr, "rovectl: the conflict id must be a number, not \"%s\"\n", w2);
+            return 2;
+        }
+        int show = !strcmp(w1, "show");
+        snprintf(path, sizeof(path), "/v1/admin/conflicts/%s%s%s", w2, show ? "" : "/",
+                 show ? "" : w1);
+        json_t *req = show ? NULL : json_object();
+        json_t *j = rovectl_call(o, show ? "GET" : "POST", path, req, &status);
+        json_decref(req);
+        return finish(o, j, print_decision);
     }
     if (n == 2 && !strcmp(w0, "quarantine") && !strcmp(w1, "list")) {
         static const char *const none[] = {NULL};

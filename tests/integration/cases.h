@@ -27,6 +27,7 @@
     X(cursor_ahead_restarts)                                                                   \
     X(clock_skew_bound)                                                                        \
     X(custom_resolver)                                                                         \
+    X(conflict_decisions)                                                                      \
     TH_CASES_SCOPE(X)                                                                          \
     TH_CASES_DOMAIN(X)                                                                         \
     TH_CASES_ORG(X)                                                                            \

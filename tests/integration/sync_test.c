@@ -666,8 +666,8 @@ static int64_t count_conflicts(rove_client *cl, const char *sql)
                            "mine, theirs, policy, received_at, seen)",
                            NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_stmt *ins = NULL;
-    TH_ASSERT(sqlite3_prepare_v2(mem, "INSERT INTO c VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", -1,
-                                 &ins, NULL) == SQLITE_OK);
+    TH_ASSERT(sqlite3_prepare_v2(mem, "INSERT INTO c VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                                 -1, &ins, NULL) == SQLITE_OK);
     TH_ASSERT_EQ(rove_rows_columns(q), 10);
     int rc;
     while ((rc = rove_rows_next(q)) == 1) {
@@ -1527,8 +1527,144 @@ void test_integration__custom_resolver(void)
 
     /* A plugin that cannot be loaded stops roved from starting. */
     char out[2048];
-    const char *missing[] = {"--resolver-plugin", "/nonexistent/plugin.so", "--demo",
-                             "--data-dir", dir, NULL};
+    const char *missing[] = {
+        "--resolver-plugin", "/nonexistent/plugin.so", "--demo", "--data-dir", dir, NULL};
     TH_ASSERT_EQ(roved_exit_status(missing, out, sizeof(out)), 2);
     TH_ASSERT_MSG(strstr(out, "cannot load resolver plugin") != NULL, "roved said: %s", out);
+}
+
+/* ---- a manager's decisions on the conflict log ----------------------------- */
+
+static int64_t server_int(const th_server *s, const char *sql, const char *p1)
+{
+    char dbpath[700];
+    snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+    sqlite3 *sdb = NULL;
+    TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(sdb, 5000);
+    int64_t v = th_db_int(sdb, sql, p1, NULL);
+    sqlite3_close(sdb);
+    return v;
+}
+
+/*
+ * A manager restores a value that lost (it comes back on every device, and a
+ * stale edit still conflicts with it), dismisses another, and every refusal
+ * (decided already, unknown id, not their territory) changes nothing.
+ */
+void test_integration__conflict_decisions(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("decisions");
+    rove_client *a = th_client_open(s, dir, "rita-a");
+    rove_client *b = th_client_open(s, dir, "rita-b");
+    TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
+    TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
+    rove_sync_report rep;
+    sync_ok(a, &rep, "A bootstrap");
+    sync_ok(b, &rep, "B bootstrap");
+    char con[ROVE_ID_SIZE];
+    th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1", NULL, con, sizeof(con));
+
+    /* B's title loses to A's newer one. */
+    TH_ASSERT_ROVE(b, set_phone(b, "contact", con, "title", "Buyer"));
+    usleep(20 * 1000);
+    TH_ASSERT_ROVE(a, set_phone(a, "contact", con, "title", "Head buyer"));
+    sync_ok(a, &rep, "A");
+    sync_ok(b, &rep, "B");
+    int64_t lost_id = server_int(s,
+                                 "SELECT id FROM conflicts WHERE row_id = ?1 AND column_name = "
+                                 "'title' AND lost_value = '\"Buyer\"'",
+                                 con);
+    TH_ASSERT(lost_id > 0);
+
+    /* The record's version before the manager acts: what a device that
+     * missed the restore bases its edits on. */
+    int64_t before = server_int(s, "SELECT version FROM contact WHERE id = ?1", con);
+    char admin[128], maria[128], code[64], path[128];
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    th_admin_login(s, "maria", "maria-demo", maria, sizeof(maria));
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/restore", (long long)lost_id);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{}", code, sizeof(code)), 200);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{}", code, sizeof(code)), 409);
+    TH_ASSERT_STR(code, "invalid_transition");
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/dismiss", (long long)lost_id);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{}", code, sizeof(code)), 409);
+    TH_ASSERT_EQ(
+        th_admin_post(s, admin, "/v1/admin/conflicts/999999/restore", "{}", code, sizeof(code)),
+        404);
+    TH_ASSERT_EQ(
+        th_admin_post(s, admin, "/v1/admin/conflicts/abc/restore", "{}", code, sizeof(code)),
+        400);
+    TH_ASSERT_EQ(
+        th_admin_post(s, admin, "/v1/admin/conflicts/1/undo", "{}", code, sizeof(code)), 404);
+
+    /* The restored title reaches both devices; the replaced one is logged. */
+    sync_ok(a, &rep, "A pulls the restore");
+    sync_ok(b, &rep, "B pulls the restore");
+    char title[64];
+    th_client_text(a, "SELECT title FROM contact WHERE id = ?1", con, title, sizeof(title));
+    TH_ASSERT_STR(title, "Buyer");
+    assert_same_replicas(a, b);
+    TH_ASSERT_EQ(server_int(s,
+                            "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND policy = "
+                            "'restore' AND lost_value = '\"Head buyer\"' AND kept_value = "
+                            "'\"Buyer\"'",
+                            con),
+                 1);
+    TH_ASSERT_EQ(server_int(s,
+                            "SELECT count(*) FROM audit WHERE row_id = ?1 AND op = "
+                            "'conflict_restore'",
+                            con),
+                 1);
+
+    /* A device that never saw the restore edits the title: its older edit
+     * conflicts with the manager's write (the restore set the column's write
+     * clock) and loses by last writer; it is not applied silently. */
+    rove_client *c = th_client_open(s, dir, "rita-c");
+    TH_ASSERT_ROVE(c, rove_client_login(c, "rita", "rita-demo"));
+    sync_ok(c, &rep, "C bootstrap");
+    TH_ASSERT_ROVE(c, set_phone(c, "contact", con, "title", "Stale title"));
+    /* Push C's edit as if made before the restore, by rewinding its base. */
+    {
+        sqlite3 *cdb = NULL;
+        char cpath[700];
+        snprintf(cpath, sizeof(cpath), "%s/rita-c.db", dir);
+        TH_ASSERT(sqlite3_open(cpath, &cdb) == SQLITE_OK);
+        char sql[128];
+        snprintf(sql, sizeof(sql), "UPDATE _rove_outbox SET base_version = %lld, hlc = 1",
+                 (long long)before);
+        TH_ASSERT(sqlite3_exec(cdb, sql, NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(cdb);
+    }
+    sync_ok(c, &rep, "C pushes a stale title");
+    th_client_text(c, "SELECT title FROM contact WHERE id = ?1", con, title, sizeof(title));
+    TH_ASSERT_STR(title, "Buyer");
+    rove_client_free(c);
+
+    /* Dismiss: the open entry for the title A's edit replaced. */
+    int64_t other = server_int(s,
+                               "SELECT id FROM conflicts WHERE row_id = ?1 AND resolution IS "
+                               "NULL ORDER BY id LIMIT 1",
+                               con);
+    TH_ASSERT(other > 0);
+    snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/dismiss", (long long)other);
+    TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 200);
+    TH_ASSERT_EQ(server_int(s,
+                            "SELECT count(*) FROM conflicts WHERE id = ?1 AND resolution = "
+                            "'dismissed' AND resolved_by IS NOT NULL",
+                            (snprintf(path, sizeof(path), "%lld", (long long)other), path)),
+                 1);
+    th_resp r;
+    snprintf(path, sizeof(path), "/v1/admin/conflicts?open=1&record=%s", con);
+    th_http(s, "GET", path, admin, NULL, NULL, 0, &r);
+    TH_ASSERT_EQ(r.status, 200);
+    rove__buf_put(&r.body, "", 1);
+    TH_ASSERT(rove__buf_status(&r.body) == 0);
+    TH_ASSERT(strstr((const char *)r.body.ptr, "\"dismissed\"") == NULL);
+    TH_ASSERT(strstr((const char *)r.body.ptr, "\"restored\"") == NULL);
+    th_resp_free(&r);
+    rove_client_free(a);
+    rove_client_free(b);
+    th_server_stop(s);
 }
