@@ -23,6 +23,7 @@
 #include "hlc.h"
 #include "log.h"
 #include "rove/errors.h"
+#include "sync.h"
 #include "util.h"
 
 /* The write clock tag of server commands (device tags are odd). */
@@ -112,33 +113,6 @@ static int keep_entry(int64_t id, const roved_conflict *cf, void *payload)
     return e->lost_json ? 0 : ROVE_ENOMEM;
 }
 
-/* The logged (JSON) value as a value of column cd; 0 when it is not one. */
-static int json_to_value(const rove__column *cd, json_t *j, rove__value *v)
-{
-    memset(v, 0, sizeof(*v));
-    if (json_is_null(j)) {
-        v->type = ROVE__T_NULL;
-        return !(cd->flags & ROVE__COL_REQUIRED);
-    }
-    if (cd->type == ROVE__T_INT && json_is_integer(j)) {
-        v->type = ROVE__T_INT;
-        v->i = json_integer_value(j);
-        return 1;
-    }
-    if (cd->type == ROVE__T_REAL && json_is_number(j)) {
-        v->type = ROVE__T_REAL;
-        v->d = json_number_value(j);
-        return 1;
-    }
-    if (cd->type == ROVE__T_TEXT && json_is_string(j)) {
-        v->type = ROVE__T_TEXT;
-        v->s = json_string_value(j);
-        v->len = json_string_length(j);
-        return !(cd->flags & ROVE__COL_ENUM) || rove__schema_enum_ok(cd, v->s, v->len);
-    }
-    return 0;
-}
-
 static json_t *value_json(const rove__value *v)
 {
     switch (v->type) {
@@ -209,7 +183,8 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         else if (t->cols[col].flags & (ROVE__COL_SYSTEM | ROVE__COL_SERVER_OWNED))
             status =
                 roved_admin_error(c, ROVE_ESTATE, "the column is maintained by the server");
-        else if (lost == NULL || !json_to_value(&t->cols[col], lost, &restored))
+        else if (lost == NULL || !roved_sync_json_value(&t->cols[col], lost, &restored) ||
+                 (restored.type == ROVE__T_NULL && (t->cols[col].flags & ROVE__COL_REQUIRED)))
             status =
                 roved_admin_error(c, ROVE_ESTATE, "the logged value no longer fits the column");
     }

@@ -6,7 +6,6 @@
  *   POST territories/<id>/members    {"user": USERNAME, "role": "rep"|"manager",
  *                                     "from": MS, "to": MS}
  *   POST territories/<id>/members/<username>/end   {"at": MS}
- *   GET  quarantine
  *
  * Every change is one write transaction: validated first, audited, and the
  * scope epoch moves so the devices concerned re-evaluate what they hold at
@@ -338,38 +337,6 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
     return roved_admin_send_json(c, add ? 201 : 200, answer);
 }
 
-/* ---- quarantine --------------------------------------------------------- */
-
-static int add_quarantine_json(int64_t id, const roved_quarantine *q, void *payload)
-{
-    json_error_t err;
-    json_t *change = json_loads(q->payload_json ? q->payload_json : "{}", 0, &err);
-    json_t *o = json_pack("{s:I,s:I,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o?,s:s?,s:s?}", "id",
-                          (json_int_t)id, "at", (json_int_t)q->at, "device_id", q->device_id,
-                          "user_id", q->user_id, "table", q->table, "row_id", q->row_id,
-                          "change_id", q->change_id, "op", q->op, "change", change,
-                          "reason_code", q->reason_code, "reason", q->reason);
-    if (o == NULL)
-        return ROVE_ENOMEM;
-    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
-}
-
-static int list_quarantine(roved_server *srv, struct mg_connection *c)
-{
-    roved_db *db = NULL;
-    int rc = roved_store_read_begin(srv->store, &db);
-    if (rc != 0)
-        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    json_t *arr = json_array();
-    rc = roved_store_quarantine_list(db, add_quarantine_json, arr);
-    roved_store_read_end(srv->store, db);
-    if (rc != 0) {
-        json_decref(arr);
-        return roved_admin_error(c, ROVE_ESTORE, "the quarantine could not be read");
-    }
-    return roved_admin_send_json(c, 200, json_pack("{s:o}", "quarantine", arr));
-}
-
 int roved_admin_scope_route(roved_server *srv, struct mg_connection *c, const char *method,
                             const char *path, const roved_user *actor)
 {
@@ -391,7 +358,5 @@ int roved_admin_scope_route(roved_server *srv, struct mg_connection *c, const ch
         strcmp(p[4], "end") == 0)
         return post ? change_member(srv, c, actor, p[1], p[3], 0)
                     : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    if (n == 1 && strcmp(p[0], "quarantine") == 0)
-        return get ? list_quarantine(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
     return 0;
 }

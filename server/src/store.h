@@ -328,6 +328,13 @@ typedef struct roved_quarantine {
     const char *payload_json; /* the change's columns and values */
     const char *reason_code;  /* wire error name */
     const char *reason;
+    int64_t base_version; /* the version the device based the change on */
+    /* Reads only: "pending", "applied" or "discarded", who decided, when, and
+     * the outcome (applied: the receipt status name; discarded: the reason). */
+    const char *status;
+    const char *decided_by;
+    int64_t decided_at;
+    const char *outcome;
 } roved_quarantine;
 
 int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q);
@@ -363,6 +370,14 @@ int roved_store_member_overlaps(roved_db *db, const char *territory_id, const ch
 typedef int (*roved_quarantine_cb)(int64_t id, const roved_quarantine *q, void *payload);
 /* Streams the pending quarantine entries, oldest first. */
 int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payload);
+/* Streams entries: one (id > 0), or all (pending_only 0) or the pending ones,
+ * oldest first, at most limit. */
+int roved_store_quarantine_query(roved_db *db, int64_t id, int pending_only, int64_t limit,
+                                 roved_quarantine_cb cb, void *payload);
+/* Records the decision on a pending entry (status "applied" or "discarded");
+ * ROVE_ENOTFOUND, or ROVE_ESTATE when it was decided already. */
+int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status,
+                                  const char *by, int64_t at, const char *outcome);
 
 /* ---- domain: open service tasks of an account --------------------------- */
 

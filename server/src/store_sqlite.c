@@ -312,7 +312,11 @@ static const char server_ddl[] =
     "  reason_code TEXT NOT NULL,\n"
     "  reason TEXT NOT NULL,\n"
     "  status TEXT NOT NULL DEFAULT 'pending'\n"
-    "    CHECK (status IN ('pending','applied','discarded')));\n"
+    "    CHECK (status IN ('pending','applied','discarded')),\n"
+    "  base_version INTEGER NOT NULL DEFAULT 0,\n"
+    "  decided_by TEXT,\n"
+    "  decided_at INTEGER,\n"
+    "  outcome TEXT);\n"
     "CREATE INDEX IF NOT EXISTS quarantine_row ON quarantine(table_name, row_id);\n"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('scope_epoch', 0);\n"
     "CREATE TABLE IF NOT EXISTS user_absences (\n"
@@ -391,7 +395,11 @@ static int add_columns(roved_db *db)
     } added[] = {{"receipts", "lost", "BLOB"},
                  {"conflicts", "resolution", "TEXT"},
                  {"conflicts", "resolved_by", "TEXT"},
-                 {"conflicts", "resolved_at", "INTEGER"}};
+                 {"conflicts", "resolved_at", "INTEGER"},
+                 {"quarantine", "base_version", "INTEGER NOT NULL DEFAULT 0"},
+                 {"quarantine", "decided_by", "TEXT"},
+                 {"quarantine", "decided_at", "INTEGER"},
+                 {"quarantine", "outcome", "TEXT"}};
     for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
         char sql[200];
         snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
@@ -2062,8 +2070,8 @@ int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q)
     sqlite3_stmt *st =
         fixed(db, 1012,
               "INSERT INTO quarantine (at, device_id, user_id, table_name, row_id,"
-              " change_id, op, client_hlc, payload, reason_code, reason)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+              " change_id, op, client_hlc, payload, reason_code, reason, base_version)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_int64(st, 1, q->at);
@@ -2077,6 +2085,7 @@ int roved_store_quarantine_put(roved_db *db, const roved_quarantine *q)
     sqlite3_bind_text(st, 9, q->payload_json, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, q->reason_code, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 11, q->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 12, q->base_version);
     return run(db, st, "quarantine_put");
 }
 
@@ -2151,12 +2160,23 @@ int roved_store_member_end(roved_db *db, const char *territory_id, const char *u
 
 int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payload)
 {
+    return roved_store_quarantine_query(db, 0, 1, INT64_MAX, cb, payload);
+}
+
+int roved_store_quarantine_query(roved_db *db, int64_t id, int pending_only, int64_t limit,
+                                 roved_quarantine_cb cb, void *payload)
+{
     sqlite3_stmt *st = fixed(db, 1023,
                              "SELECT id, at, device_id, user_id, table_name, row_id, change_id,"
-                             " op, payload, reason_code, reason, status FROM quarantine"
-                             " WHERE status = 'pending' ORDER BY id");
+                             " op, payload, reason_code, reason, status, client_hlc,"
+                             " base_version, decided_by, decided_at, outcome FROM quarantine"
+                             " WHERE (?1 = 0 OR id = ?1) AND (?2 = 0 OR status = 'pending')"
+                             " ORDER BY id LIMIT ?3");
     if (st == NULL)
         return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, pending_only != 0);
+    sqlite3_bind_int64(st, 3, limit);
     int rc, cbrc = 0;
     while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *change = (const char *)sqlite3_column_text(st, 6);
@@ -2168,16 +2188,51 @@ int roved_store_quarantine_list(roved_db *db, roved_quarantine_cb cb, void *payl
                               change,
                               change ? strlen(change) : 0,
                               (const char *)sqlite3_column_text(st, 7),
-                              0,
+                              sqlite3_column_int64(st, 12),
                               (const char *)sqlite3_column_text(st, 8),
                               (const char *)sqlite3_column_text(st, 9),
-                              (const char *)sqlite3_column_text(st, 10)};
+                              (const char *)sqlite3_column_text(st, 10),
+                              sqlite3_column_int64(st, 13),
+                              (const char *)sqlite3_column_text(st, 11),
+                              (const char *)sqlite3_column_text(st, 14),
+                              sqlite3_column_int64(st, 15),
+                              (const char *)sqlite3_column_text(st, 16)};
         cbrc = cb(sqlite3_column_int64(st, 0), &q, payload);
     }
     sqlite3_reset(st);
     if (cbrc != 0)
         return cbrc;
     return rc == SQLITE_DONE ? 0 : fail(db, "quarantine_list");
+}
+
+int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status,
+                                  const char *by, int64_t at, const char *outcome)
+{
+    sqlite3_stmt *st = fixed(db, 1026,
+                             "UPDATE quarantine SET status = ?2, decided_by = ?3,"
+                             " decided_at = ?4, outcome = ?5 WHERE id = ?1 AND"
+                             " status = 'pending'");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, status);
+    bind_text(st, 3, by);
+    sqlite3_bind_int64(st, 4, at);
+    bind_text(st, 5, outcome);
+    int rc = run(db, st, "quarantine_decide");
+    if (rc != 0)
+        return rc;
+    if (sqlite3_changes(db->h) == 1)
+        return 0;
+    st = fixed(db, 1027, "SELECT count(*) FROM quarantine WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, id);
+    int64_t n = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return n > 0 ? ROVE_ESTATE : ROVE_ENOTFOUND;
 }
 
 int roved_store_member_overlaps(roved_db *db, const char *territory_id, const char *user_id,

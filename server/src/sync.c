@@ -31,7 +31,20 @@ typedef struct apply_ctx {
     int64_t now;
     const roved_policy *policy;
     int64_t max_skew; /* ms a device clock may run ahead (--max-clock-skew-ms) */
+    /* Set when a manager applies a held (quarantined) change: the scope
+     * checks are theirs, made before. */
+    const char *decided_by;
 } apply_ctx;
+
+static int may_write(apply_ctx *a, const rove__table *t, const roved_rowinfo *info)
+{
+    return a->decided_by != NULL || roved_scope_can_write(a->db, a->user, t, info, a->now);
+}
+
+static int may_insert(apply_ctx *a, const rove__table *t, const roved_rowinfo *acct)
+{
+    return a->decided_by != NULL || roved_scope_can_insert(a->db, a->user, t, acct, a->now);
+}
 
 static int reject(roved_receipt_row *r, int code, const char *message)
 {
@@ -178,7 +191,12 @@ static int quarantine(apply_ctx *a, const rove__change *c, roved_receipt_row *r,
                           c->hlc,
                           payload,
                           rove_error_name(ROVE_ESCOPE),
-                          why};
+                          why,
+                          c->base_version,
+                          NULL,
+                          NULL,
+                          0,
+                          NULL};
     int rc = roved_store_quarantine_put(a->db, &q);
     free(payload);
     if (rc != 0)
@@ -578,8 +596,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     int rc = roved_store_row_info(a->db, t, c->id, &info);
     if (rc == 0) {
         /* Only a record the device may see is admitted to exist. */
-        if (a->user->role != ROVE__ROLE_TECH &&
-            roved_scope_can_write(a->db, a->user, t, &info, a->now))
+        if (a->user->role != ROVE__ROLE_TECH && may_write(a, t, &info))
             return reject(r, ROVE_EEXISTS, "a record with this id already exists");
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     }
@@ -590,7 +607,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     if (a->user->role == ROVE__ROLE_TECH)
         return reject(r, ROVE_ESCOPE, "technicians may not create records");
     if (is_account) {
-        if (!roved_scope_can_insert(a->db, a->user, t, NULL, a->now))
+        if (!may_insert(a, t, NULL))
             return reject(r, ROVE_ESCOPE, "this role may not create accounts");
     } else {
         int acol = col_index(t, "account_id"), found = 0;
@@ -600,7 +617,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
             return rc;
         if (!found || acct.deleted)
             return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
-        if (!roved_scope_can_insert(a->db, a->user, t, &acct, a->now)) {
+        if (!may_insert(a, t, &acct)) {
             int held = HELD_NO;
             if ((rc = held_decision(a, c, &acct, r, &held)) != 0)
                 return rc;
@@ -1156,7 +1173,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     if (rc != 0)
         return rc;
-    if (!roved_scope_can_write(a->db, a->user, t, &info, a->now)) {
+    if (!may_write(a, t, &info)) {
         int held = HELD_NO;
         if ((rc = held_decision(a, c, &info, r, &held)) != 0)
             return rc;
@@ -1178,7 +1195,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
             rc = referenced_account(a, c, nv, &acct, &found);
             if (rc != 0)
                 return rc;
-            if (!found || !roved_scope_can_insert(a->db, a->user, t, &acct, a->now))
+            if (!found || !may_insert(a, t, &acct))
                 return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
         }
     }
@@ -1284,7 +1301,7 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
     if (rc != 0)
         return rove__err(err, rc, "the store is unavailable");
     apply_ctx a = {
-        db, dev, user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms};
+        db, dev, user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms, NULL};
     for (size_t i = 0; i < req->nchanges && rc == 0; i++) {
         const rove__change *c = &req->changes[i];
         receipt_slot *s = &slots[i];
@@ -1566,5 +1583,97 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
         free(slots[i].row.lost);
     free(slots);
     rove__sync_req_free(&req);
+    return rc;
+}
+
+/* ---- held changes a manager applies (quarantine) ----------------------- */
+
+int roved_sync_json_value(const rove__column *cd, json_t *j, rove__value *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (json_is_null(j)) {
+        v->type = ROVE__T_NULL;
+        return 1;
+    }
+    if (cd->type == ROVE__T_INT && json_is_integer(j)) {
+        v->type = ROVE__T_INT;
+        v->i = json_integer_value(j);
+        return 1;
+    }
+    if (cd->type == ROVE__T_REAL && json_is_number(j)) {
+        v->type = ROVE__T_REAL;
+        v->d = json_number_value(j);
+        return 1;
+    }
+    if (cd->type == ROVE__T_TEXT && json_is_string(j)) {
+        v->type = ROVE__T_TEXT;
+        v->s = json_string_value(j);
+        v->len = json_string_length(j);
+        if (v->len > ROVE__MAX_TEXT)
+            return 0;
+        if ((cd->flags & ROVE__COL_ENUM) && !rove__schema_enum_ok(cd, v->s, v->len))
+            return 0;
+        return !(cd->flags & ROVE__COL_REF) || rove__id_valid(v->s, v->len);
+    }
+    return 0;
+}
+
+int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
+                          const char *decided_by, roved_receipt_row *r, char *err,
+                          size_t errsize)
+{
+    rove__change ch;
+    memset(&ch, 0, sizeof(ch));
+    ch.table = rove__schema_table(h->table, strlen(h->table));
+    if (ch.table == NULL || strlen(h->row_id) != 26) {
+        snprintf(err, errsize, "the held change names an unknown table or record");
+        return ROVE_ESTATE;
+    }
+    memcpy(ch.id, h->row_id, 27);
+    ch.op = strcmp(h->op, "insert") == 0   ? ROVE__OP_INSERT
+            : strcmp(h->op, "delete") == 0 ? ROVE__OP_DELETE
+                                           : ROVE__OP_UPDATE;
+    ch.change_id = h->change_id;
+    ch.change_id_len = strlen(h->change_id);
+    ch.base_version = h->base_version;
+    ch.hlc = h->client_hlc;
+    json_error_t jerr;
+    json_t *cols = json_loads(h->payload_json, 0, &jerr);
+    const char *key;
+    json_t *val;
+    int rc = json_is_object(cols) ? 0 : ROVE_ESTATE;
+    json_object_foreach(cols, key, val)
+    {
+        int col = rove__schema_col(ch.table, key, strlen(key));
+        if (col < 0 || ch.ncols == ROVE__MAX_COLS ||
+            !roved_sync_json_value(&ch.table->cols[col], val, &ch.val[ch.ncols])) {
+            rc = ROVE_ESTATE;
+            break;
+        }
+        ch.col[ch.ncols++] = col;
+    }
+    if (rc != 0) {
+        snprintf(err, errsize, "the held change no longer fits the schema");
+        json_decref(cols);
+        return rc;
+    }
+    roved_user user;
+    roved_device dev;
+    memset(&dev, 0, sizeof(dev));
+    rc = roved_store_user_by_id(db, h->user_id, &user);
+    if (rc == 0 && roved_store_device_get(db, h->device_id, &dev) != 0)
+        roved_util_copy(dev.id, sizeof(dev.id), h->device_id); /* forgotten device */
+    if (rc != 0) {
+        snprintf(err, errsize, "the author of the held change is unknown");
+        json_decref(cols);
+        return rc == ROVE_ENOTFOUND ? ROVE_ESTATE : rc;
+    }
+    apply_ctx a = {
+        db,        &dev, &user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms,
+        decided_by};
+    rc = apply_change(&a, &ch, r);
+    json_decref(cols); /* values borrowed from it until here */
+    if (rc != 0)
+        snprintf(err, errsize, "the change could not be stored");
     return rc;
 }

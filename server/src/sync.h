@@ -28,4 +28,27 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
                    const void *cbor, size_t len, rove__buf *out, rove__errinfo *err,
                    roved_sync_stats *stats);
 
+/* A change held in quarantine, as stored (store.h roved_quarantine). */
+typedef struct roved_held {
+    const char *device_id, *user_id, *table, *row_id, *op, *change_id;
+    const char *payload_json; /* {column: value} */
+    int64_t client_hlc, base_version;
+} roved_held;
+
+/*
+ * Applies a held change inside the caller's write transaction, by the normal
+ * merge rules (conflict policies, state machines, derived values), as its
+ * author's change; the scope checks are skipped (the manager decided_by made
+ * that decision). r gets the outcome (applied, merged, overridden or
+ * rejected). Returns 0, ROVE_ESTATE (err says why: the change no longer fits
+ * the schema, its author is unknown) or a storage error.
+ */
+int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
+                          const char *decided_by, roved_receipt_row *r, char *err,
+                          size_t errsize);
+
+/* A logged JSON value as a value of column cd; 0 when it is not one. */
+#include <jansson.h>
+int roved_sync_json_value(const rove__column *cd, json_t *j, rove__value *v);
+
 #endif

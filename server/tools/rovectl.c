@@ -490,7 +490,8 @@ int main(int argc, char **argv)
             dst = &o.user;
         } else if (!strcmp(a, "--password")) {
             dst = &o.password;
-        } else if (!strcmp(a, "--dry-run") || !strcmp(a, "--auto") || !strcmp(a, "--open")) {
+        } else if (!strcmp(a, "--dry-run") || !strcmp(a, "--auto") || !strcmp(a, "--open") ||
+                   !strcmp(a, "--all")) {
             /* Command flags: kept as "--flag yes". */
             rest[o.nargs++] = argv[i];
             rest[o.nargs++] = "yes";

@@ -5,7 +5,7 @@
  *   territory-members list TERRITORY_ID
  *   territory-members add TERRITORY_ID USERNAME --role rep|manager [--from TIME] [--to TIME]
  *   territory-members end TERRITORY_ID USERNAME [--at TIME]
- *   quarantine list
+ *   quarantine list [--all] | show ID | apply ID | discard ID --reason TEXT
  *   conflicts list [--record ID] [--open] | show ID | restore ID | dismiss ID
  *
  * TIME is ISO 8601 in UTC (2026-11-23T10:00:00Z, or a date 2026-11-23) or
@@ -26,7 +26,10 @@ const char rovectl_scope_usage[] =
     "  territory-members add TERRITORY_ID USERNAME --role rep|manager [--from TIME]\n"
     "                  [--to TIME]          (TIME: 2026-11-23T10:00:00Z or ms)\n"
     "  territory-members end TERRITORY_ID USERNAME [--at TIME]\n"
-    "  quarantine list\n"
+    "  quarantine list [--all]          (held changes; --all: decided ones too)\n"
+    "  quarantine show ID\n"
+    "  quarantine apply ID              (apply by the merge rules, as its author's)\n"
+    "  quarantine discard ID --reason TEXT\n"
     "  conflicts list [--record ID] [--open]   (the newest 500 losing values)\n"
     "  conflicts show ID\n"
     "  conflicts restore ID             (write the losing value back)\n"
@@ -143,17 +146,19 @@ static int print_decision(json_t *j)
 static int print_quarantine(json_t *j)
 {
     json_t *arr = json_object_get(j, "quarantine");
-    printf("%-6s  %-20s  %-12s  %-26s  %-8s  %s\n", "ID", "AT", "TABLE", "ROW", "OP", "REASON");
+    printf("%-6s  %-20s  %-12s  %-26s  %-8s  %-9s  %s\n", "ID", "AT", "TABLE", "ROW", "OP",
+           "STATUS", "REASON");
     size_t i;
     json_t *q;
     json_array_foreach(arr, i, q)
     {
         printf("%-6lld  ", (long long)json_integer_value(json_object_get(q, "id")));
         print_time(json_integer_value(json_object_get(q, "at")));
-        printf("  %-12s  %-26s  %-8s  %s\n", rovectl_str(q, "table"), rovectl_str(q, "row_id"),
-               rovectl_str(q, "op"), rovectl_str(q, "reason"));
+        printf("  %-12s  %-26s  %-8s  %-9s  %s\n", rovectl_str(q, "table"),
+               rovectl_str(q, "row_id"), rovectl_str(q, "op"), rovectl_str(q, "status"),
+               rovectl_str(q, "reason"));
     }
-    printf("%zu pending\n", json_array_size(arr));
+    printf("%zu entries\n", json_array_size(arr));
     return 0;
 }
 
@@ -275,11 +280,36 @@ int rovectl_scope_command(rovectl *o)
         return finish(o, j, print_decision);
     }
     if (n == 2 && !strcmp(w0, "quarantine") && !strcmp(w1, "list")) {
-        static const char *const none[] = {NULL};
-        if (!rovectl_opts_ok(o, none))
+        static const char *const allowed[] = {"--all", NULL};
+        if (!rovectl_opts_ok(o, allowed))
             return 2;
-        return finish(o, rovectl_call(o, "GET", "/v1/admin/quarantine", NULL, &status),
-                      print_quarantine);
+        snprintf(path, sizeof(path), "/v1/admin/quarantine?all=%d",
+                 rovectl_opt(o, "--all") != NULL);
+        return finish(o, rovectl_call(o, "GET", path, NULL, &status), print_quarantine);
+    }
+    if (n == 3 && !strcmp(w0, "quarantine") &&
+        (!strcmp(w1, "show") || !strcmp(w1, "apply") || !strcmp(w1, "discard"))) {
+        static const char *const none[] = {NULL}, *const discard[] = {"--reason", NULL};
+        int show = !strcmp(w1, "show"), drop = !strcmp(w1, "discard");
+        if (!rovectl_opts_ok(o, drop ? discard : none))
+            return 2;
+        if (strspn(w2, "0123456789") != strlen(w2) || strlen(w2) > 18) {
+            fprintf(stderr, "rovectl: the quarantine id must be a number, not \"%s\"\n", w2);
+            return 2;
+        }
+        const char *reason = rovectl_opt(o, "--reason");
+        if (drop && reason == NULL) {
+            fprintf(stderr, "rovectl: quarantine discard needs --reason TEXT\n");
+            return 2;
+        }
+        snprintf(path, sizeof(path), "/v1/admin/quarantine/%s%s%s", w2, show ? "" : "/",
+                 show ? "" : w1);
+        json_t *req = show ? NULL : json_object();
+        if (reason != NULL)
+            json_object_set_new(req, "reason", json_string(reason));
+        json_t *j = rovectl_call(o, show ? "GET" : "POST", path, req, &status);
+        json_decref(req);
+        return finish(o, j, print_decision);
     }
     return ROVECTL_NOT_MINE;
 }

@@ -37,7 +37,8 @@
 #define TH_CASES_SCOPE(X)                                                                      \
     X(scope_reassign)                                                                          \
     X(scope_membership_window)                                                                 \
-    X(scope_property)
+    X(scope_property)                                                                          \
+    X(quarantine_decisions)
 
 /* Domain rules: visits, tasks, SLA, assignment (domain_test.c). */
 #define TH_CASES_DOMAIN(X)                                                                     \

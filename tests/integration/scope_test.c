@@ -441,3 +441,130 @@ void test_integration__scope_property(void)
         rove_client_free(dev[u]);
     th_server_stop(s);
 }
+
+static int64_t server_int(const th_server *s, const char *sql, const char *p1)
+{
+    char dbpath[700];
+    snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+    sqlite3 *sdb = NULL;
+    TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(sdb, 5000);
+    int64_t v = th_db_int(sdb, sql, p1, NULL);
+    sqlite3_close(sdb);
+    return v;
+}
+
+/*
+ * Held changes wait for a person: rita's tablet edits an account and adds a
+ * contact to it after the account moved to rosa. A manager applies the
+ * contact (it reaches rosa's phone, attributed to rita, by the merge rules)
+ * and discards the edit with a reason; each decision is audited and final,
+ * and every refusal changes nothing.
+ */
+void test_integration__quarantine_decisions(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("quarantine");
+    char rita_id[ROVE_ID_SIZE], rosa_id[ROVE_ID_SIZE], south[ROVE_ID_SIZE];
+    user_id(s, "rita", rita_id);
+    user_id(s, "rosa", rosa_id);
+    territory_of(s, rosa_id, south);
+    rove_client *tablet = device(s, dir, "rita");
+    rove_client *phone = device(s, dir, "rosa");
+    char acc[ROVE_ID_SIZE];
+    th_client_text(tablet, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1",
+                   rita_id, acc, sizeof(acc));
+    TH_ASSERT(acc[0] != '\0');
+
+    char admin[128], maria[128], code[64], body[256], path[128];
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    th_admin_login(s, "maria", "maria-demo", maria, sizeof(maria));
+    snprintf(path, sizeof(path), "/v1/admin/accounts/%s/assign", acc);
+    snprintf(body, sizeof(body), "{\"owner\":\"rosa\",\"territory\":\"%s\"}", south);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, body, code, sizeof(code)), 200);
+    usleep(30 * 1000);
+
+    /* After the move, offline: an edit and a new contact. */
+    set_text(tablet, "account", acc, "address", "Late Address");
+    char contact[ROVE_ID_SIZE];
+    TH_ASSERT_ROVE(tablet, rove_contact_create(tablet, contact, acc, "Late Contact", NULL, NULL,
+                                               NULL, 0));
+    receipts rs = {0};
+    rove_client_on_receipt(tablet, on_receipt, &rs);
+    rove_sync_report rep;
+    sync_ok(tablet, &rep, "tablet after the move");
+    TH_ASSERT_EQ(rs.quarantined, 2);
+    int64_t edit = server_int(s,
+                              "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'update' "
+                              "AND status = 'pending'",
+                              acc);
+    int64_t insert = server_int(s,
+                                "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'insert' "
+                                "AND status = 'pending'",
+                                contact);
+    TH_ASSERT(edit > 0 && insert > 0);
+
+    /* Refusals: unknown entry, bad id, discard without a reason, no session. */
+    TH_ASSERT_EQ(
+        th_admin_post(s, maria, "/v1/admin/quarantine/999999/apply", "{}", code, sizeof(code)),
+        404);
+    TH_ASSERT_EQ(
+        th_admin_post(s, maria, "/v1/admin/quarantine/x1/apply", "{}", code, sizeof(code)), 400);
+    snprintf(path, sizeof(path), "/v1/admin/quarantine/%lld/discard", (long long)edit);
+    TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 400);
+    TH_ASSERT_STR(code, "invalid_value");
+    TH_ASSERT_EQ(th_admin_post(s, NULL, path, "{\"reason\":\"x\"}", code, sizeof(code)), 401);
+    TH_ASSERT_EQ(server_int(s, "SELECT count(*) FROM quarantine WHERE status = 'pending'", NULL),
+                 2);
+
+    /* Apply the contact: it reaches rosa's phone, made by rita. */
+    snprintf(path, sizeof(path), "/v1/admin/quarantine/%lld/apply", (long long)insert);
+    TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 200);
+    TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 409);
+    TH_ASSERT_STR(code, "invalid_transition");
+    sync_ok(phone, &rep, "phone after the apply");
+    TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM contact WHERE id = ?1", contact), 1);
+    {
+        char sql[200];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM contact WHERE id = ?1 AND created_by = '%s'", rita_id);
+        TH_ASSERT_EQ(server_int(s, sql, contact), 1);
+    }
+
+    /* Discard the edit, with a reason: the address stays as it was. */
+    snprintf(path, sizeof(path), "/v1/admin/quarantine/%lld/discard", (long long)edit);
+    TH_ASSERT_EQ(th_admin_post(s, maria, path, "{\"reason\":\"rosa owns it now\"}", code,
+                               sizeof(code)),
+                 200);
+    TH_ASSERT_EQ(th_admin_post(s, maria, path, "{\"reason\":\"again\"}", code, sizeof(code)),
+                 409);
+    TH_ASSERT_EQ(server_int(s, "SELECT count(*) FROM account WHERE id = ?1 AND address = "
+                               "'Late Address'",
+                            acc),
+                 0);
+    TH_ASSERT_EQ(server_int(s,
+                            "SELECT count(*) FROM quarantine WHERE status = 'discarded' AND "
+                            "outcome = 'rosa owns it now' AND decided_by IS NOT NULL",
+                            NULL),
+                 1);
+    TH_ASSERT_EQ(server_int(s,
+                            "SELECT count(*) FROM audit WHERE op IN ('quarantine_apply', "
+                            "'quarantine_discard')",
+                            NULL),
+                 2);
+    th_resp r;
+    th_http(s, "GET", "/v1/admin/quarantine", maria, NULL, NULL, 0, &r);
+    TH_ASSERT_EQ(r.status, 200);
+    rove__buf_put(&r.body, "", 1);
+    TH_ASSERT(strstr((const char *)r.body.ptr, "\"quarantine\": []") != NULL ||
+              strstr((const char *)r.body.ptr, "\"quarantine\":[]") != NULL);
+    th_resp_free(&r);
+    th_http(s, "GET", "/v1/admin/quarantine?all=1", maria, NULL, NULL, 0, &r);
+    rove__buf_put(&r.body, "", 1);
+    TH_ASSERT(strstr((const char *)r.body.ptr, "discarded") != NULL &&
+              strstr((const char *)r.body.ptr, "applied") != NULL);
+    th_resp_free(&r);
+    rove_client_free(tablet);
+    rove_client_free(phone);
+    th_server_stop(s);
+}
