@@ -147,6 +147,9 @@ typedef struct rove__sync_resp_hdr {
     int more;            /* 1 when another page is waiting */
     int64_t server_time; /* ms */
     int64_t hlc;         /* server HLC */
+    /* Nonzero when the device is revoked and draining: until this time (ms)
+     * it may push its outbox but receives no data (docs/protocol.md). */
+    int64_t revoked_until;
 } rove__sync_resp_hdr;
 
 /*

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "id.h"
+#include "wire.h"
 #include "internal.h"
 
 /* A remote HLC further ahead than this is clamped (a device clock far in the
@@ -693,6 +694,43 @@ static int report_conflicts(rove_client *c, int64_t after)
     return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "conflicts");
 }
 
+/*
+ * The server refused this revoked device for good: wipe the replica (the
+ * unsent outbox goes with it: the server would only quarantine it now) and
+ * report the wipe with the old token. Returns ROVE_EREVOKED.
+ */
+static int wipe_revoked(rove_client *c, rove_sync_report *rep)
+{
+    char *token = c->token ? dupn(c->token, strlen(c->token)) : NULL;
+    char why[300];
+    snprintf(why, sizeof(why), "%s", rove_client_errmsg(c));
+    int rc = rove_client_wipe(c);
+    if (rc != 0) {
+        free(token);
+        return rove__client_error(c, ROVE_EREVOKED,
+                                  "this device has been revoked; wiping its replica failed: "
+                                  "%s",
+                                  rove_client_errmsg(c));
+    }
+    rep->wiped = 1;
+    int reported = 0;
+    if (token != NULL) {
+        rove__buf req = ROVE__BUF_INIT, resp = ROVE__BUF_INIT;
+        rove__w_map(&req, 0);
+        c->token = token; /* the wipe cleared it: the old one, for this report only */
+        reported = rove__buf_status(&req) == 0 &&
+                   rove__client_post(c, "/v1/wiped", &req, &resp, 1) == 0;
+        c->token = NULL;
+        rove__platform_zero(token, strlen(token));
+        free(token);
+        rove__buf_free(&req);
+        rove__buf_free(&resp);
+    }
+    return rove__client_error(c, ROVE_EREVOKED,
+                              "this device has been revoked (%s); its replica was wiped%s", why,
+                              reported ? " and the server was told" : "");
+}
+
 /* Applies one response in one transaction. */
 static int apply_page(rove_client *c, page *pg, const rove__buf *resp, rove__sync_resp_hdr *hdr)
 {
@@ -754,6 +792,11 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
         rove__buf_clear(&resp);
         rc = rove__client_post(c, "/v1/sync", &req, &resp, 1);
         rep.round_trips++;
+        if (rc == ROVE_EREVOKED) {
+            /* Revoked and past its drain: the server orders a wipe. */
+            rc = wipe_revoked(c, &rep);
+            goto cleanup;
+        }
         if (rc != 0)
             goto cleanup;
 
@@ -823,6 +866,21 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
         pending_free(batch, nbatch);
         batch = NULL;
         nbatch = 0;
+        if (hdr.revoked_until > 0 && left == 0) {
+            /* Revoked, draining: everything typed here is uploaded; no data
+             * comes down any more. */
+            rc = rove__client_error(c, ROVE_EREVOKED,
+                                    "this device has been revoked; its changes were uploaded "
+                                    "and the server sends it no data (it is told to wipe "
+                                    "its replica after %lld)",
+                                    (long long)hdr.revoked_until);
+            goto cleanup;
+        }
+        if (hdr.revoked_until > 0 && pg.acked == 0) {
+            rc = rove__client_error(c, ROVE_ESERVER,
+                                    "server acknowledged none of the pushed changes");
+            goto cleanup;
+        }
         if (left == 0 && !hdr.more)
             break;
     }

@@ -331,23 +331,48 @@ static int set_status(roved_server *srv, struct mg_connection *c, const roved_us
     if (actor->role != ROVE__ROLE_ADMIN)
         return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may change statuses");
     int status = ROVED_DEVICE_REVOKED;
+    int code = 0;
+    const char *msg = NULL;
+    json_t *j = roved_admin_read_json(c, &code, &msg);
+    if (j == NULL)
+        return roved_admin_error(c, code, msg);
+    /* A revoked device may upload (receiving nothing) during its drain. */
+    int64_t now = roved_util_now_ms();
+    int64_t drain_ms = (int64_t)srv->cfg->drain_hours * 3600 * 1000;
+    json_t *ds = json_object_get(j, "drain_seconds");
+    if (device && ds != NULL) {
+        if (!json_is_integer(ds) || json_integer_value(ds) < 0 ||
+            json_integer_value(ds) > 30 * 86400) {
+            json_decref(j);
+            return roved_admin_error(c, ROVE_EBADVALUE,
+                                     "drain_seconds must be an integer from 0 to 2592000");
+        }
+        drain_ms = (int64_t)json_integer_value(ds) * 1000;
+    }
     if (!device) {
-        int code = 0;
-        const char *msg = NULL;
-        json_t *j = roved_admin_read_json(c, &code, &msg);
-        if (j == NULL)
-            return roved_admin_error(c, code, msg);
         status = roved_user_status_parse(json_string_value(json_object_get(j, "status")));
-        json_decref(j);
-        if (status < 0)
+        if (status < 0) {
+            json_decref(j);
             return roved_admin_error(c, ROVE_EBADVALUE,
                                      "status must be active, frozen or deactivated");
+        }
     }
+    json_decref(j);
     roved_db *db = NULL;
     int rc = roved_store_write_begin(srv->store, &db);
     if (rc == 0) {
-        rc = device ? roved_store_device_set_status(db, key, status)
+        rc = device ? roved_store_device_revoke(db, key, now, now + drain_ms)
                     : roved_store_user_set_status(db, key, status);
+        if (rc == 0) {
+            json_t *diff = device
+                               ? json_pack("{s:I,s:I}", "revoked_at", (json_int_t)now,
+                                           "drain_until", (json_int_t)(now + drain_ms))
+                               : json_pack("{s:s}", "status", roved_user_status_name(status));
+            rc = diff ? roved_admin_audit(db, actor, device ? "device" : "user", key,
+                                          device ? "device_revoke" : "user_status", diff, now)
+                      : ROVE_ENOMEM;
+            json_decref(diff);
+        }
         if (rc == 0)
             rc = roved_store_write_commit(srv->store, db);
         else
@@ -355,15 +380,18 @@ static int set_status(roved_server *srv, struct mg_connection *c, const roved_us
     }
     if (rc == ROVE_ENOTFOUND)
         return roved_admin_error(c, rc, device ? "no such device" : "no such user");
+    if (rc == ROVE_ESTATE)
+        return roved_admin_error(c, rc, "the device is revoked already");
     if (rc != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the change could not be stored");
     roved_log_info(device ? "admin_device_revoked" : "admin_user_status", "actor=%s %s=%s%s%s",
                    actor->id, device ? "device" : "username", key,
                    device ? "" : " status=", device ? "" : roved_user_status_name(status));
-    return roved_admin_send_json(
-        c, 200,
-        json_pack("{s:s,s:s}", device ? "device_id" : "username", key, "status",
-                  device ? "revoked" : roved_user_status_name(status)));
+    json_t *answer = json_pack("{s:s,s:s}", device ? "device_id" : "username", key, "status",
+                               device ? "revoked" : roved_user_status_name(status));
+    if (device)
+        json_object_set_new(answer, "drain_until", json_integer(now + drain_ms));
+    return roved_admin_send_json(c, 200, answer);
 }
 
 /* Splits "devices/<key>/<action>" style paths: 1 when path is
@@ -423,11 +451,8 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
     /* The areas' routes (admin_<area>.c). */
     static int (*const areas[])(roved_server *, struct mg_connection *, const char *,
                                 const char *, const roved_user *) = {
-        roved_admin_org_route,
-        roved_admin_scope_route,
-        roved_admin_domain_route,
-        roved_admin_conflicts_route,
-        roved_admin_quarantine_route,
+        roved_admin_org_route,       roved_admin_scope_route,      roved_admin_domain_route,
+        roved_admin_conflicts_route, roved_admin_quarantine_route,
     };
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
         int status = areas[i](srv, c, method, path, &actor);

@@ -126,7 +126,10 @@ int roved_auth_device(roved_db *db, const char *authorization, roved_device *dev
         return ROVE_EAUTH;
     if (rc != 0)
         return rc;
-    if (dev->status != ROVED_DEVICE_ACTIVE)
+    /* A revoked device may still upload during its drain window, whatever
+     * its user's status (a leaver is deactivated); afterwards it is refused. */
+    int draining = dev->status != ROVED_DEVICE_ACTIVE;
+    if (draining && roved_util_now_ms() >= dev->drain_until)
         return ROVE_EREVOKED;
     rc = roved_store_user_by_id(db, dev->user_id, user);
     if (rc == ROVE_ENOTFOUND)
@@ -134,7 +137,7 @@ int roved_auth_device(roved_db *db, const char *authorization, roved_device *dev
     if (rc != 0)
         return rc;
     memset(user->password_hash, 0, sizeof(user->password_hash));
-    if (user->status != ROVED_USER_ACTIVE)
+    if (!draining && user->status != ROVED_USER_ACTIVE)
         return ROVE_EFORBIDDEN;
     return 0;
 }

@@ -28,9 +28,11 @@ int roved_auth_new_token(char *token, char *hash);
 int roved_auth_bearer_hash(const char *authorization, char *hash);
 
 /*
- * Authenticates a device request on db: the device and its user. Errors:
- * ROVE_EAUTH (no or unknown token), ROVE_EREVOKED (device revoked),
- * ROVE_EFORBIDDEN (user frozen or deactivated), ROVE_ESTORE.
+ * Authenticates a device request on db: the device and its user. A revoked
+ * device inside its drain window is let through (dev->status says revoked:
+ * the caller lets it upload only). Errors: ROVE_EAUTH (no or unknown token),
+ * ROVE_EREVOKED (device revoked, drain over), ROVE_EFORBIDDEN (user frozen or
+ * deactivated), ROVE_ESTORE.
  */
 int roved_auth_device(roved_db *db, const char *authorization, roved_device *dev,
                       roved_user *user);

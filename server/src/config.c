@@ -93,6 +93,11 @@ static const option options[] = {
      "Shared object with custom conflict resolvers (server/include/roved/resolver.h); "
      "roved refuses to start when it cannot be loaded or registers an invalid column.",
      STR(resolver_plugin), 0, 0, 0},
+    {"drain-hours", OPT_INT, "72",
+     "After a device is revoked, how long it may still upload its outbox (receiving no "
+     "data); changes made before the revocation are applied, later ones quarantined. Then "
+     "it is told to wipe its replica. A revocation may give its own drain.",
+     INT(drain_hours), 0, 0, 720},
     {"seed-bench", OPT_INT, "0",
      "Create user `bench` (rep, password bench-demo) owning N synced rows spread over "
      "accounts, contacts, visits and service tasks (benchmarks). Only on an empty store.",

@@ -34,6 +34,7 @@ typedef struct roved_config {
     int followup_days;
     int max_clock_skew_ms;
     char resolver_plugin[ROVED_PATH_MAX];
+    int drain_hours;
     /* Actions, command line only. */
     int help;
     int version;

@@ -24,6 +24,7 @@
 #include "rove/version.h"
 #include "sync.h"
 #include "util.h"
+#include "wire.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -273,6 +274,54 @@ static int handle_sync(roved_server *srv, struct mg_connection *c)
     return status;
 }
 
+/*
+ * POST /v1/wiped: a revoked device reports that it wiped its replica, with
+ * its (revoked) token, which is accepted for nothing else. Recorded on the
+ * device and in the audit trail.
+ */
+static int handle_wiped(roved_server *srv, struct mg_connection *c)
+{
+    char hash[65];
+    roved_device dev;
+    memset(&dev, 0, sizeof(dev));
+    int rc = roved_auth_bearer_hash(mg_get_header(c, "Authorization"), hash);
+    roved_db *db = NULL;
+    if (rc == 0 && (rc = roved_store_write_begin(srv->store, &db)) == 0) {
+        rc = roved_store_device_by_token(db, hash, &dev);
+        if (rc == ROVE_ENOTFOUND)
+            rc = ROVE_EAUTH;
+        else if (rc == 0 && dev.status == ROVED_DEVICE_ACTIVE)
+            rc = ROVE_ESTATE;
+        int64_t now = roved_util_now_ms();
+        if (rc == 0)
+            rc = roved_store_device_wiped(db, dev.id, now);
+        if (rc == 0) {
+            roved_audit a = {now,    dev.user_id,    dev.id, "device",
+                             dev.id, "device_wiped", 0,      "{}"};
+            rc = roved_store_audit_put(db, &a);
+        }
+        if (rc == 0)
+            rc = roved_store_write_commit(srv->store, db);
+        else
+            roved_store_write_rollback(srv->store, db);
+    }
+    if (rc != 0) {
+        roved_http_error(c, rc == ROVE_ESTORE ? ROVE_ESTORE : rc,
+                         rc == ROVE_ESTATE  ? "only a revoked device reports a wipe"
+                         : rc == ROVE_EAUTH ? "missing or unknown bearer token"
+                                            : "the report could not be stored");
+        return rove_error_http_status(rc);
+    }
+    roved_log_info("device_wiped", "device=%s user=%s", dev.id, dev.user_id);
+    rove__buf out = ROVE__BUF_INIT;
+    rove__w_map(&out, 1);
+    rove__w_text(&out, "wiped");
+    rove__w_bool(&out, 1);
+    int status = send_cbor(srv, c, &out, 0);
+    rove__buf_free(&out);
+    return status;
+}
+
 static int handle_healthz(struct mg_connection *c, int head)
 {
     char body[128], clen[16];
@@ -314,6 +363,13 @@ static int route(struct mg_connection *c, void *cbdata)
             return 405;
         }
         return uri[4] == 'l' ? handle_login(srv, c) : handle_sync(srv, c);
+    }
+    if (strcmp(uri, "/v1/wiped") == 0) {
+        if (!is_post) {
+            roved_http_error(c, ROVE_EMETHOD, "use POST");
+            return 405;
+        }
+        return handle_wiped(srv, c);
     }
     if (strncmp(uri, "/v1/admin/", 10) == 0)
         return roved_admin_handle(srv, c, method, uri + 10);

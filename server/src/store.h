@@ -117,6 +117,9 @@ typedef struct roved_device {
     int64_t registered_at;
     int64_t last_sync_at;
     int64_t last_cursor;
+    int64_t revoked_at;  /* 0 while active */
+    int64_t drain_until; /* revoked: may upload (no data) until then */
+    int64_t wiped_at;    /* when the device reported its replica wiped */
 } roved_device;
 
 int roved_store_device_get(roved_db *db, const char *id, roved_device *out);
@@ -126,6 +129,14 @@ int roved_store_device_bind(roved_db *db, const roved_device *d, const char *tok
 int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t cursor);
 /* Sets a device's status (roved_device_status); ROVE_ENOTFOUND when unknown. */
 int roved_store_device_set_status(roved_db *db, const char *id, int status);
+/* Revokes an active device at `at`, letting it upload until drain_until;
+ * ROVE_ENOTFOUND, or ROVE_ESTATE when it is revoked already. */
+int roved_store_device_revoke(roved_db *db, const char *id, int64_t at, int64_t drain_until);
+/* Revokes every active device of user_id (*count: how many). */
+int roved_store_user_devices_revoke(roved_db *db, const char *user_id, int64_t at,
+                                    int64_t drain_until, int *count);
+/* Records that a revoked device wiped its replica. */
+int roved_store_device_wiped(roved_db *db, const char *id, int64_t at);
 typedef int (*roved_device_cb)(const roved_device *d, void *payload);
 int roved_store_device_list(roved_db *db, roved_device_cb cb, void *payload);
 

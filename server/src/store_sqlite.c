@@ -218,7 +218,10 @@ static const char server_ddl[] =
     "  registered_at INTEGER NOT NULL,\n"
     "  last_sync_at INTEGER,\n"
     "  last_cursor INTEGER NOT NULL DEFAULT 0,\n"
-    "  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','revoked')));\n"
+    "  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','revoked')),\n"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0,\n"
+    "  drain_until INTEGER NOT NULL DEFAULT 0,\n"
+    "  wiped_at INTEGER NOT NULL DEFAULT 0);\n"
     "CREATE INDEX IF NOT EXISTS devices_user ON devices(user_id);\n"
     "CREATE TABLE IF NOT EXISTS admin_sessions (\n"
     "  token_hash TEXT PRIMARY KEY NOT NULL,\n"
@@ -399,7 +402,10 @@ static int add_columns(roved_db *db)
                  {"quarantine", "base_version", "INTEGER NOT NULL DEFAULT 0"},
                  {"quarantine", "decided_by", "TEXT"},
                  {"quarantine", "decided_at", "INTEGER"},
-                 {"quarantine", "outcome", "TEXT"}};
+                 {"quarantine", "outcome", "TEXT"},
+                 {"devices", "revoked_at", "INTEGER NOT NULL DEFAULT 0"},
+                 {"devices", "drain_until", "INTEGER NOT NULL DEFAULT 0"},
+                 {"devices", "wiped_at", "INTEGER NOT NULL DEFAULT 0"}};
     for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
         char sql[200];
         snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
@@ -870,7 +876,9 @@ int roved_store_territory_member_of(roved_db *db, const char *territory_id, cons
 
 /* ---- devices and sessions --------------------------------------------- */
 
-#define DEVICE_COLS "id, user_id, name, status, registered_at, last_sync_at, last_cursor"
+#define DEVICE_COLS                                                                        \
+    "id, user_id, name, status, registered_at, last_sync_at, last_cursor, revoked_at, "   \
+    "drain_until, wiped_at"
 
 static void read_device(sqlite3_stmt *st, roved_device *d)
 {
@@ -884,6 +892,9 @@ static void read_device(sqlite3_stmt *st, roved_device *d)
     d->registered_at = sqlite3_column_int64(st, 4);
     d->last_sync_at = sqlite3_column_int64(st, 5);
     d->last_cursor = sqlite3_column_int64(st, 6);
+    d->revoked_at = sqlite3_column_int64(st, 7);
+    d->drain_until = sqlite3_column_int64(st, 8);
+    d->wiped_at = sqlite3_column_int64(st, 9);
 }
 
 static int device_one(roved_db *db, sqlite3_stmt *st, const char *key, roved_device *out)
@@ -962,6 +973,58 @@ int roved_store_device_set_status(roved_db *db, const char *id, int status)
     sqlite3_bind_text(st, 2, status == ROVED_DEVICE_ACTIVE ? "active" : "revoked", -1,
                       SQLITE_STATIC);
     int rc = run(db, st, "device_set_status");
+    if (rc == 0 && sqlite3_changes(db->h) == 0)
+        rc = ROVE_ENOTFOUND;
+    return rc;
+}
+
+int roved_store_device_revoke(roved_db *db, const char *id, int64_t at, int64_t drain_until)
+{
+    sqlite3_stmt *st = fixed(db, 39,
+                             "UPDATE devices SET status = 'revoked', revoked_at = ?2,"
+                             " drain_until = ?3 WHERE id = ?1 AND status = 'active'");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_int64(st, 3, drain_until);
+    int rc = run(db, st, "device_revoke");
+    if (rc == 0 && sqlite3_changes(db->h) == 0) {
+        roved_device d;
+        rc = roved_store_device_get(db, id, &d);
+        if (rc == 0)
+            rc = ROVE_ESTATE;
+    }
+    return rc;
+}
+
+int roved_store_user_devices_revoke(roved_db *db, const char *user_id, int64_t at,
+                                    int64_t drain_until, int *count)
+{
+    sqlite3_stmt *st = fixed(db, 43,
+                             "UPDATE devices SET status = 'revoked', revoked_at = ?2,"
+                             " drain_until = ?3 WHERE user_id = ?1 AND status = 'active'");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_int64(st, 3, drain_until);
+    int rc = run(db, st, "user_devices_revoke");
+    if (count != NULL)
+        *count = rc == 0 ? sqlite3_changes(db->h) : 0;
+    return rc;
+}
+
+int roved_store_device_wiped(roved_db *db, const char *id, int64_t at)
+{
+    sqlite3_stmt *st = fixed(db, 44,
+                             "UPDATE devices SET wiped_at = ?2 WHERE id = ?1 AND"
+                             " status = 'revoked'");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    int rc = run(db, st, "device_wiped");
     if (rc == 0 && sqlite3_changes(db->h) == 0)
         rc = ROVE_ENOTFOUND;
     return rc;

@@ -34,6 +34,10 @@ typedef struct apply_ctx {
     /* Set when a manager applies a held (quarantined) change: the scope
      * checks are theirs, made before. */
     const char *decided_by;
+    /* Set when the device is revoked and draining (docs/delegation-transfer.md):
+     * its changes made up to this time are applied as a late sync, later ones
+     * are quarantined. */
+    int64_t revoked_at;
 } apply_ctx;
 
 static int may_write(apply_ctx *a, const rove__table *t, const roved_rowinfo *info)
@@ -86,11 +90,14 @@ static json_t *json_value(const rove__value *v)
 /* The audit diff: the columns written, as a JSON object. Rows are data the
  * audit table may hold; they never go to the log. */
 static char *diff_json(const rove__table *t, const int *cols, const rove__value *vals, size_t n,
-                       const rove__value *old)
+                       const rove__value *old, int64_t late_sync)
 {
     json_t *o = json_object();
     if (o == NULL)
         return NULL;
+    /* A revoked device's upload: flagged for the record's new owner. */
+    if (late_sync > 0)
+        json_object_set_new(o, "_late_sync_revoked_at", json_integer(late_sync));
     for (size_t i = 0; i < n; i++) {
         if (cols[i] < ROVE__SYS_COLS && cols[i] != ROVE__COL_DELETED)
             continue;
@@ -108,7 +115,7 @@ static char *diff_json(const rove__table *t, const int *cols, const rove__value 
 static int audit(apply_ctx *a, const rove__change *c, const char *op, const int *cols,
                  const rove__value *vals, size_t n, const rove__value *old)
 {
-    char *diff = diff_json(c->table, cols, vals, n, old);
+    char *diff = diff_json(c->table, cols, vals, n, old, a->revoked_at);
     if (diff == NULL)
         return ROVE_ENOMEM;
     roved_audit rec = {a->now, a->user->id, a->dev->id, c->table->name,
@@ -168,8 +175,8 @@ static int64_t change_time(const apply_ctx *a, const rove__change *c)
     return t > a->now ? a->now : t;
 }
 
-static int quarantine(apply_ctx *a, const rove__change *c, roved_receipt_row *r,
-                      const char *why)
+static int quarantine_code(apply_ctx *a, const rove__change *c, roved_receipt_row *r, int code,
+                           const char *why)
 {
     json_t *o = json_object();
     for (size_t i = 0; o != NULL && i < c->ncols; i++)
@@ -190,7 +197,7 @@ static int quarantine(apply_ctx *a, const rove__change *c, roved_receipt_row *r,
                           ops[op],
                           c->hlc,
                           payload,
-                          rove_error_name(ROVE_ESCOPE),
+                          rove_error_name(code),
                           why,
                           c->base_version,
                           NULL,
@@ -202,10 +209,16 @@ static int quarantine(apply_ctx *a, const rove__change *c, roved_receipt_row *r,
     if (rc != 0)
         return rc;
     r->status = ROVE__RC_QUARANTINED;
-    roved_util_copy(r->code, sizeof(r->code), rove_error_name(ROVE_ESCOPE));
+    roved_util_copy(r->code, sizeof(r->code), rove_error_name(code));
     roved_util_copy(r->message, sizeof(r->message), why);
     r->version = 0;
     return 0;
+}
+
+static int quarantine(apply_ctx *a, const rove__change *c, roved_receipt_row *r,
+                      const char *why)
+{
+    return quarantine_code(a, c, r, ROVE_ESCOPE, why);
 }
 
 enum { HELD_NO = 0, HELD_APPLY = 1, HELD_QUARANTINED = 2 };
@@ -1233,9 +1246,26 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
 
 /* Applies one change, filling its receipt. Non-zero only for storage faults,
  * which abort the whole push. */
+static int apply_change_rules(apply_ctx *a, const rove__change *c, roved_receipt_row *r);
+
 static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     memset(r, 0, sizeof(*r));
+    if (a->revoked_at > 0 && change_time(a, c) > a->revoked_at)
+        return quarantine_code(a, c, r, ROVE_EREVOKED,
+                               "made after this device was revoked; held for review by a "
+                               "manager");
+    int rc = apply_change_rules(a, c, r);
+    if (rc == 0 && a->revoked_at > 0 &&
+        (r->status == ROVE__RC_APPLIED || r->status == ROVE__RC_MERGED) &&
+        r->message[0] == '\0')
+        roved_util_copy(r->message, sizeof(r->message),
+                        "applied as a late sync from a revoked device");
+    return rc;
+}
+
+static int apply_change_rules(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
+{
     for (size_t i = 0; i < c->ncols; i++)
         if (c->table->cols[c->col[i]].flags & ROVE__COL_SERVER_OWNED) {
             char msg[120];
@@ -1300,8 +1330,10 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
     int rc = roved_store_write_begin(srv->store, &db);
     if (rc != 0)
         return rove__err(err, rc, "the store is unavailable");
-    apply_ctx a = {
-        db, dev, user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms, NULL};
+    apply_ctx a = {db,           dev,
+                   user,         roved_util_now_ms(),
+                   &srv->policy, srv->cfg->max_clock_skew_ms,
+                   NULL,         dev->status != ROVED_DEVICE_ACTIVE ? dev->revoked_at : 0};
     for (size_t i = 0; i < req->nchanges && rc == 0; i++) {
         const rove__change *c = &req->changes[i];
         receipt_slot *s = &slots[i];
@@ -1324,7 +1356,9 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
     if (rc == 0)
         rc = roved_store_device_touch(db, dev->id, a.now, req->cursor);
     if (rc == 0)
-        rc = scope_prepare(db, dev, user, req->cursor, a.now);
+        rc = dev->status == ROVED_DEVICE_ACTIVE
+                 ? scope_prepare(db, dev, user, req->cursor, a.now)
+                 : 0;
     if (rc != 0) {
         roved_store_write_rollback(srv->store, db);
         return rove__err(err, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
@@ -1553,7 +1587,9 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
         if (rc == 0) {
             rc = roved_store_device_touch(db, dev->id, now, req.cursor);
             if (rc == 0)
-                rc = scope_prepare(db, dev, user, req.cursor, now);
+                rc = dev->status == ROVED_DEVICE_ACTIVE
+                         ? scope_prepare(db, dev, user, req.cursor, now)
+                         : 0;
             if (rc == 0)
                 rc = roved_store_write_commit(srv->store, db);
             else
@@ -1568,7 +1604,15 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
             rove__sync_resp_receipt(out, &slots[i].wire);
         rove__sync_resp_hdr hdr;
         memset(&hdr, 0, sizeof(hdr));
-        rc = pull(srv, dev, user, &req, out, &hdr, err, stats);
+        if (dev->status == ROVED_DEVICE_ACTIVE) {
+            rc = pull(srv, dev, user, &req, out, &hdr, err, stats);
+        } else {
+            /* Draining: the upload is answered, nothing is sent down. */
+            rove__sync_resp_tables_begin(out, 0);
+            rove__sync_resp_evictions_begin(out, 0);
+            hdr.cursor = req.cursor;
+            hdr.revoked_until = dev->drain_until;
+        }
         if (rc == 0) {
             hdr.server_time = roved_util_now_ms();
             pthread_mutex_lock(&srv->hlc_lock);
@@ -1669,8 +1713,8 @@ int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
         return rc == ROVE_ENOTFOUND ? ROVE_ESTATE : rc;
     }
     apply_ctx a = {
-        db,        &dev, &user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms,
-        decided_by};
+        db,         &dev, &user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms,
+        decided_by, 0};
     rc = apply_change(&a, &ch, r);
     json_decref(cols); /* values borrowed from it until here */
     if (rc != 0)

@@ -8,7 +8,7 @@
  *                              [--territory ID] [--manager ID] [--skills TEXT]
  *   rovectl [OPTIONS] users status USERNAME active|frozen|deactivated
  *   rovectl [OPTIONS] devices list
- *   rovectl [OPTIONS] devices revoke DEVICE_ID
+ *   rovectl [OPTIONS] devices revoke DEVICE_ID [--drain-hours H]
  *   rovectl [OPTIONS] stats
  *
  * Options (or environment): --server URL (ROVE_SERVER), --ca FILE (ROVE_CA),
@@ -261,6 +261,17 @@ static int post_status(rovectl *o, int device, const char *key, const char *stat
     snprintf(path, sizeof(path),
              device ? "/v1/admin/devices/%s/revoke" : "/v1/admin/users/%s/status", key);
     json_t *req = device ? json_object() : json_pack("{s:s}", "status", status);
+    const char *drain = device ? rovectl_opt(o, "--drain-hours") : NULL;
+    if (drain != NULL) {
+        char *end = NULL;
+        long h = strtol(drain, &end, 10);
+        if (end == drain || *end != '\0' || h < 0 || h > 720) {
+            fprintf(stderr, "rovectl: --drain-hours must be 0 to 720, not \"%s\"\n", drain);
+            json_decref(req);
+            return 2;
+        }
+        json_object_set_new(req, "drain_seconds", json_integer((json_int_t)h * 3600));
+    }
     long http = 0;
     json_t *j = rovectl_call(o, "POST", path, req, &http);
     json_decref(req);
@@ -269,7 +280,10 @@ static int post_status(rovectl *o, int device, const char *key, const char *stat
     if (o->json)
         rovectl_print_json(j);
     else
-        printf("%s %s is now %s\n", device ? "device" : "user", key, rovectl_str(j, "status"));
+        printf("%s %s is now %s%s\n", device ? "device" : "user", key, rovectl_str(j, "status"),
+               device ? " (it may upload, receiving nothing, until its drain ends; then it "
+                        "is told to wipe)"
+                      : "");
     json_decref(j);
     return 0;
 }
@@ -399,7 +413,7 @@ static const char core_usage[] =
     "            --new-password PW [--territory ID] [--manager ID] [--skills TEXT]\n"
     "  users status USERNAME active|frozen|deactivated\n"
     "  devices list\n"
-    "  devices revoke DEVICE_ID\n"
+    "  devices revoke DEVICE_ID [--drain-hours H]   (default: roved --drain-hours)\n"
     "  stats\n";
 
 static int core_command(rovectl *o)
@@ -417,7 +431,8 @@ static int core_command(rovectl *o)
                 (!strcmp(w0, "stats") && n == 1);
     if (!known)
         return ROVECTL_NOT_MINE;
-    if (!rovectl_opts_ok(o, none))
+    static const char *const revoke_opts[] = {"--drain-hours", NULL};
+    if (!rovectl_opts_ok(o, is_devices && !strcmp(w1, "revoke") ? revoke_opts : none))
         return 2;
     if (is_users && !strcmp(w1, "status"))
         return post_status(o, 0, rovectl_word(o, 2), rovectl_word(o, 3));

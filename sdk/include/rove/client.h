@@ -165,6 +165,7 @@ typedef struct rove_sync_report {
     uint64_t pages;        /* pull pages */
     int64_t cursor;        /* cursor after the sync */
     unsigned int round_trips;
+    int wiped;             /* 1: the device was revoked and the replica wiped */
 } rove_sync_report;
 
 /*
@@ -176,6 +177,10 @@ typedef struct rove_sync_report {
  * values it replaced) unless newer local edits to that record are pending; its
  * receipt stays readable (rove_client_record_state(), rove_client_receipts()).
  * A rejected insert keeps its row so the app can show it with the reason.
+ * A revoked device inside its drain window uploads its outbox and then gets
+ * ROVE_EREVOKED (no data comes down); once the drain is over the server
+ * orders a wipe: the replica is wiped (rove_client_wipe(), unsent changes
+ * included), the server is told, out->wiped is 1 and ROVE_EREVOKED returned.
  * out may be NULL. Returns 0, ROVE_ENOTLOGGEDIN, ROVE_ENET, ROVE_ETLS, ROVE_EPIN,
  * ROVE_EAUTH, ROVE_EREVOKED, ROVE_ESERVER, ROVE_EPROTO, ROVE_EUSER, or the code
  * the server answered with.
