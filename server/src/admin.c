@@ -206,6 +206,11 @@ static int add_device(const roved_device *d, void *payload)
                   d->name, "status", d->status == ROVED_DEVICE_ACTIVE ? "active" : "revoked",
                   "registered_at", (json_int_t)d->registered_at, "last_sync_at",
                   (json_int_t)d->last_sync_at, "last_cursor", (json_int_t)d->last_cursor);
+    if (o != NULL && d->status != ROVED_DEVICE_ACTIVE) {
+        json_object_set_new(o, "revoked_at", json_integer(d->revoked_at));
+        json_object_set_new(o, "drain_until", json_integer(d->drain_until));
+        json_object_set_new(o, "wiped_at", d->wiped_at ? json_integer(d->wiped_at) : json_null());
+    }
     return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 

@@ -237,14 +237,21 @@ static int devices_list(rovectl *o)
     if (o->json) {
         rovectl_print_json(j);
     } else {
-        printf("%-26s  %-26s  %-8s  %-12s  %s\n", "ID", "USER", "STATUS", "CURSOR", "NAME");
+        printf("%-26s  %-26s  %-9s  %-12s  %s\n", "ID", "USER", "STATUS", "CURSOR", "NAME");
         size_t i;
         json_t *d;
         json_array_foreach(json_object_get(j, "devices"), i, d)
-            printf("%-26s  %-26s  %-8s  %-12lld  %s\n", rovectl_str(d, "id"),
-                   rovectl_str(d, "user_id"), rovectl_str(d, "status"),
+        {
+            /* revoked: draining until its drain ends, then wiped once it says so */
+            const char *st = rovectl_str(d, "status");
+            json_t *w = json_object_get(d, "wiped_at");
+            if (!strcmp(st, "revoked"))
+                st = json_is_integer(w) ? "wiped" : "revoked";
+            printf("%-26s  %-26s  %-9s  %-12lld  %s\n", rovectl_str(d, "id"),
+                   rovectl_str(d, "user_id"), st,
                    (long long)json_integer_value(json_object_get(d, "last_cursor")),
                    rovectl_str(d, "name"));
+        }
     }
     json_decref(j);
     return 0;
