@@ -54,6 +54,9 @@ int roved_admin_conflicts_route(roved_server *srv, struct mg_connection *c,
 int roved_admin_quarantine_route(roved_server *srv, struct mg_connection *c,
                                   const char *method, const char *path,
                                   const roved_user *actor);
+int roved_admin_transfer_route(roved_server *srv, struct mg_connection *c,
+                                const char *method, const char *path,
+                                const roved_user *actor);
 int roved_admin_domain_route(roved_server *srv, struct mg_connection *c, const char *method,
                              const char *path, const roved_user *actor);
 

@@ -438,4 +438,79 @@ typedef struct roved_stats {
 
 int roved_store_stats(roved_db *db, roved_stats *out);
 
+/* ---- transfers (docs/delegation-transfer.md) --------------------------- */
+
+typedef struct roved_transfer {
+    char id[27];
+    char leaver_id[27]; /* "" for a territory realignment */
+    char reason[16];    /* "resignation" or "realignment" */
+    char status[16];    /* "planned", "running", "done" */
+    char created_by[27];
+    int64_t created_at, started_at, finished_at;
+    int batch_size;
+    char *plan_json; /* the lines as given (malloc'd on reads; free it) */
+} roved_transfer;
+
+int roved_store_transfer_create(roved_db *db, const roved_transfer *t);
+/* ROVE_ENOTFOUND when there is no such transfer; out->plan_json malloc'd. */
+int roved_store_transfer_get(roved_db *db, const char *id, roved_transfer *out);
+typedef int (*roved_transfer_cb)(const roved_transfer *t, void *payload);
+int roved_store_transfer_list(roved_db *db, roved_transfer_cb cb, void *payload);
+int roved_store_transfer_set_status(roved_db *db, const char *id, const char *status,
+                                    int64_t at);
+/* The transfer's open plan for the leaver, if any (*found). */
+int roved_store_transfer_open_for(roved_db *db, const char *leaver_id, char id_out[27],
+                                  int *found);
+
+/* One account of a plan and where it goes. */
+int roved_store_transfer_item_add(roved_db *db, const char *transfer_id,
+                                  const char *account_id, const char *to_user_id, int line);
+typedef struct roved_transfer_item {
+    char account_id[27];
+    char to_user_id[27];
+    int line;
+    int done;
+} roved_transfer_item;
+typedef int (*roved_transfer_item_cb)(const roved_transfer_item *it, void *payload);
+/* Items of a transfer in plan order; pending_only: those not done; limit. */
+int roved_store_transfer_items(roved_db *db, const char *transfer_id, int pending_only,
+                               int64_t limit, roved_transfer_item_cb cb, void *payload);
+int roved_store_transfer_item_done(roved_db *db, const char *transfer_id,
+                                   const char *account_id, int64_t at);
+
+/* Accounts (not deleted) matching every given filter, in id order:
+ * owner_id, territory_id, tier (each may be NULL). */
+typedef int (*roved_id_cb)(const char *id, void *payload);
+int roved_store_accounts_matching(roved_db *db, const char *owner_id, const char *territory_id,
+                                  const char *tier, roved_id_cb cb, void *payload);
+/* A user's open workload: owned accounts plus open visits planned for them. */
+int roved_store_workload(roved_db *db, const char *user_id, int64_t *out);
+/* Counts for a preview: contacts of the account, its open visits, its
+ * closed visits, its open service tasks. */
+typedef struct roved_account_counts {
+    int64_t contacts, open_visits, closed_visits, open_tasks;
+} roved_account_counts;
+int roved_store_account_counts(roved_db *db, const char *account_id,
+                               roved_account_counts *out);
+/* Open visits (planned, needs_replan) of the account, as ids. */
+int roved_store_open_visits(roved_db *db, const char *account_id, roved_id_cb cb,
+                            void *payload);
+/* 1 in *out when user has another open visit overlapping [start, end). */
+int roved_store_visit_clash(roved_db *db, const char *user_id, const char *visit_id,
+                            int64_t start, int64_t end, int *out);
+/* Open service tasks assigned to user_id, as ids. */
+int roved_store_tasks_assigned(roved_db *db, const char *user_id, roved_id_cb cb,
+                               void *payload);
+/* What still references user_id as a live owner or assignee: accounts owned,
+ * open visits planned for them, open tasks assigned to them. */
+int roved_store_user_references(roved_db *db, const char *user_id, int64_t *accounts,
+                                int64_t *visits, int64_t *tasks);
+
+/* The account's owner history: one row per change of owner or territory. */
+int roved_store_owner_history_put(roved_db *db, const char *account_id, const char *from_owner,
+                                  const char *to_owner, const char *from_territory,
+                                  const char *to_territory, int64_t at,
+                                  const char *transfer_id, const char *reason,
+                                  const char *actor_id);
+
 #endif

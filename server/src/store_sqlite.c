@@ -322,6 +322,37 @@ static const char server_ddl[] =
     "  outcome TEXT);\n"
     "CREATE INDEX IF NOT EXISTS quarantine_row ON quarantine(table_name, row_id);\n"
     "INSERT OR IGNORE INTO meta(key, value) VALUES ('scope_epoch', 0);\n"
+    "CREATE TABLE IF NOT EXISTS transfers (\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  leaver_id TEXT,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('planned','running','done')),\n"
+    "  created_by TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  started_at INTEGER,\n"
+    "  finished_at INTEGER,\n"
+    "  batch_size INTEGER NOT NULL,\n"
+    "  plan TEXT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS transfer_items (\n"
+    "  transfer_id TEXT NOT NULL,\n"
+    "  account_id TEXT NOT NULL,\n"
+    "  to_user_id TEXT NOT NULL,\n"
+    "  line INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  done_at INTEGER,\n"
+    "  PRIMARY KEY (transfer_id, account_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS account_owner_history (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  account_id TEXT NOT NULL,\n"
+    "  from_owner TEXT,\n"
+    "  to_owner TEXT,\n"
+    "  from_territory TEXT,\n"
+    "  to_territory TEXT,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  transfer_id TEXT,\n"
+    "  reason TEXT,\n"
+    "  actor_id TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS account_owner_history_acc ON account_owner_history(account_id, at);\n"
     "CREATE TABLE IF NOT EXISTS user_absences (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  user_id TEXT NOT NULL REFERENCES users(id),\n"
@@ -2522,4 +2553,376 @@ int roved_store_conflict_query(roved_db *db, const char *row_id, int64_t id, int
     if (cbrc != 0)
         return cbrc;
     return rc == SQLITE_DONE ? 0 : fail(db, "conflict_list");
+}
+
+/* ---- transfers --------------------------------------------------------- */
+
+int roved_store_transfer_create(roved_db *db, const roved_transfer *t)
+{
+    sqlite3_stmt *st = fixed(db, 4000,
+                             "INSERT INTO transfers (id, leaver_id, reason, status, created_by,"
+                             " created_at, batch_size, plan) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                             " ?8)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, t->id);
+    bind_text(st, 2, t->leaver_id);
+    bind_text(st, 3, t->reason);
+    bind_text(st, 4, t->status);
+    bind_text(st, 5, t->created_by);
+    sqlite3_bind_int64(st, 6, t->created_at);
+    sqlite3_bind_int(st, 7, t->batch_size);
+    sqlite3_bind_text(st, 8, t->plan_json ? t->plan_json : "[]", -1, SQLITE_STATIC);
+    return run(db, st, "transfer_create");
+}
+
+#define TRANSFER_COLS                                                                       \
+    "id, leaver_id, reason, status, created_by, created_at, coalesce(started_at, 0),"     \
+    " coalesce(finished_at, 0), batch_size, plan"
+
+static int read_transfer(sqlite3_stmt *st, roved_transfer *t)
+{
+    memset(t, 0, sizeof(*t));
+    col_text(st, 0, t->id, sizeof(t->id));
+    col_text(st, 1, t->leaver_id, sizeof(t->leaver_id));
+    col_text(st, 2, t->reason, sizeof(t->reason));
+    col_text(st, 3, t->status, sizeof(t->status));
+    col_text(st, 4, t->created_by, sizeof(t->created_by));
+    t->created_at = sqlite3_column_int64(st, 5);
+    t->started_at = sqlite3_column_int64(st, 6);
+    t->finished_at = sqlite3_column_int64(st, 7);
+    t->batch_size = sqlite3_column_int(st, 8);
+    const char *plan = (const char *)sqlite3_column_text(st, 9);
+    t->plan_json = strdup(plan ? plan : "[]");
+    return t->plan_json ? 0 : ROVE_ENOMEM;
+}
+
+int roved_store_transfer_get(roved_db *db, const char *id, roved_transfer *out)
+{
+    sqlite3_stmt *st = fixed(db, 4001, "SELECT " TRANSFER_COLS " FROM transfers WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int r = rc == SQLITE_ROW    ? read_transfer(st, out)
+            : rc == SQLITE_DONE ? ROVE_ENOTFOUND
+                                : fail(db, "transfer_get");
+    sqlite3_reset(st);
+    return r;
+}
+
+int roved_store_transfer_list(roved_db *db, roved_transfer_cb cb, void *payload)
+{
+    sqlite3_stmt *st =
+        fixed(db, 4002, "SELECT " TRANSFER_COLS " FROM transfers ORDER BY created_at DESC, id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        roved_transfer t;
+        cbrc = read_transfer(st, &t);
+        if (cbrc == 0)
+            cbrc = cb(&t, payload);
+        free(t.plan_json);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "transfer_list");
+}
+
+int roved_store_transfer_set_status(roved_db *db, const char *id, const char *status,
+                                    int64_t at)
+{
+    sqlite3_stmt *st = fixed(db, 4003,
+                             "UPDATE transfers SET status = ?2,"
+                             " started_at = CASE WHEN ?2 = 'running' THEN coalesce(started_at,"
+                             " ?3) ELSE started_at END,"
+                             " finished_at = CASE WHEN ?2 = 'done' THEN ?3 ELSE finished_at END"
+                             " WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    return run(db, st, "transfer_set_status");
+}
+
+int roved_store_transfer_open_for(roved_db *db, const char *leaver_id, char id_out[27],
+                                  int *found)
+{
+    *found = 0;
+    sqlite3_stmt *st = fixed(db, 4004,
+                             "SELECT id FROM transfers WHERE leaver_id = ?1 AND status != 'done'"
+                             " LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, leaver_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        col_text(st, 0, id_out, 27);
+        *found = 1;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "transfer_open_for");
+}
+
+int roved_store_transfer_item_add(roved_db *db, const char *transfer_id,
+                                  const char *account_id, const char *to_user_id, int line)
+{
+    sqlite3_stmt *st = fixed(db, 4005,
+                             "INSERT INTO transfer_items (transfer_id, account_id, to_user_id,"
+                             " line, seq) VALUES (?1, ?2, ?3, ?4, (SELECT count(*) FROM"
+                             " transfer_items WHERE transfer_id = ?1))");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, transfer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, to_user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, line);
+    int rc = run(db, st, "transfer_item_add");
+    return rc;
+}
+
+int roved_store_transfer_items(roved_db *db, const char *transfer_id, int pending_only,
+                               int64_t limit, roved_transfer_item_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 4006,
+                             "SELECT account_id, to_user_id, line, done_at IS NOT NULL FROM"
+                             " transfer_items WHERE transfer_id = ?1 AND (?2 = 0 OR done_at IS"
+                             " NULL) ORDER BY seq LIMIT ?3");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, transfer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, pending_only != 0);
+    sqlite3_bind_int64(st, 3, limit);
+    /* Read all first: the callback writes to the same tables. */
+    roved_transfer_item *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            roved_transfer_item *ni = realloc(items, ncap * sizeof(*ni));
+            if (ni == NULL) {
+                sqlite3_reset(st);
+                free(items);
+                return ROVE_ENOMEM;
+            }
+            items = ni;
+            cap = ncap;
+        }
+        roved_transfer_item *it = &items[n++];
+        memset(it, 0, sizeof(*it));
+        col_text(st, 0, it->account_id, sizeof(it->account_id));
+        col_text(st, 1, it->to_user_id, sizeof(it->to_user_id));
+        it->line = sqlite3_column_int(st, 2);
+        it->done = sqlite3_column_int(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return fail(db, "transfer_items");
+    }
+    int cbrc = 0;
+    for (size_t i = 0; i < n && cbrc == 0; i++)
+        cbrc = cb(&items[i], payload);
+    free(items);
+    return cbrc;
+}
+
+int roved_store_transfer_item_done(roved_db *db, const char *transfer_id,
+                                   const char *account_id, int64_t at)
+{
+    sqlite3_stmt *st = fixed(db, 4007,
+                             "UPDATE transfer_items SET done_at = ?3 WHERE transfer_id = ?1 AND"
+                             " account_id = ?2 AND done_at IS NULL");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, transfer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    return run(db, st, "transfer_item_done");
+}
+
+static int stream_ids(roved_db *db, sqlite3_stmt *st, roved_id_cb cb, void *payload,
+                      const char *what)
+{
+    /* Collected first: callbacks may write to the same tables. */
+    char (*ids)[27] = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char (*ni)[27] = realloc(ids, ncap * sizeof(*ni));
+            if (ni == NULL) {
+                sqlite3_reset(st);
+                free(ids);
+                return ROVE_ENOMEM;
+            }
+            ids = ni;
+            cap = ncap;
+        }
+        col_text(st, 0, ids[n++], 27);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(ids);
+        return fail(db, what);
+    }
+    int cbrc = 0;
+    for (size_t i = 0; i < n && cbrc == 0; i++)
+        cbrc = cb(ids[i], payload);
+    free(ids);
+    return cbrc;
+}
+
+int roved_store_accounts_matching(roved_db *db, const char *owner_id, const char *territory_id,
+                                  const char *tier, roved_id_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 4008,
+                             "SELECT id FROM account WHERE deleted = 0 AND (?1 IS NULL OR"
+                             " owner_id = ?1) AND (?2 IS NULL OR territory_id = ?2) AND (?3 IS"
+                             " NULL OR tier = ?3) ORDER BY id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, owner_id);
+    bind_text(st, 2, territory_id);
+    bind_text(st, 3, tier);
+    return stream_ids(db, st, cb, payload, "accounts_matching");
+}
+
+int roved_store_workload(roved_db *db, const char *user_id, int64_t *out)
+{
+    sqlite3_stmt *st = fixed(db, 4009,
+                             "SELECT (SELECT count(*) FROM account WHERE deleted = 0 AND"
+                             " owner_id = ?1) + (SELECT count(*) FROM visit WHERE deleted = 0"
+                             " AND planned_for = ?1 AND status IN ('planned', 'needs_replan'))");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, "workload");
+}
+
+int roved_store_account_counts(roved_db *db, const char *account_id, roved_account_counts *out)
+{
+    sqlite3_stmt *st = fixed(
+        db, 4010,
+        "SELECT (SELECT count(*) FROM contact WHERE deleted = 0 AND account_id = ?1),"
+        " (SELECT count(*) FROM visit WHERE deleted = 0 AND account_id = ?1 AND status IN"
+        " ('planned', 'needs_replan')),"
+        " (SELECT count(*) FROM visit WHERE deleted = 0 AND account_id = ?1 AND status NOT IN"
+        " ('planned', 'needs_replan')),"
+        " (SELECT count(*) FROM service_task WHERE deleted = 0 AND account_id = ?1 AND status"
+        " NOT IN ('resolved', 'closed', 'cancelled'))");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->contacts = sqlite3_column_int64(st, 0);
+        out->open_visits = sqlite3_column_int64(st, 1);
+        out->closed_visits = sqlite3_column_int64(st, 2);
+        out->open_tasks = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, "account_counts");
+}
+
+int roved_store_open_visits(roved_db *db, const char *account_id, roved_id_cb cb,
+                            void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 4011,
+                             "SELECT id FROM visit WHERE deleted = 0 AND account_id = ?1 AND"
+                             " status IN ('planned', 'needs_replan') ORDER BY id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    return stream_ids(db, st, cb, payload, "open_visits");
+}
+
+int roved_store_visit_clash(roved_db *db, const char *user_id, const char *visit_id,
+                            int64_t start, int64_t end, int *out)
+{
+    *out = 0;
+    sqlite3_stmt *st = fixed(db, 4012,
+                             "SELECT 1 FROM visit WHERE deleted = 0 AND planned_for = ?1 AND"
+                             " id != ?2 AND status IN ('planned', 'needs_replan') AND"
+                             " planned_start < ?4 AND coalesce(planned_end, planned_start) > ?3"
+                             " LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, visit_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, start);
+    sqlite3_bind_int64(st, 4, end);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "visit_clash");
+}
+
+int roved_store_tasks_assigned(roved_db *db, const char *user_id, roved_id_cb cb,
+                               void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 4013,
+                             "SELECT id FROM service_task WHERE deleted = 0 AND assignee_id = ?1"
+                             " AND status NOT IN ('resolved', 'closed', 'cancelled') ORDER BY"
+                             " id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    return stream_ids(db, st, cb, payload, "tasks_assigned");
+}
+
+int roved_store_user_references(roved_db *db, const char *user_id, int64_t *accounts,
+                                int64_t *visits, int64_t *tasks)
+{
+    sqlite3_stmt *st = fixed(
+        db, 4014,
+        "SELECT (SELECT count(*) FROM account WHERE deleted = 0 AND owner_id = ?1),"
+        " (SELECT count(*) FROM visit WHERE deleted = 0 AND planned_for = ?1 AND status IN"
+        " ('planned', 'needs_replan')),"
+        " (SELECT count(*) FROM service_task WHERE deleted = 0 AND assignee_id = ?1 AND status"
+        " NOT IN ('resolved', 'closed', 'cancelled'))");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *accounts = sqlite3_column_int64(st, 0);
+        *visits = sqlite3_column_int64(st, 1);
+        *tasks = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, "user_references");
+}
+
+int roved_store_owner_history_put(roved_db *db, const char *account_id, const char *from_owner,
+                                  const char *to_owner, const char *from_territory,
+                                  const char *to_territory, int64_t at,
+                                  const char *transfer_id, const char *reason,
+                                  const char *actor_id)
+{
+    sqlite3_stmt *st = fixed(db, 4015,
+                             "INSERT INTO account_owner_history (account_id, from_owner,"
+                             " to_owner, from_territory, to_territory, at, transfer_id, reason,"
+                             " actor_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, account_id);
+    bind_text(st, 2, from_owner);
+    bind_text(st, 3, to_owner);
+    bind_text(st, 4, from_territory);
+    bind_text(st, 5, to_territory);
+    sqlite3_bind_int64(st, 6, at);
+    bind_text(st, 7, transfer_id);
+    bind_text(st, 8, reason);
+    bind_text(st, 9, actor_id);
+    return run(db, st, "owner_history_put");
 }

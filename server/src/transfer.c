@@ -1,0 +1,252 @@
+/* Moving an account and what follows it (see transfer.h). */
+#include "transfer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "admin.h"
+#include "assign.h"
+#include "rove/errors.h"
+
+static const rove__table *table(const char *name)
+{
+    return rove__schema_table(name, strlen(name));
+}
+
+static int col(const rove__table *t, const char *name)
+{
+    return rove__schema_col(t, name, strlen(name));
+}
+
+static rove__value text(const char *s)
+{
+    rove__value v = {ROVE__T_TEXT, 0, 0, s, strlen(s)};
+    if (s == NULL || s[0] == '\0')
+        v.type = ROVE__T_NULL;
+    return v;
+}
+
+static rove__value num(int64_t i)
+{
+    rove__value v = {ROVE__T_INT, i, 0, NULL, 0};
+    return v;
+}
+
+static void copy_text(const rove__value *v, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (v->type == ROVE__T_TEXT && v->s != NULL) {
+        size_t n = v->len < size - 1 ? v->len : size - 1;
+        memcpy(out, v->s, n);
+        out[n] = '\0';
+    }
+}
+
+/* Sets cols[0..n) of row id in t to vals with a new version, by actor. */
+static int server_write(roved_db *db, const rove__table *t, const char *id, const int *cols,
+                        const rove__value *vals, size_t n, const roved_user *actor, int64_t now,
+                        int64_t *version_out)
+{
+    int c[16];
+    rove__value v[16];
+    if (n > 12)
+        return ROVE_EINVAL;
+    memcpy(c, cols, n * sizeof(*c));
+    memcpy(v, vals, n * sizeof(*v));
+    int64_t version = 0;
+    int rc = roved_store_version_next(db, &version);
+    if (rc != 0)
+        return rc;
+    c[n] = ROVE__COL_VERSION;
+    v[n++] = num(version);
+    c[n] = ROVE__COL_UPDATED_BY;
+    v[n++] = text(actor->id);
+    c[n] = ROVE__COL_UPDATED_AT;
+    v[n++] = num(now);
+    if (version_out != NULL)
+        *version_out = version;
+    return roved_store_row_update(db, t, id, c, v, n);
+}
+
+typedef struct follow {
+    roved_db *db;
+    const roved_user *actor;
+    const char *from_owner, *to_owner, *transfer_id;
+    int64_t now;
+    roved_move_stats *st;
+} follow;
+
+/* An open visit of the moved account, planned for the previous owner. */
+static int follow_visit(const char *visit_id, void *payload)
+{
+    follow *f = payload;
+    const rove__table *vt = table("visit");
+    rove__value cur[ROVE__MAX_COLS];
+    rove__buf buf = ROVE__BUF_INIT;
+    int rc = roved_store_row_get(f->db, vt, visit_id, cur, &buf);
+    if (rc != 0) {
+        rove__buf_free(&buf);
+        return rc;
+    }
+    char planned_for[32], status[16];
+    copy_text(&cur[col(vt, "planned_for")], planned_for, sizeof(planned_for));
+    copy_text(&cur[col(vt, "status")], status, sizeof(status));
+    const rove__value *ps = &cur[col(vt, "planned_start")], *pe = &cur[col(vt, "planned_end")];
+    int64_t start = ps->type == ROVE__T_INT ? ps->i : 0;
+    int64_t end = pe->type == ROVE__T_INT ? pe->i : start;
+    rove__buf_free(&buf);
+    /* Someone else's visit on this account (a delegate's, a manager's) stays. */
+    if (f->from_owner[0] != '\0' && planned_for[0] != '\0' &&
+        strcmp(planned_for, f->from_owner) != 0)
+        return 0;
+    int clash = 0;
+    if (start > 0 && (rc = roved_store_visit_clash(f->db, f->to_owner, visit_id, start,
+                                                   end > start ? end : start + 1, &clash)) != 0)
+        return rc;
+    int cols[2] = {col(vt, "planned_for"), col(vt, "status")};
+    rove__value vals[2] = {text(f->to_owner), text(clash ? "needs_replan" : status)};
+    rc = server_write(f->db, vt, visit_id, cols, vals, 2, f->actor, f->now, NULL);
+    if (rc == 0) {
+        json_t *diff = json_pack("{s:{s:s?,s:s},s:s?,s:b}", "planned_for", "old",
+                                 planned_for[0] ? planned_for : NULL, "new", f->to_owner,
+                                 "transfer", f->transfer_id, "needs_replan", clash);
+        rc = diff ? roved_admin_audit(f->db, f->actor, "visit", visit_id, "transfer", diff,
+                                      f->now)
+                  : ROVE_ENOMEM;
+        json_decref(diff);
+    }
+    if (rc == 0) {
+        if (clash)
+            f->st->replans++;
+        else
+            f->st->visits++;
+    }
+    return rc;
+}
+
+int roved_transfer_move_account(roved_server *srv, roved_db *db, const roved_user *actor,
+                                const char *account_id, const char *to_user_id,
+                                const char *to_territory, const char *transfer_id,
+                                const char *reason, int64_t now, roved_move_stats *st,
+                                int *changed)
+{
+    (void)srv;
+    *changed = 0;
+    const rove__table *acc = table("account");
+    roved_rowinfo info;
+    memset(&info, 0, sizeof(info));
+    int rc = roved_store_row_info(db, acc, account_id, &info);
+    if (rc != 0)
+        return rc;
+    if (info.deleted)
+        return ROVE_ENOTFOUND;
+    int owner_changes = to_user_id != NULL && strcmp(to_user_id, info.owner_id) != 0;
+    int terr_changes = to_territory != NULL && strcmp(to_territory, info.territory_id) != 0;
+    if (!owner_changes && !terr_changes)
+        return 0;
+    int cols[2];
+    rove__value vals[2];
+    size_t n = 0;
+    json_t *diff = json_object();
+    if (owner_changes) {
+        cols[n] = col(acc, "owner_id");
+        vals[n++] = text(to_user_id);
+        json_object_set_new(diff, "owner_id",
+                            json_pack("{s:s?,s:s}", "old",
+                                      info.owner_id[0] ? info.owner_id : NULL, "new",
+                                      to_user_id));
+    }
+    if (terr_changes) {
+        cols[n] = col(acc, "territory_id");
+        vals[n++] = text(to_territory);
+        json_object_set_new(diff, "territory_id",
+                            json_pack("{s:s?,s:s}", "old",
+                                      info.territory_id[0] ? info.territory_id : NULL, "new",
+                                      to_territory));
+    }
+    if (reason != NULL)
+        json_object_set_new(diff, "reason", json_string(reason));
+    if (transfer_id != NULL)
+        json_object_set_new(diff, "transfer", json_string(transfer_id));
+    int64_t version = 0;
+    rc = server_write(db, acc, account_id, cols, vals, n, actor, now, &version);
+    if (rc == 0)
+        rc = roved_admin_audit(db, actor, "account", account_id,
+                               transfer_id ? "transfer" : "assign", diff, now);
+    json_decref(diff);
+    if (rc == 0)
+        rc = roved_store_owner_history_put(
+            db, account_id, info.owner_id, owner_changes ? to_user_id : info.owner_id,
+            info.territory_id, terr_changes ? to_territory : info.territory_id, now,
+            transfer_id, reason, actor->id);
+    if (rc == 0)
+        rc = roved_store_scope_move(db, 'a', account_id, now,
+                                    owner_changes ? "owner_changed" : "territory_changed");
+    if (rc == 0 && owner_changes) {
+        follow f = {db, actor, info.owner_id, to_user_id, transfer_id, now, st};
+        rc = roved_store_open_visits(db, account_id, follow_visit, &f);
+    }
+    if (rc == 0) {
+        st->accounts++;
+        *changed = 1;
+    }
+    return rc;
+}
+
+typedef struct retask {
+    roved_db *db;
+    const roved_user *actor;
+    const char *from, *transfer_id;
+    int64_t now;
+    roved_move_stats *st;
+} retask;
+
+static int reassign_task(const char *task_id, void *payload)
+{
+    retask *r = payload;
+    const rove__table *tt = table("service_task");
+    rove__value cur[ROVE__MAX_COLS];
+    rove__buf buf = ROVE__BUF_INIT;
+    int rc = roved_store_row_get(r->db, tt, task_id, cur, &buf);
+    char skills[256];
+    if (rc == 0)
+        copy_text(&cur[col(tt, "required_skills")], skills, sizeof(skills));
+    rove__buf_free(&buf);
+    if (rc != 0)
+        return rc;
+    char to[27] = "";
+    int found = 0;
+    if ((rc = roved_assign_pick(r->db, skills, r->now, to, &found)) != 0)
+        return rc;
+    int cols[2] = {col(tt, "assignee_id"), col(tt, "queue")};
+    rove__value vals[2] = {found ? text(to) : text(NULL),
+                           found ? text(NULL) : text("dispatcher")};
+    rc = server_write(r->db, tt, task_id, cols, vals, 2, r->actor, r->now, NULL);
+    if (rc == 0) {
+        json_t *diff = json_pack("{s:{s:s,s:s?},s:s?,s:s?}", "assignee_id", "old", r->from,
+                                 "new", found ? to : NULL, "queue", found ? NULL : "dispatcher",
+                                 "transfer", r->transfer_id);
+        rc = diff ? roved_admin_audit(r->db, r->actor, "service_task", task_id, "transfer",
+                                      diff, r->now)
+                  : ROVE_ENOMEM;
+        json_decref(diff);
+    }
+    if (rc == 0)
+        rc = roved_store_scope_move(r->db, 't', task_id, r->now, "task_reassigned");
+    if (rc == 0) {
+        if (found)
+            r->st->tasks++;
+        else
+            r->st->queued++;
+    }
+    return rc;
+}
+
+int roved_transfer_reassign_tasks(roved_db *db, const roved_user *actor, const char *user_id,
+                                  const char *transfer_id, int64_t now, roved_move_stats *st)
+{
+    retask r = {db, actor, user_id, transfer_id, now, st};
+    return roved_store_tasks_assigned(db, user_id, reassign_task, &r);
+}
