@@ -786,7 +786,13 @@ int rove__record_update_in_tx(rove_client *c, rove_record *r)
     rove__buf before = ROVE__BUF_INIT;
     int64_t now = rove__platform_now_ms();
     int64_t hlc = 0;
-    if ((rc = read_before(c, r->t, r->id, cols, n, &before)) == 0 &&
+    /* The before-image holds updated_at and updated_by too: the local write
+     * sets them, and undoing a refused change must restore them as well. */
+    int before_cols[ROVE__MAX_COLS + 2];
+    memcpy(before_cols, cols, n * sizeof(cols[0]));
+    before_cols[n] = ROVE__COL_UPDATED_AT;
+    before_cols[n + 1] = ROVE__COL_UPDATED_BY;
+    if ((rc = read_before(c, r->t, r->id, before_cols, n + 2, &before)) == 0 &&
         (rc = apply_values(c, r->t, r->id, cols, vals, n, now, c->user_id)) == 0)
         hlc = next_hlc(c, &rc);
     if (rc == 0)
