@@ -698,6 +698,10 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
  * even when every value lost, so the device pulls the winning values back.
  */
 
+/* The writer tag of a text the server merged from two writers; device tags
+ * are odd, so no device has it. */
+#define MERGED_TAG 2
+
 static int64_t device_tag(const char *device_id)
 {
     uint64_t h = 1469598103934665603ull;
@@ -815,7 +819,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         const rove__value *v = &c->val[i];
         roved_col_clock *k = &clocks[col];
         int conflict = k->version > c->base_version && k->device_tag != tag;
-        int win = 1;
+        int win = 1, merged_here = 0;
         if (conflict) {
             if (!have_cur && cd->merge != ROVE__MERGE_LWW) {
                 rc = roved_store_row_get(a->db, t, c->id, cur, &cur_text);
@@ -864,6 +868,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                     rove__buf_put(&merged_text, v->s + common, v->len - common);
                     app_len[appended] = merged_text.len - app_off[appended];
                     appended++;
+                    merged_here = 1;
                 }
                 break;
             }
@@ -888,7 +893,9 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         vals[n++] = *v;
         k->hlc = change_hlc(a, c);
         k->version = version;
-        k->device_tag = tag;
+        /* A merged text is no longer this device's own: its next change
+         * from the same old base must merge again, not replace it. */
+        k->device_tag = merged_here ? MERGED_TAG : tag;
     }
     if (rc == 0 && rove__buf_status(&merged_text) != 0)
         rc = ROVE_ENOMEM;
