@@ -199,6 +199,11 @@ int rove__outbox_undo(rove_client *c, const rove__table *t, const char *id, int 
 /* Decodes an outbox payload (CBOR map col -> value) into ch->col/val.
  * Text values borrow from p. */
 int rove__payload_decode(const rove__table *t, const void *p, size_t len, rove__change *ch);
+/* A refused change's before-image (older) is folded into that of the next
+ * pending change of the same row, so undoing that one later restores the
+ * state before both. */
+int rove__outbox_carry_before(rove_client *c, const rove__table *t, const char *id,
+                              const void *before, size_t len);
 /* Re-applies the pending outbox changes for one row over the replica row. */
 int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id);
 /* Writes columns of the record (by schema index) as an update within the

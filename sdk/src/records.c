@@ -497,6 +497,73 @@ static int set_before(rove_client *c, int64_t seq, const rove__buf *before)
     return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
 }
 
+int rove__outbox_carry_before(rove_client *c, const rove__table *t, const char *id,
+                              const void *before, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    rove__buf merged = ROVE__BUF_INIT;
+    rove__change older, newer;
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT seq, before_image FROM _rove_outbox "
+                                "WHERE tbl = ?1 AND row_id = ?2 ORDER BY seq LIMIT 1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "outbox");
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
+        goto cleanup;
+    }
+    int64_t seq = sqlite3_column_int64(st, 0);
+    const void *nb = sqlite3_column_blob(st, 1);
+    size_t nlen = (size_t)sqlite3_column_bytes(st, 1);
+    rc = 0;
+    if (nb == NULL || nlen == 0)
+        goto cleanup; /* nothing to undo there: leave it so */
+    if (rove__payload_decode(t, before, len, &older) != 0 ||
+        rove__payload_decode(t, nb, nlen, &newer) != 0) {
+        rc = rove__client_error(c, ROVE_ECORRUPT, "outbox before-image is corrupt");
+        goto cleanup;
+    }
+    /* The older image wins where both have a column: it is the state before
+     * either change. */
+    size_t n = older.ncols;
+    for (size_t k = 0; k < newer.ncols; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < older.ncols; j++)
+            dup |= older.col[j] == newer.col[k];
+        n += !dup;
+    }
+    rove__w_map(&merged, n);
+    for (size_t j = 0; j < older.ncols; j++) {
+        rove__w_text(&merged, t->cols[older.col[j]].name);
+        write_value(&merged, &older.val[j]);
+    }
+    for (size_t k = 0; k < newer.ncols; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < older.ncols; j++)
+            dup |= older.col[j] == newer.col[k];
+        if (dup)
+            continue;
+        rove__w_text(&merged, t->cols[newer.col[k]].name);
+        write_value(&merged, &newer.val[k]);
+    }
+    if ((rc = rove__buf_status(&merged)) != 0) {
+        rove__client_error(c, rc, "out of memory");
+        goto cleanup;
+    }
+    sqlite3_stmt *done = st; /* newer's text borrows from st: finish first */
+    st = NULL;
+    rc = set_before(c, seq, &merged);
+    sqlite3_finalize(done);
+cleanup:
+    sqlite3_finalize(st);
+    rove__buf_free(&merged);
+    return rc;
+}
+
 int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
 {
     int rc;

@@ -214,6 +214,8 @@ static int unqueue(page *pg, const rove__receipt *r, const char *tbl, const char
             return rove__client_sqlerr(c, c->db, rc, "receipt");
         if (!newer)
             ROVE_TRY(rove__outbox_undo(c, t, row, op, before, before_len));
+        else if (r->status == ROVE__RC_REJECTED || r->status == ROVE__RC_QUARANTINED)
+            ROVE_TRY(rove__outbox_carry_before(c, t, row, before, before_len));
     }
     return 0;
 }
