@@ -743,6 +743,45 @@ static int row_version(rove_client *c, const rove__table *t, const char *id, int
     return rc;
 }
 
+/*
+ * The base version of an update of cols. A column still overlaid by a pending
+ * change of this device shows that change's value, not what later pulls
+ * brought: for it the device knows only the server state that change was
+ * based on. Taking the oldest such base lets the server see the edits of
+ * others in between as concurrent, so they are resolved and logged rather
+ * than overwritten unseen.
+ */
+static int update_base(rove_client *c, const rove__table *t, const char *id, const int *cols,
+                       size_t n, int64_t *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT base_version, payload FROM _rove_outbox "
+                                "WHERE tbl = ?1 AND row_id = ?2 AND op = ?3",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "outbox");
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, ROVE__OP_UPDATE);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t base = sqlite3_column_int64(st, 0);
+        rove__change ch;
+        if (base >= *version ||
+            rove__payload_decode(t, sqlite3_column_blob(st, 1),
+                                 (size_t)sqlite3_column_bytes(st, 1), &ch) != 0)
+            continue;
+        int overlaid = 0;
+        for (size_t k = 0; k < ch.ncols && !overlaid; k++)
+            for (size_t j = 0; j < n && !overlaid; j++)
+                overlaid = ch.col[k] == cols[j];
+        if (overlaid)
+            *version = base;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
+}
+
 int rove__record_insert_in_tx(rove_client *c, rove_record *r)
 {
     rove__buf sql = ROVE__BUF_INIT;
@@ -850,6 +889,7 @@ int rove__record_update_in_tx(rove_client *c, rove_record *r)
     if (n == 0)
         return 0;
     ROVE_TRY(row_version(c, r->t, r->id, &version));
+    ROVE_TRY(update_base(c, r->t, r->id, cols, n, &version));
     rove__buf before = ROVE__BUF_INIT;
     int64_t now = rove__platform_now_ms();
     int64_t hlc = 0;
