@@ -437,6 +437,16 @@ static int lost_evict(const rove__table *t, const char *id, const char *reason,
 
 static sim *the_sim;
 
+/* Frees a buffer; without the zeroing pass unless it may hold a password or
+ * token (sync bodies hold neither; as in http.c). */
+static void release(rove__buf *b, int secret)
+{
+    if (secret)
+        rove__buf_free(b);
+    else
+        free(rove__buf_detach(b, NULL));
+}
+
 static int post_hook(void *ud, const char *path, const char *token, const void *body,
                      size_t len, rove__buf *resp, rove__http_result *res)
 {
@@ -481,8 +491,8 @@ static int post_hook(void *ud, const char *path, const char *token, const void *
         snprintf(res->error_message, sizeof(res->error_message), "%s", err.msg);
         slog(s, "  dev%d: %s answered %ld %s: %s", d->idx, path, res->status,
              rove_error_name(rc), err.msg);
-        rove__buf_free(&cbor);
-        rove__buf_free(&out);
+        release(&cbor, !is_sync);
+        release(&out, !is_sync);
         return 0;
     }
     if (is_sync && chance(s->p_drop)) {
@@ -496,14 +506,14 @@ static int post_hook(void *ud, const char *path, const char *token, const void *
             fail(s, "cannot parse the server's answer: %s", pe.msg);
         s->dropped++;
         slog(s, "  dev%d: answer lost", d->idx);
-        rove__buf_free(&cbor);
-        rove__buf_free(&out);
+        release(&cbor, !is_sync);
+        release(&out, !is_sync);
         return ROVE_ENET;
     }
     rc = rove__deflate(resp, out.ptr, out.len, 1);
     res->status = 200;
-    rove__buf_free(&cbor);
-    rove__buf_free(&out);
+    release(&cbor, !is_sync);
+    release(&out, !is_sync);
     return rc;
 }
 
