@@ -233,6 +233,12 @@ void rove_client_on_evict(rove_client *c, rove_evict_cb cb, void *payload)
 
 /* ---- network helpers shared with sync.c -------------------------------- */
 
+void rove__client_set_post_hook(rove_client *c, rove__post_hook fn, void *ud)
+{
+    c->post_hook = fn;
+    c->post_hook_ud = ud;
+}
+
 int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
                       rove__buf *out, int with_token)
 {
@@ -244,7 +250,7 @@ int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
 
     if (c->server_url == NULL || c->server_url[0] == 0)
         return rove__client_error(c, ROVE_EINVAL, "no server URL configured");
-    if (c->transport == NULL) {
+    if (c->transport == NULL && c->post_hook == NULL) {
         rove__transport_opts o = {c->ca_file, c->pinned_pubkey, c->timeout_ms};
         if ((rc = rove__transport_new(&c->transport, &o)) != 0)
             return rove__client_error(c, rc, "cannot create the HTTP transport");
@@ -259,9 +265,17 @@ int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
         goto cleanup;
     }
     detail[0] = 0;
-    rc = rove__transport_post(c->transport, (const char *)url.ptr,
-                              with_token ? c->token : NULL, body->ptr, body->len, raw, &res,
-                              detail, sizeof(detail));
+    memset(&res, 0, sizeof(res));
+    if (c->post_hook != NULL) {
+        rc = c->post_hook(c->post_hook_ud, path, with_token ? c->token : NULL, body->ptr,
+                          body->len, raw, &res);
+        if (rc != 0)
+            snprintf(detail, sizeof(detail), "test transport: %s", rove_strerror(rc));
+    } else {
+        rc = rove__transport_post(c->transport, (const char *)url.ptr,
+                                  with_token ? c->token : NULL, body->ptr, body->len, raw,
+                                  &res, detail, sizeof(detail));
+    }
     if (rc != 0) {
         rove__client_error(c, rc, "%s: %s", (const char *)url.ptr, detail);
         goto cleanup;

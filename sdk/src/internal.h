@@ -82,6 +82,16 @@ int rove__transport_status_error(const rove__http_result *res);
 
 /* ---- client ------------------------------------------------------------ */
 
+/*
+ * Test-only (tests/sim): a function that replaces the HTTP transport. Called
+ * by rove__client_post with what it would send (path such as "/v1/sync",
+ * token or NULL, the compressed body) and answers like rove__transport_post:
+ * appends the raw (compressed) answer to resp, fills res and returns 0, or
+ * returns ROVE_ENET to play a lost request or answer.
+ */
+typedef int (*rove__post_hook)(void *ud, const char *path, const char *token, const void *body,
+                               size_t len, rove__buf *resp, rove__http_result *res);
+
 /* Cached upsert statement for pulled rows of one table. */
 typedef struct rove__upsert {
     sqlite3_stmt *stmt;
@@ -114,6 +124,8 @@ struct rove_client {
 
     rove__rng *rng;
     rove__transport *transport;
+    rove__post_hook post_hook; /* tests only; NULL: the transport */
+    void *post_hook_ud;
 
     rove_progress_cb progress_cb;
     void *progress_payload;
@@ -152,6 +164,9 @@ void rove__client_clear_error(rove_client *c);
 /* Copies s into the handle's scratch string and returns it (borrowed). */
 const char *rove__client_scratch(rove_client *c, const char *s);
 
+/* Test-only: routes every request of c through fn (NULL: the transport). */
+void rove__client_set_post_hook(rove_client *c, rove__post_hook fn, void *ud);
+
 /* POSTs the CBOR in cbor (compressed here) to server_url + path and inflates
  * the 200 answer into out; any other status becomes the mapped ROVE_E*. */
 int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor, rove__buf *out,
@@ -186,6 +201,11 @@ int rove__outbox_undo(rove_client *c, const rove__table *t, const char *id, int 
 /* Decodes an outbox payload (CBOR map col -> value) into ch->col/val.
  * Text values borrow from p. */
 int rove__payload_decode(const rove__table *t, const void *p, size_t len, rove__change *ch);
+/* A refused change's before-image (older) is folded into that of the next
+ * pending change of the same row, so undoing that one later restores the
+ * state before both. */
+int rove__outbox_carry_before(rove_client *c, const rove__table *t, const char *id,
+                              const void *before, size_t len);
 /* Re-applies the pending outbox changes for one row over the replica row. */
 int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id);
 /* Writes columns of the record (by schema index) as an update within the

@@ -497,6 +497,73 @@ static int set_before(rove_client *c, int64_t seq, const rove__buf *before)
     return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
 }
 
+int rove__outbox_carry_before(rove_client *c, const rove__table *t, const char *id,
+                              const void *before, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    rove__buf merged = ROVE__BUF_INIT;
+    rove__change older, newer;
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT seq, before_image FROM _rove_outbox "
+                                "WHERE tbl = ?1 AND row_id = ?2 ORDER BY seq LIMIT 1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "outbox");
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
+        goto cleanup;
+    }
+    int64_t seq = sqlite3_column_int64(st, 0);
+    const void *nb = sqlite3_column_blob(st, 1);
+    size_t nlen = (size_t)sqlite3_column_bytes(st, 1);
+    rc = 0;
+    if (nb == NULL || nlen == 0)
+        goto cleanup; /* nothing to undo there: leave it so */
+    if (rove__payload_decode(t, before, len, &older) != 0 ||
+        rove__payload_decode(t, nb, nlen, &newer) != 0) {
+        rc = rove__client_error(c, ROVE_ECORRUPT, "outbox before-image is corrupt");
+        goto cleanup;
+    }
+    /* The older image wins where both have a column: it is the state before
+     * either change. */
+    size_t n = older.ncols;
+    for (size_t k = 0; k < newer.ncols; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < older.ncols; j++)
+            dup |= older.col[j] == newer.col[k];
+        n += !dup;
+    }
+    rove__w_map(&merged, n);
+    for (size_t j = 0; j < older.ncols; j++) {
+        rove__w_text(&merged, t->cols[older.col[j]].name);
+        write_value(&merged, &older.val[j]);
+    }
+    for (size_t k = 0; k < newer.ncols; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < older.ncols; j++)
+            dup |= older.col[j] == newer.col[k];
+        if (dup)
+            continue;
+        rove__w_text(&merged, t->cols[newer.col[k]].name);
+        write_value(&merged, &newer.val[k]);
+    }
+    if ((rc = rove__buf_status(&merged)) != 0) {
+        rove__client_error(c, rc, "out of memory");
+        goto cleanup;
+    }
+    sqlite3_stmt *done = st; /* newer's text borrows from st: finish first */
+    st = NULL;
+    rc = set_before(c, seq, &merged);
+    sqlite3_finalize(done);
+cleanup:
+    sqlite3_finalize(st);
+    rove__buf_free(&merged);
+    return rc;
+}
+
 int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
 {
     int rc;
@@ -676,6 +743,45 @@ static int row_version(rove_client *c, const rove__table *t, const char *id, int
     return rc;
 }
 
+/*
+ * The base version of an update of cols. A column still overlaid by a pending
+ * change of this device shows that change's value, not what later pulls
+ * brought: for it the device knows only the server state that change was
+ * based on. Taking the oldest such base lets the server see the edits of
+ * others in between as concurrent, so they are resolved and logged rather
+ * than overwritten unseen.
+ */
+static int update_base(rove_client *c, const rove__table *t, const char *id, const int *cols,
+                       size_t n, int64_t *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT base_version, payload FROM _rove_outbox "
+                                "WHERE tbl = ?1 AND row_id = ?2 AND op = ?3",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rove__client_sqlerr(c, c->db, rc, "outbox");
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, ROVE__OP_UPDATE);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t base = sqlite3_column_int64(st, 0);
+        rove__change ch;
+        if (base >= *version ||
+            rove__payload_decode(t, sqlite3_column_blob(st, 1),
+                                 (size_t)sqlite3_column_bytes(st, 1), &ch) != 0)
+            continue;
+        int overlaid = 0;
+        for (size_t k = 0; k < ch.ncols && !overlaid; k++)
+            for (size_t j = 0; j < n && !overlaid; j++)
+                overlaid = ch.col[k] == cols[j];
+        if (overlaid)
+            *version = base;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
+}
+
 int rove__record_insert_in_tx(rove_client *c, rove_record *r)
 {
     rove__buf sql = ROVE__BUF_INIT;
@@ -783,10 +889,17 @@ int rove__record_update_in_tx(rove_client *c, rove_record *r)
     if (n == 0)
         return 0;
     ROVE_TRY(row_version(c, r->t, r->id, &version));
+    ROVE_TRY(update_base(c, r->t, r->id, cols, n, &version));
     rove__buf before = ROVE__BUF_INIT;
     int64_t now = rove__platform_now_ms();
     int64_t hlc = 0;
-    if ((rc = read_before(c, r->t, r->id, cols, n, &before)) == 0 &&
+    /* The before-image holds updated_at and updated_by too: the local write
+     * sets them, and undoing a refused change must restore them as well. */
+    int before_cols[ROVE__MAX_COLS + 2];
+    memcpy(before_cols, cols, n * sizeof(cols[0]));
+    before_cols[n] = ROVE__COL_UPDATED_AT;
+    before_cols[n + 1] = ROVE__COL_UPDATED_BY;
+    if ((rc = read_before(c, r->t, r->id, before_cols, n + 2, &before)) == 0 &&
         (rc = apply_values(c, r->t, r->id, cols, vals, n, now, c->user_id)) == 0)
         hlc = next_hlc(c, &rc);
     if (rc == 0)

@@ -269,6 +269,8 @@ static int unqueue(page *pg, const rove__receipt *r, const char *tbl, const char
             return rove__client_sqlerr(c, c->db, rc, "receipt");
         if (!newer)
             ROVE_TRY(rove__outbox_undo(c, t, row, op, before, before_len));
+        else if (r->status == ROVE__RC_REJECTED || r->status == ROVE__RC_QUARANTINED)
+            ROVE_TRY(rove__outbox_carry_before(c, t, row, before, before_len));
     }
     return 0;
 }
@@ -276,27 +278,11 @@ static int unqueue(page *pg, const rove__receipt *r, const char *tbl, const char
 static int note_receipt(page *pg, const rove__receipt *r, const char *tbl, const char *row)
 {
     rove_client *c = pg->c;
-    int rc;
     const rove__table *t = tbl ? rove__schema_table(tbl, strlen(tbl)) : NULL;
-    /* The server may not echo our own change in the page; keep the replica's
-     * version current so the next edit carries the right base_version. */
-    if (t != NULL && r->version > 0 &&
-        (r->status == ROVE__RC_APPLIED || r->status == ROVE__RC_MERGED)) {
-        char sql[96];
-        sqlite3_stmt *vs = NULL;
-        snprintf(sql, sizeof(sql), "UPDATE %s SET version = ?1 WHERE id = ?2 AND version < ?1",
-                 t->name);
-        rc = sqlite3_prepare_v2(c->db, sql, -1, &vs, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_int64(vs, 1, r->version);
-            sqlite3_bind_text(vs, 2, row, -1, SQLITE_STATIC);
-            rc = sqlite3_step(vs);
-        }
-        sqlite3_finalize(vs);
-        if (rc != SQLITE_DONE)
-            return rove__client_sqlerr(c, c->db, rc, "receipt");
-    }
-
+    /* The row's version is not raised to the receipt's: other devices' changes
+     * may lie between the version this replica holds and ours, and an edit
+     * based on the raised version would overwrite them unseen. The pull
+     * brings the row with its version. */
     switch (r->status) {
     case ROVE__RC_APPLIED:
     case ROVE__RC_MERGED:

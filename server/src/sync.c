@@ -731,6 +731,10 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
  * even when every value lost, so the device pulls the winning values back.
  */
 
+/* The writer tag of a text the server merged from two writers; device tags
+ * are odd, so no device has it. */
+#define MERGED_TAG 2
+
 static int64_t device_tag(const char *device_id)
 {
     uint64_t h = 1469598103934665603ull;
@@ -940,7 +944,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         const rove__value *v = &c->val[i];
         roved_col_clock *k = &clocks[col];
         int conflict = k->version > c->base_version && k->device_tag != tag;
-        int win = 1;
+        int win = 1, merged_here = 0;
         if (conflict) {
             const char *pol = policy_name(cd->merge);
             int keep_replaced = cd->merge != ROVE__MERGE_APPEND; /* log what is replaced */
@@ -969,6 +973,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                     rove__buf_put(&merged_text, custom.s, custom.len);
                     app_len[appended] = custom.len;
                     appended++;
+                    merged_here = 1;
                 }
                 cols[n] = col;
                 vals[n++] = custom;
@@ -1047,7 +1052,9 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         vals[n++] = *v;
         k->hlc = change_hlc(a, c);
         k->version = version;
-        k->device_tag = tag;
+        /* A merged text is no longer this device's own: its next change
+         * from the same old base must merge again, not replace it. */
+        k->device_tag = merged_here ? MERGED_TAG : tag;
     }
     if (rc == 0 && rove__buf_status(&merged_text) != 0)
         rc = ROVE_ENOMEM;

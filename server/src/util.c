@@ -12,6 +12,7 @@
 
 #include "id.h"
 #include "rove/errors.h"
+#include "testhook.h"
 
 static pthread_mutex_t rng_lock = PTHREAD_MUTEX_INITIALIZER;
 static mbedtls_entropy_context entropy;
@@ -49,6 +50,8 @@ void roved_util_cleanup(void)
 
 int64_t roved_util_now_ms(void)
 {
+    if (rove__test_clock != NULL)
+        return rove__test_clock(); /* tests/sim owns time */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -65,6 +68,10 @@ void roved_util_iso8601(char *out, size_t size, int64_t ms)
 
 int roved_util_random(void *p, size_t n)
 {
+    if (rove__test_random != NULL) {
+        rove__test_random(p, n); /* tests/sim: a run depends only on its seed */
+        return 0;
+    }
     int rc = 0;
     pthread_mutex_lock(&rng_lock);
     if (!rng_ready)
