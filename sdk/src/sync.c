@@ -137,6 +137,55 @@ static int store_conflicts(page *pg, const rove__receipt *r, const rove__table *
     return SQLITE_ROW;
 }
 
+/*
+ * The values that beat this device's change are written into the replica at
+ * once (the pending changes of the row are laid over them again), so the
+ * user sees what the server kept, and the next edit of the row is made over
+ * it, not over the device's own losing value.
+ */
+static int apply_winners(page *pg, const rove__receipt *r, const char *tbl, const char *row)
+{
+    rove_client *c = pg->c;
+    if (r->nlost == 0 || (r->status != ROVE__RC_MERGED && r->status != ROVE__RC_OVERRIDDEN))
+        return 0;
+    const rove__table *t = rove__schema_table(tbl, strlen(tbl));
+    if (t == NULL || t != r->lost_table)
+        return 0;
+    rove__buf sql = ROVE__BUF_INIT;
+    size_t n = 0;
+    rove__buf_printf(&sql, "UPDATE %s SET ", t->name);
+    for (size_t i = 0; i < r->nlost; i++) {
+        const rove__lost *l = &r->lost[i];
+        if (l->policy_len == 6 && memcmp(l->policy, "delete", 6) == 0)
+            continue; /* the record is gone: its tombstone arrives with the pull */
+        rove__buf_printf(&sql, "%s%s = ?%zu", n ? ", " : "", t->cols[l->col].name, n + 1);
+        n++;
+    }
+    rove__buf_printf(&sql, " WHERE id = ?%zu", n + 1);
+    int rc = rove__buf_status(&sql);
+    if (rc != 0 || n == 0) {
+        rove__buf_free(&sql);
+        return rc ? rove__client_error(c, rc, "out of memory") : 0;
+    }
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(c->db, (const char *)sql.ptr, -1, &st, NULL);
+    rove__buf_free(&sql);
+    if (rc == SQLITE_OK) {
+        size_t k = 0;
+        for (size_t i = 0; i < r->nlost; i++) {
+            const rove__lost *l = &r->lost[i];
+            if (!(l->policy_len == 6 && memcmp(l->policy, "delete", 6) == 0))
+                rove__bind_value(st, (int)++k, &l->winner, 0);
+        }
+        sqlite3_bind_text(st, (int)n + 1, row, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return rove__client_sqlerr(c, c->db, rc, "receipt");
+    return rove__outbox_reapply(c, t, row);
+}
+
 static int on_receipt(const rove__receipt *r, void *ud)
 {
     page *pg = ud;
@@ -186,6 +235,8 @@ static int on_receipt(const rove__receipt *r, void *ud)
     rc = store_receipt(pg, r, in_outbox ? tbl : NULL, in_outbox ? row : NULL);
     if (rc == 0 && in_outbox)
         rc = unqueue(pg, r, tbl, row, op, before, before_len);
+    if (rc == 0 && in_outbox)
+        rc = apply_winners(pg, r, tbl, row);
     free(before);
     if (rc != 0)
         return rc;
