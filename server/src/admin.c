@@ -209,7 +209,8 @@ static int add_device(const roved_device *d, void *payload)
     if (o != NULL && d->status != ROVED_DEVICE_ACTIVE) {
         json_object_set_new(o, "revoked_at", json_integer(d->revoked_at));
         json_object_set_new(o, "drain_until", json_integer(d->drain_until));
-        json_object_set_new(o, "wiped_at", d->wiped_at ? json_integer(d->wiped_at) : json_null());
+        json_object_set_new(o, "wiped_at",
+                            d->wiped_at ? json_integer(d->wiped_at) : json_null());
     }
     return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
 }
@@ -457,7 +458,7 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
     static int (*const areas[])(roved_server *, struct mg_connection *, const char *,
                                 const char *, const roved_user *) = {
         roved_admin_org_route,       roved_admin_scope_route,      roved_admin_domain_route,
-        roved_admin_conflicts_route, roved_admin_quarantine_route,
+        roved_admin_conflicts_route, roved_admin_quarantine_route, roved_admin_transfer_route,
     };
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
         int status = areas[i](srv, c, method, path, &actor);

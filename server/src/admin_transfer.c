@@ -10,7 +10,8 @@
  *   GET  transfers                 list
  *   GET  transfers/<id>            status and progress per target
  *   GET  transfers/<id>/preview    counts per target and per record kind
- *   POST transfers/<id>/run        {"max_batches": N}: run (or resume) in batches
+ *   POST transfers/<id>/run        {"max_batches": N, "drain_seconds": S}: run (or
+ *                                  resume) in batches; S: the leaver's devices' drain
  *
  * Planning freezes the leaver (no sync, no login) and resolves every line to
  * a list of accounts and their new owners, stored with the transfer, so a run
@@ -559,6 +560,15 @@ static int run_transfer(roved_server *srv, struct mg_connection *c, const roved_
         return roved_admin_error(c, ROVE_EBADVALUE, "max_batches must be a positive integer");
     }
     int64_t max_batches = mb ? json_integer_value(mb) : INT64_MAX;
+    json_t *ds = json_object_get(j, "drain_seconds");
+    if (ds != NULL && (!json_is_integer(ds) || json_integer_value(ds) < 0 ||
+                       json_integer_value(ds) > 30 * 86400)) {
+        json_decref(j);
+        return roved_admin_error(c, ROVE_EBADVALUE,
+                                 "drain_seconds must be an integer from 0 to 2592000");
+    }
+    int64_t drain_ms = ds ? (int64_t)json_integer_value(ds) * 1000
+                          : (int64_t)srv->cfg->drain_hours * 3600 * 1000;
     json_decref(j);
 
     roved_transfer t;
@@ -611,9 +621,8 @@ static int run_transfer(roved_server *srv, struct mg_connection *c, const roved_
             }
             int revoked = 0;
             if (status == 0 && rc == 0 && t.leaver_id[0] && !strcmp(t.reason, "resignation")) {
-                rc = roved_store_user_devices_revoke(
-                    db, t.leaver_id, r.now,
-                    r.now + (int64_t)srv->cfg->drain_hours * 3600 * 1000, &revoked);
+                rc = roved_store_user_devices_revoke(db, t.leaver_id, r.now, r.now + drain_ms,
+                                                     &revoked);
                 roved_user u;
                 if (rc == 0)
                     rc = roved_store_user_by_id(db, t.leaver_id, &u);

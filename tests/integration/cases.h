@@ -31,7 +31,8 @@
     TH_CASES_SCOPE(X)                                                                          \
     TH_CASES_DOMAIN(X)                                                                         \
     TH_CASES_ORG(X)                                                                            \
-    TH_CASES_SDK(X)
+    TH_CASES_SDK(X)                                                                            \
+    TH_CASES_TRANSFER(X)
 
 /* Scope and eviction (scope_test.c). */
 #define TH_CASES_SCOPE(X)                                                                      \
@@ -51,6 +52,12 @@
 // clang-format off
 #define TH_CASES_ORG(X)                                                                        \
     X(import_csv)
+// clang-format on
+
+/* Transfers, revocation, delegation (transfer_test.c). */
+// clang-format off
+#define TH_CASES_TRANSFER(X)                                                                   \
+    X(transfer_resignation)
 // clang-format on
 
 /* SDK field-app helpers (sdk_test.c). */

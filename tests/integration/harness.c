@@ -1156,3 +1156,46 @@ long th_admin_post(const th_server *s, const char *token, const char *path, cons
     th_resp_free(&r);
     return st;
 }
+
+static const char *const fresh_tables_sql[] = {
+    "SELECT * FROM account ORDER BY id",      "SELECT * FROM contact ORDER BY id",
+    "SELECT * FROM visit ORDER BY id",        "SELECT * FROM service_task ORDER BY id",
+    "SELECT * FROM stage_change ORDER BY id",
+};
+
+int th_matches_fresh(const th_server *s, rove_client *c, const char *user, const char *pw,
+                     const char *what)
+{
+    sqlite3 *snap = th_snapshot(s, user, pw, NULL);
+    int same = 1;
+    for (size_t i = 0; i < sizeof(fresh_tables_sql) / sizeof(fresh_tables_sql[0]); i++) {
+        char *dc = th_client_dump(c, fresh_tables_sql[i]);
+        char *ds = th_db_dump(snap, fresh_tables_sql[i]);
+        if (strcmp(dc, ds) != 0) {
+            size_t lc = 0, ls = 0;
+            for (const char *p = dc; *p; p++)
+                lc += *p == '\n';
+            for (const char *p = ds; *p; p++)
+                ls += *p == '\n';
+            th_log("%s: %s's replica differs from a fresh device: %s (%zu rows vs %zu)", what,
+                   user, fresh_tables_sql[i], lc, ls);
+            same = 0;
+        }
+        free(dc);
+        free(ds);
+    }
+    sqlite3_close(snap);
+    return same;
+}
+
+int64_t th_server_int(const th_server *s, const char *sql, const char *p1, const char *p2)
+{
+    char dbpath[700];
+    snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+    sqlite3 *sdb = NULL;
+    TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(sdb, 5000);
+    int64_t v = th_db_int(sdb, sql, p1, p2);
+    sqlite3_close(sdb);
+    return v;
+}

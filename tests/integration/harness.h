@@ -273,4 +273,11 @@ char *th_client_dump(rove_client *c, const char *sql);
 /* Pending outbox count. */
 uint64_t th_client_pending(rove_client *c);
 
+/* 1 when the replica of c holds exactly what a brand-new device of user
+ * pulls (every synced table); logs the tables that differ. */
+int th_matches_fresh(const th_server *s, rove_client *c, const char *user, const char *pw,
+                     const char *what);
+/* One integer from the server's store file (read-only, beside the server). */
+int64_t th_server_int(const th_server *s, const char *sql, const char *p1, const char *p2);
+
 #endif

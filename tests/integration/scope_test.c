@@ -14,36 +14,11 @@
 #include "cases.h"
 #include "harness.h"
 
-static const char *const scope_tables_sql[] = {
-    "SELECT * FROM account ORDER BY id",      "SELECT * FROM contact ORDER BY id",
-    "SELECT * FROM visit ORDER BY id",        "SELECT * FROM service_task ORDER BY id",
-    "SELECT * FROM stage_change ORDER BY id",
-};
-
 /* 1 when the replica holds exactly what a brand-new device of user pulls. */
 static int matches_fresh(const th_server *s, rove_client *c, const char *user, const char *pw,
                          const char *what)
 {
-    sqlite3 *snap = th_snapshot(s, user, pw, NULL);
-    int same = 1;
-    for (size_t i = 0; i < sizeof(scope_tables_sql) / sizeof(scope_tables_sql[0]); i++) {
-        char *dc = th_client_dump(c, scope_tables_sql[i]);
-        char *ds = th_db_dump(snap, scope_tables_sql[i]);
-        if (strcmp(dc, ds) != 0) {
-            size_t lc = 0, ls = 0;
-            for (const char *p = dc; *p; p++)
-                lc += *p == '\n';
-            for (const char *p = ds; *p; p++)
-                ls += *p == '\n';
-            th_log("%s: %s's replica differs from a fresh device: %s (%zu rows vs %zu)", what,
-                   user, scope_tables_sql[i], lc, ls);
-            same = 0;
-        }
-        free(dc);
-        free(ds);
-    }
-    sqlite3_close(snap);
-    return same;
+    return th_matches_fresh(s, c, user, pw, what);
 }
 
 typedef struct evicted {
@@ -442,18 +417,6 @@ void test_integration__scope_property(void)
     th_server_stop(s);
 }
 
-static int64_t server_int(const th_server *s, const char *sql, const char *p1)
-{
-    char dbpath[700];
-    snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
-    sqlite3 *sdb = NULL;
-    TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    sqlite3_busy_timeout(sdb, 5000);
-    int64_t v = th_db_int(sdb, sql, p1, NULL);
-    sqlite3_close(sdb);
-    return v;
-}
-
 /*
  * Held changes wait for a person: rita's tablet edits an account and adds a
  * contact to it after the account moved to rosa. A manager applies the
@@ -494,14 +457,14 @@ void test_integration__quarantine_decisions(void)
     rove_sync_report rep;
     sync_ok(tablet, &rep, "tablet after the move");
     TH_ASSERT_EQ(rs.quarantined, 2);
-    int64_t edit = server_int(s,
+    int64_t edit = th_server_int(s,
                               "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'update' "
                               "AND status = 'pending'",
-                              acc);
-    int64_t insert = server_int(s,
+                              acc, NULL);
+    int64_t insert = th_server_int(s,
                                 "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'insert' "
                                 "AND status = 'pending'",
-                                contact);
+                                contact, NULL);
     TH_ASSERT(edit > 0 && insert > 0);
 
     /* Refusals: unknown entry, bad id, discard without a reason, no session. */
@@ -514,7 +477,7 @@ void test_integration__quarantine_decisions(void)
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 400);
     TH_ASSERT_STR(code, "invalid_value");
     TH_ASSERT_EQ(th_admin_post(s, NULL, path, "{\"reason\":\"x\"}", code, sizeof(code)), 401);
-    TH_ASSERT_EQ(server_int(s, "SELECT count(*) FROM quarantine WHERE status = 'pending'", NULL),
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM quarantine WHERE status = 'pending'", NULL, NULL),
                  2);
 
     /* Apply the contact: it reaches rosa's phone, made by rita. */
@@ -528,7 +491,7 @@ void test_integration__quarantine_decisions(void)
         char sql[200];
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM contact WHERE id = ?1 AND created_by = '%s'", rita_id);
-        TH_ASSERT_EQ(server_int(s, sql, contact), 1);
+        TH_ASSERT_EQ(th_server_int(s, sql, contact, NULL), 1);
     }
 
     /* Discard the edit, with a reason: the address stays as it was. */
@@ -538,19 +501,19 @@ void test_integration__quarantine_decisions(void)
                  200);
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{\"reason\":\"again\"}", code, sizeof(code)),
                  409);
-    TH_ASSERT_EQ(server_int(s, "SELECT count(*) FROM account WHERE id = ?1 AND address = "
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM account WHERE id = ?1 AND address = "
                                "'Late Address'",
-                            acc),
+                            acc, NULL),
                  0);
-    TH_ASSERT_EQ(server_int(s,
+    TH_ASSERT_EQ(th_server_int(s,
                             "SELECT count(*) FROM quarantine WHERE status = 'discarded' AND "
                             "outcome = 'rosa owns it now' AND decided_by IS NOT NULL",
-                            NULL),
+                            NULL, NULL),
                  1);
-    TH_ASSERT_EQ(server_int(s,
+    TH_ASSERT_EQ(th_server_int(s,
                             "SELECT count(*) FROM audit WHERE op IN ('quarantine_apply', "
                             "'quarantine_discard')",
-                            NULL),
+                            NULL, NULL),
                  2);
     th_resp r;
     th_http(s, "GET", "/v1/admin/quarantine", maria, NULL, NULL, 0, &r);

@@ -1535,18 +1535,6 @@ void test_integration__custom_resolver(void)
 
 /* ---- a manager's decisions on the conflict log ----------------------------- */
 
-static int64_t server_int(const th_server *s, const char *sql, const char *p1)
-{
-    char dbpath[700];
-    snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
-    sqlite3 *sdb = NULL;
-    TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    sqlite3_busy_timeout(sdb, 5000);
-    int64_t v = th_db_int(sdb, sql, p1, NULL);
-    sqlite3_close(sdb);
-    return v;
-}
-
 /*
  * A manager restores a value that lost (it comes back on every device, and a
  * stale edit still conflicts with it), dismisses another, and every refusal
@@ -1572,15 +1560,15 @@ void test_integration__conflict_decisions(void)
     TH_ASSERT_ROVE(a, set_phone(a, "contact", con, "title", "Head buyer"));
     sync_ok(a, &rep, "A");
     sync_ok(b, &rep, "B");
-    int64_t lost_id = server_int(s,
+    int64_t lost_id = th_server_int(s,
                                  "SELECT id FROM conflicts WHERE row_id = ?1 AND column_name = "
                                  "'title' AND lost_value = '\"Buyer\"'",
-                                 con);
+                                 con, NULL);
     TH_ASSERT(lost_id > 0);
 
     /* The record's version before the manager acts: what a device that
      * missed the restore bases its edits on. */
-    int64_t before = server_int(s, "SELECT version FROM contact WHERE id = ?1", con);
+    int64_t before = th_server_int(s, "SELECT version FROM contact WHERE id = ?1", con, NULL);
     char admin[128], maria[128], code[64], path[128];
     th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
     th_admin_login(s, "maria", "maria-demo", maria, sizeof(maria));
@@ -1606,16 +1594,16 @@ void test_integration__conflict_decisions(void)
     th_client_text(a, "SELECT title FROM contact WHERE id = ?1", con, title, sizeof(title));
     TH_ASSERT_STR(title, "Buyer");
     assert_same_replicas(a, b);
-    TH_ASSERT_EQ(server_int(s,
+    TH_ASSERT_EQ(th_server_int(s,
                             "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND policy = "
                             "'restore' AND lost_value = '\"Head buyer\"' AND kept_value = "
                             "'\"Buyer\"'",
-                            con),
+                            con, NULL),
                  1);
-    TH_ASSERT_EQ(server_int(s,
+    TH_ASSERT_EQ(th_server_int(s,
                             "SELECT count(*) FROM audit WHERE row_id = ?1 AND op = "
                             "'conflict_restore'",
-                            con),
+                            con, NULL),
                  1);
 
     /* A device that never saw the restore edits the title: its older edit
@@ -1643,17 +1631,17 @@ void test_integration__conflict_decisions(void)
     rove_client_free(c);
 
     /* Dismiss: the open entry for the title A's edit replaced. */
-    int64_t other = server_int(s,
+    int64_t other = th_server_int(s,
                                "SELECT id FROM conflicts WHERE row_id = ?1 AND resolution IS "
                                "NULL ORDER BY id LIMIT 1",
-                               con);
+                               con, NULL);
     TH_ASSERT(other > 0);
     snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/dismiss", (long long)other);
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 200);
-    TH_ASSERT_EQ(server_int(s,
+    TH_ASSERT_EQ(th_server_int(s,
                             "SELECT count(*) FROM conflicts WHERE id = ?1 AND resolution = "
                             "'dismissed' AND resolved_by IS NOT NULL",
-                            (snprintf(path, sizeof(path), "%lld", (long long)other), path)),
+                            (snprintf(path, sizeof(path), "%lld", (long long)other), path), NULL),
                  1);
     th_resp r;
     snprintf(path, sizeof(path), "/v1/admin/conflicts?open=1&record=%s", con);

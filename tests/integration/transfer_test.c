@@ -1,0 +1,296 @@
+/*
+ * Transfers on resignation and territory realignment, through a real roved
+ * and SDK devices over TLS (docs/delegation-transfer.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cases.h"
+#include "harness.h"
+
+static void sync_ok(rove_client *c, rove_sync_report *rep, const char *what)
+{
+    int rc = rove_client_sync(c, rep);
+    TH_ASSERT_MSG(rc == 0, "%s: sync failed: %s: %s", what, rove_error_name(rc),
+                  rove_client_errmsg(c));
+}
+
+static rove_client *device(const th_server *s, const char *dir, const char *user,
+                           const char *label)
+{
+    char pw[40];
+    snprintf(pw, sizeof(pw), "%s-demo", user);
+    rove_client *c = th_client_open(s, dir, label);
+    TH_ASSERT_ROVE(c, rove_client_login(c, user, pw));
+    rove_sync_report rep;
+    sync_ok(c, &rep, "bootstrap");
+    return c;
+}
+
+static void set_text(rove_client *c, const char *table, const char *id, const char *col,
+                     const char *value)
+{
+    rove_record *r = NULL;
+    TH_ASSERT_ROVE(c, rove_client_get(c, &r, table, id));
+    TH_ASSERT_ROVE(c, rove_record_set_text(r, col, value));
+    TH_ASSERT_ROVE(c, rove_client_update(c, r));
+    rove_record_free(r);
+}
+
+/* POSTs json and returns the status; the answer's body (NUL-terminated) in r. */
+static long post_json(const th_server *s, const char *token, const char *path, const char *json,
+                      th_resp *r)
+{
+    th_http(s, "POST", path, token, "application/json", json, strlen(json), r);
+    rove__buf_put(&r->body, "", 1);
+    return r->status;
+}
+
+static void get_json(const th_server *s, const char *token, const char *path, th_resp *r)
+{
+    th_http(s, "GET", path, token, NULL, NULL, 0, r);
+    rove__buf_put(&r->body, "", 1);
+    TH_ASSERT_MSG(r->status == 200, "GET %s: %ld %s", path, r->status, r->error);
+}
+
+static const char *body(const th_resp *r) { return (const char *)r->body.ptr; }
+
+/*
+ * Rita resigns with unsynced offline edits on her phone. Her accounts are
+ * split by territory: North to raj, South to rosa, while both of them edit.
+ * The run is interrupted after one batch (roved killed) and resumed. Her
+ * phone comes back inside the drain window (its edits made before the
+ * revocation are applied as a late sync, one typed after it is quarantined),
+ * then after it (wiped). Invariants: no account without an active owner,
+ * nothing still references rita, every move audited with the owner history,
+ * closed visits keep crediting rita, and every device's replica equals its
+ * scope.
+ */
+void test_integration__transfer_resignation(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("transfer");
+    char admin[128], code[64], path[200], json[600];
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    rove_client *phone = device(s, dir, "rita", "rita-phone");
+    rove_client *raj = device(s, dir, "raj", "raj-tablet");
+    rove_client *rosa = device(s, dir, "rosa", "rosa-tablet");
+    char rita_id[ROVE_ID_SIZE], north[ROVE_ID_SIZE], south[ROVE_ID_SIZE];
+    snprintf(rita_id, sizeof(rita_id), "%s", rove_client_user_id(phone));
+    th_client_text(phone, "SELECT territory_id FROM account WHERE owner_id = ?1 LIMIT 1",
+                   rita_id, north, sizeof(north));
+    th_client_text(rosa, "SELECT territory_id FROM account LIMIT 1", NULL, south, sizeof(south));
+    TH_ASSERT(strcmp(north, south) != 0);
+    int64_t owned = th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1",
+                                  rita_id, NULL);
+    TH_ASSERT(owned >= 4);
+    int64_t credited = th_server_int(
+        s, "SELECT count(*) FROM visit WHERE performed_by = ?1 AND status = 'completed'",
+        rita_id, NULL);
+
+    /* Two of rita's accounts are in the South (she keeps them). */
+    char south_acc[2][ROVE_ID_SIZE], north_acc[ROVE_ID_SIZE];
+    for (int i = 0; i < 2; i++) {
+        char sql[200];
+        snprintf(sql, sizeof(sql),
+                 "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET %d",
+                 i);
+        th_client_text(phone, sql, rita_id, south_acc[i], sizeof(south_acc[i]));
+        snprintf(path, sizeof(path), "/v1/admin/accounts/%s/assign", south_acc[i]);
+        snprintf(json, sizeof(json), "{\"territory\":\"%s\"}", south);
+        TH_ASSERT_EQ(th_admin_post(s, admin, path, json, code, sizeof(code)), 200);
+    }
+    th_client_text(phone, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1",
+                   rita_id, north_acc, sizeof(north_acc));
+    rove_sync_report rep;
+    sync_ok(phone, &rep, "phone before going offline");
+    TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM account WHERE owner_id = ?1",
+                               rita_id),
+                 owned);
+
+    /* Offline on rita's phone: an edit and a new contact, never synced. */
+    set_text(phone, "account", north_acc, "address", "Typed By Rita Before Leaving");
+    char late_contact[ROVE_ID_SIZE];
+    TH_ASSERT_ROVE(phone, rove_contact_create(phone, late_contact, south_acc[0],
+                                              "Met By Rita Before Leaving", NULL, NULL, NULL, 0));
+    usleep(30 * 1000);
+
+    /* Bad plans are refused and change nothing. */
+    th_resp r;
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/transfers",
+                           "{\"leaver\":\"rita\",\"reason\":\"resignation\",\"lines\":[{"
+                           "\"territory\":\"North\",\"to\":[\"raj\"]}]}",
+                           &r),
+                 400); /* the South accounts are not covered */
+    TH_ASSERT(strstr(body(&r), "not covered") != NULL);
+    th_resp_free(&r);
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/transfers",
+                           "{\"leaver\":\"rita\",\"reason\":\"resignation\",\"lines\":[{"
+                           "\"all\":true,\"to\":[\"rita\"]}]}",
+                           &r),
+                 400);
+    th_resp_free(&r);
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/transfers",
+                           "{\"leaver\":\"rita\",\"reason\":\"resignation\",\"lines\":[{"
+                           "\"all\":true,\"to\":[\"tom\"]}]}",
+                           &r),
+                 400); /* a technician owns no accounts */
+    th_resp_free(&r);
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/transfers",
+                           "{\"leaver\":\"nobody\",\"reason\":\"resignation\",\"lines\":[]}",
+                           &r),
+                 404);
+    th_resp_free(&r);
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM transfers", NULL, NULL), 0);
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM users WHERE id = ?1 AND status = "
+                                  "'active'",
+                               rita_id, NULL),
+                 1);
+
+    /* The plan: North to raj, South to rosa; batches of 2. */
+    snprintf(json, sizeof(json),
+             "{\"leaver\":\"rita\",\"reason\":\"resignation\",\"batch_size\":2,\"lines\":["
+             "{\"territory\":\"%s\",\"to\":[\"raj\"]},{\"territory\":\"%s\",\"to\":[\"rosa\"]}]}",
+             north, south);
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/transfers", json, &r), 201);
+    char tid[ROVE_ID_SIZE];
+    TH_ASSERT(th_json_str(&r, "id", tid, sizeof(tid)) == 0);
+    th_resp_free(&r);
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/transfers", json, &r), 409); /* one at a time */
+    th_resp_free(&r);
+    /* Rita is frozen: her phone cannot sync until it is revoked. */
+    TH_ASSERT_EQ(rove_client_sync(phone, NULL), ROVE_EFORBIDDEN);
+
+    snprintf(path, sizeof(path), "/v1/admin/transfers/%s/preview", tid);
+    get_json(s, admin, path, &r);
+    th_log("preview: %s", body(&r));
+    TH_ASSERT(strstr(body(&r), "\"username\": \"raj\"") != NULL ||
+              strstr(body(&r), "\"username\":\"raj\"") != NULL);
+    TH_ASSERT(strstr(body(&r), "rosa") != NULL);
+    th_resp_free(&r);
+
+    /* Run one batch, then roved dies; the rest runs after the restart. */
+    snprintf(path, sizeof(path), "/v1/admin/transfers/%s/run", tid);
+    TH_ASSERT_EQ(post_json(s, admin, path, "{\"max_batches\":1,\"drain_seconds\":5}", &r), 200);
+    TH_ASSERT(strstr(body(&r), "running") != NULL);
+    th_resp_free(&r);
+    int64_t moved_early =
+        th_server_int(s, "SELECT count(*) FROM transfer_items WHERE transfer_id = ?1 AND "
+                         "done_at IS NOT NULL",
+                      tid, NULL);
+    TH_ASSERT_EQ(moved_early, 2);
+    th_server_kill(s);
+    th_server_restart(s);
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    /* While the transfer waits, raj and rosa work on. */
+    sync_ok(raj, &rep, "raj mid-transfer");
+    TH_ASSERT_EQ(post_json(s, admin, path, "{\"drain_seconds\":5}", &r), 200);
+    th_log("run: %s", body(&r));
+    TH_ASSERT(strstr(body(&r), "\"done\"") != NULL);
+    th_resp_free(&r);
+    TH_ASSERT_EQ(post_json(s, admin, path, "{}", &r), 200); /* idempotent */
+    TH_ASSERT(strstr(body(&r), "\"done\"") != NULL);
+    th_resp_free(&r);
+
+    /* Invariants on the server. */
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id,
+                               NULL),
+                 0);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM account a WHERE a.deleted = 0 AND NOT "
+                               "EXISTS (SELECT 1 FROM users u WHERE u.id = a.owner_id AND "
+                               "u.status = 'active')",
+                               NULL, NULL),
+                 0);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM account_owner_history WHERE transfer_id = "
+                               "?1 AND from_owner = ?2",
+                               tid, rita_id),
+                 owned);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM audit WHERE op = 'transfer' AND "
+                               "table_name = 'account' AND diff LIKE '%' || ?1 || '%'",
+                               tid, NULL),
+                 owned);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM account WHERE id = ?1 AND owner_id = "
+                               "(SELECT id FROM users WHERE username = 'rosa')",
+                               south_acc[0], NULL),
+                 1);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM visit WHERE planned_for = ?1 AND status IN "
+                               "('planned', 'needs_replan')",
+                               rita_id, NULL),
+                 0);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM visit WHERE performed_by = ?1 AND status "
+                               "= 'completed'",
+                               rita_id, NULL),
+                 credited); /* past work keeps crediting rita */
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM users WHERE id = ?1 AND status = "
+                                  "'deactivated'",
+                               rita_id, NULL),
+                 1);
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM devices WHERE user_id = ?1 AND status "
+                                  "= 'active'",
+                               rita_id, NULL),
+                 0);
+
+    /* Raj edits a moved account; rosa syncs. */
+    sync_ok(raj, &rep, "raj after the transfer");
+    TH_ASSERT_EQ(th_client_int(raj, "SELECT count(*) FROM account WHERE id = ?1", north_acc), 1);
+    set_text(raj, "account", north_acc, "phone", "+31 20 555 1234");
+    sync_ok(raj, &rep, "raj edits");
+    sync_ok(rosa, &rep, "rosa after the transfer");
+    TH_ASSERT_EQ(th_client_int(rosa, "SELECT count(*) FROM account WHERE id = ?1", south_acc[0]),
+                 1);
+
+    /* Rita's phone comes back inside the drain: what she typed before the
+     * revocation is applied; what she types now is quarantined. */
+    TH_ASSERT_ROVE(phone, rove_contact_create(phone, NULL, south_acc[1],
+                                              "Typed After Revocation", NULL, NULL, NULL, 0));
+    memset(&rep, 0, sizeof(rep));
+    int rc = rove_client_sync(phone, &rep);
+    TH_ASSERT_MSG(rc == ROVE_EREVOKED, "leaver's phone in the drain: %s (%s)",
+                  rove_error_name(rc), rove_client_errmsg(phone));
+    TH_ASSERT_EQ(rep.pushed, 3);
+    TH_ASSERT_EQ(rep.applied, 2);
+    TH_ASSERT_EQ(rep.quarantined, 1);
+    TH_ASSERT_EQ(th_client_pending(phone), 0);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM quarantine WHERE reason_code = "
+                               "'device_revoked' AND status = 'pending'",
+                               NULL, NULL),
+                 1);
+    sync_ok(raj, &rep, "raj gets rita's late edit");
+    char addr[128];
+    th_client_text(raj, "SELECT address FROM account WHERE id = ?1", north_acc, addr,
+                   sizeof(addr));
+    TH_ASSERT_STR(addr, "Typed By Rita Before Leaving");
+    th_client_text(raj, "SELECT phone FROM account WHERE id = ?1", north_acc, addr,
+                   sizeof(addr));
+    TH_ASSERT_STR(addr, "+31 20 555 1234"); /* raj's own edit stands too */
+    sync_ok(rosa, &rep, "rosa gets rita's late contact");
+    TH_ASSERT_EQ(th_client_int(rosa, "SELECT count(*) FROM contact WHERE id = ?1", late_contact),
+                 1);
+    TH_ASSERT(th_matches_fresh(s, raj, "raj", "raj-demo", "raj after the transfer"));
+    TH_ASSERT(th_matches_fresh(s, rosa, "rosa", "rosa-demo", "rosa after the transfer"));
+
+    /* After the drain the phone is told to wipe. */
+    usleep(5200 * 1000);
+    memset(&rep, 0, sizeof(rep));
+    rc = rove_client_sync(phone, &rep);
+    TH_ASSERT_EQ(rc, ROVE_EREVOKED);
+    TH_ASSERT_EQ(rep.wiped, 1);
+    TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM account", NULL), 0);
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM devices WHERE user_id = ?1 AND "
+                                  "wiped_at > 0",
+                               rita_id, NULL),
+                 1);
+    rove_client_free(phone);
+    rove_client_free(raj);
+    rove_client_free(rosa);
+    th_server_stop(s);
+}
