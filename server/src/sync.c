@@ -973,13 +973,12 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                     rove__buf_put(&merged_text, custom.s, custom.len);
                     app_len[appended] = custom.len;
                     appended++;
-                    merged_here = 1;
                 }
                 cols[n] = col;
                 vals[n++] = custom;
                 k->hlc = change_hlc(a, c);
                 k->version = version;
-                k->device_tag = tag;
+                k->device_tag = MERGED_TAG; /* a merge: no device's own value */
                 continue;
             }
             if (verdict >= 0)
@@ -1027,6 +1026,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                         rove__buf_put(&merged_text, v->s + common, v->len - common);
                         app_len[appended] = merged_text.len - app_off[appended];
                         appended++;
+                        merged_here = 1;
                     }
                     break;
                 }
