@@ -345,7 +345,8 @@ static int create_plan(roved_server *srv, struct mg_connection *c, const roved_u
                    actor->id, t.id, leaver.id[0] ? leaver.id : "-", (long long)p.items);
     return roved_admin_send_json(c, 201,
                                  json_pack("{s:s,s:s,s:s,s:I}", "id", t.id, "status", "planned",
-                                           "reason", reason, "accounts", (json_int_t)p.items));
+                                           "reason", t.reason, "accounts",
+                                           (json_int_t)p.items));
 }
 
 /* ---- progress and preview -------------------------------------------------- */
@@ -508,6 +509,65 @@ static int list(roved_server *srv, struct mg_connection *c)
 
 /* ---- running ---------------------------------------------------------------- */
 
+typedef struct realign {
+    roved_db *db;
+    const roved_user *actor;
+    int64_t now;
+    int ended;
+} realign;
+
+/* A realignment takes the territory from those who no longer own accounts
+ * in it: their rep memberships there end now. */
+static int end_source(const char *owner_id, const char *territory_id, int64_t still,
+                      void *payload)
+{
+    realign *r = payload;
+    if (still > 0)
+        return 0;
+    int changed = 0;
+    int rc = roved_store_member_end(r->db, territory_id, owner_id, r->now, &changed);
+    if (rc == 0 && changed > 0) {
+        json_t *diff = json_pack("{s:s,s:s,s:I}", "territory", territory_id, "user", owner_id,
+                                 "at", (json_int_t)r->now);
+        rc = diff ? roved_admin_audit(r->db, r->actor, "territory", territory_id,
+                                      "membership_end", diff, r->now)
+                  : ROVE_ENOMEM;
+        json_decref(diff);
+        r->ended += changed;
+    }
+    return rc;
+}
+
+/* ... and the targets of a line that selected a territory become its reps. */
+static int join_targets(realign *r, json_t *plan)
+{
+    size_t i;
+    json_t *l;
+    int rc = 0;
+    json_array_foreach(plan, i, l)
+    {
+        const char *terr = json_string_value(json_object_get(l, "to_territory"));
+        if (terr == NULL)
+            terr = json_string_value(json_object_get(l, "territory"));
+        char tid[27];
+        if (terr == NULL || roved_store_territory_find(r->db, terr, tid) != 0)
+            continue;
+        size_t k;
+        json_t *to;
+        json_array_foreach(json_object_get(l, "to"), k, to)
+        {
+            roved_user u;
+            int overlap = 0;
+            if (rc != 0 || roved_store_user_by_name(r->db, json_string_value(to), &u) != 0)
+                continue;
+            rc = roved_store_member_overlaps(r->db, tid, u.id, "rep", r->now, 0, &overlap);
+            if (rc == 0 && !overlap)
+                rc = roved_store_territory_member_insert(r->db, tid, u.id, "rep", r->now, 0);
+        }
+    }
+    return rc;
+}
+
 typedef struct runner {
     roved_server *srv;
     roved_db *db;
@@ -628,6 +688,14 @@ static int run_transfer(roved_server *srv, struct mg_connection *c, const roved_
                     rc = roved_store_user_by_id(db, t.leaver_id, &u);
                 if (rc == 0)
                     rc = roved_store_user_set_status(db, u.username, ROVED_USER_DEACTIVATED);
+            }
+            if (status == 0 && rc == 0 && !strcmp(t.reason, "realignment")) {
+                realign ra = {db, actor, r.now, 0};
+                rc = roved_store_transfer_sources(db, t.id, end_source, &ra);
+                if (rc == 0)
+                    rc = join_targets(&ra, r.plan);
+                if (rc == 0)
+                    rc = roved_store_scope_bump(db); /* memberships decide scope */
             }
             if (status == 0 && rc == 0)
                 rc = roved_store_transfer_set_status(db, t.id, "done", r.now);

@@ -506,6 +506,13 @@ int roved_store_tasks_assigned(roved_db *db, const char *user_id, roved_id_cb cb
 int roved_store_user_references(roved_db *db, const char *user_id, int64_t *accounts,
                                 int64_t *visits, int64_t *tasks);
 
+/* The distinct (previous owner, territory) pairs a transfer moved accounts
+ * from, with how many accounts that owner still has in that territory. */
+typedef int (*roved_source_cb)(const char *owner_id, const char *territory_id,
+                               int64_t still_owned, void *payload);
+int roved_store_transfer_sources(roved_db *db, const char *transfer_id, roved_source_cb cb,
+                                 void *payload);
+
 /* The account's owner history: one row per change of owner or territory. */
 int roved_store_owner_history_put(roved_db *db, const char *account_id, const char *from_owner,
                                   const char *to_owner, const char *from_territory,

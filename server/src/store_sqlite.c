@@ -2926,3 +2926,36 @@ int roved_store_owner_history_put(roved_db *db, const char *account_id, const ch
     bind_text(st, 9, actor_id);
     return run(db, st, "owner_history_put");
 }
+
+int roved_store_transfer_sources(roved_db *db, const char *transfer_id, roved_source_cb cb,
+                                 void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 4016,
+                             "SELECT h.from_owner, h.from_territory, (SELECT count(*) FROM"
+                             " account a WHERE a.deleted = 0 AND a.owner_id = h.from_owner AND"
+                             " a.territory_id = h.from_territory) FROM account_owner_history h"
+                             " WHERE h.transfer_id = ?1 AND h.from_owner IS NOT NULL AND"
+                             " h.from_territory IS NOT NULL GROUP BY h.from_owner,"
+                             " h.from_territory ORDER BY h.from_owner, h.from_territory");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, transfer_id, -1, SQLITE_STATIC);
+    struct src {
+        char owner[27], territory[27];
+        int64_t still;
+    } srcs[64];
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
+        col_text(st, 0, srcs[n].owner, sizeof(srcs[n].owner));
+        col_text(st, 1, srcs[n].territory, sizeof(srcs[n].territory));
+        srcs[n++].still = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return fail(db, "transfer_sources");
+    int cbrc = 0;
+    for (size_t i = 0; i < n && cbrc == 0; i++)
+        cbrc = cb(srcs[i].owner, srcs[i].territory, srcs[i].still, payload);
+    return cbrc;
+}

@@ -461,6 +461,7 @@ static const struct {
     {rovectl_org_command, rovectl_org_usage},
     {rovectl_scope_command, rovectl_scope_usage},
     {rovectl_domain_command, rovectl_domain_usage},
+    {rovectl_transfer_command, rovectl_transfer_usage},
 };
 
 static void usage(FILE *f)

@@ -57,7 +57,8 @@
 /* Transfers, revocation, delegation (transfer_test.c). */
 // clang-format off
 #define TH_CASES_TRANSFER(X)                                                                   \
-    X(transfer_resignation)
+    X(transfer_resignation)                                                                    \
+    X(transfer_realignment)
 // clang-format on
 
 /* SDK field-app helpers (sdk_test.c). */

@@ -1199,3 +1199,19 @@ int64_t th_server_int(const th_server *s, const char *sql, const char *p1, const
     sqlite3_close(sdb);
     return v;
 }
+
+int th_rovectl(const th_server *s, const char *args, char *out, size_t size)
+{
+    const char *build = th_arg("build-dir");
+    TH_ASSERT(build != NULL);
+    char cmd[3072];
+    snprintf(cmd, sizeof(cmd),
+             "%s/server/rovectl --server %s --ca %s --user admin --password admin-demo %s 2>&1",
+             build, s->url, s->ca, args);
+    FILE *p = popen(cmd, "r");
+    TH_ASSERT(p != NULL);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -280,4 +280,8 @@ int th_matches_fresh(const th_server *s, rove_client *c, const char *user, const
 /* One integer from the server's store file (read-only, beside the server). */
 int64_t th_server_int(const th_server *s, const char *sql, const char *p1, const char *p2);
 
+/* Runs the built rovectl as admin against s with args (a shell fragment);
+ * its output (stdout and stderr) goes to out. Returns the exit status. */
+int th_rovectl(const th_server *s, const char *args, char *out, size_t size);
+
 #endif

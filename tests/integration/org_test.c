@@ -11,29 +11,11 @@
 #include "cases.h"
 #include "harness.h"
 
-static const char *rovectl_path(void)
-{
-    static char path[1024];
-    const char *build = th_arg("build-dir");
-    TH_ASSERT(build != NULL);
-    snprintf(path, sizeof(path), "%s/server/rovectl", build);
-    return path;
-}
-
 /* Runs rovectl as admin with args; its output goes to out (size bytes).
  * Returns the exit status. */
 static int rovectl(const th_server *s, const char *args, char *out, size_t size)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "%s --server %s --ca %s --user admin --password admin-demo %s 2>&1",
-             rovectl_path(), s->url, s->ca, args);
-    FILE *p = popen(cmd, "r");
-    TH_ASSERT(p != NULL);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return th_rovectl(s, args, out, size);
 }
 
 static void write_file(const char *path, const char *text)

@@ -294,3 +294,81 @@ void test_integration__transfer_resignation(void)
     rove_client_free(rosa);
     th_server_stop(s);
 }
+
+/*
+ * Territory realignment with rovectl: the South goes from rosa to raj, by
+ * the same machinery as a transfer (reason realignment). Rosa's device loses
+ * the accounts (told why), raj's receives them in full, open visits follow
+ * to raj, the owner history records each move, and refusals change nothing.
+ */
+void test_integration__transfer_realignment(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("realign");
+    rove_client *raj = device(s, dir, "raj", "raj-tablet");
+    rove_client *rosa = device(s, dir, "rosa", "rosa-tablet");
+    char rosa_id[ROVE_ID_SIZE], south[ROVE_ID_SIZE];
+    snprintf(rosa_id, sizeof(rosa_id), "%s", rove_client_user_id(rosa));
+    th_client_text(rosa, "SELECT territory_id FROM account LIMIT 1", NULL, south, sizeof(south));
+    int64_t owned = th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1",
+                                  rosa_id, NULL);
+    TH_ASSERT(owned > 0);
+    int64_t open_visits = th_server_int(s,
+                                        "SELECT count(*) FROM visit v JOIN account a ON "
+                                        "a.id = v.account_id WHERE a.owner_id = ?1 AND "
+                                        "v.status IN ('planned', 'needs_replan')",
+                                        rosa_id, NULL);
+    char out[8192], args[512];
+    /* Refusals: no target, unknown territory, a technician as target. */
+    TH_ASSERT_EQ(th_rovectl(s, "territory reassign South", out, sizeof(out)), 2);
+    TH_ASSERT_EQ(th_rovectl(s, "territory reassign Nowhere --to raj", out, sizeof(out)), 1);
+    TH_ASSERT(strstr(out, "territory") != NULL);
+    TH_ASSERT_EQ(th_rovectl(s, "territory reassign South --to tom", out, sizeof(out)), 1);
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM transfers", NULL, NULL), 0);
+
+    snprintf(args, sizeof(args), "territory reassign %s --to raj --batch-size 7", south);
+    TH_ASSERT_MSG(th_rovectl(s, args, out, sizeof(out)) == 0, "reassign: %s", out);
+    th_log("rovectl: %s", out);
+    TH_ASSERT(strstr(out, ": done") != NULL);
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rosa_id,
+                               NULL),
+                 0);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM account_owner_history WHERE from_owner = "
+                               "?1 AND reason = 'realignment' AND transfer_id IS NOT NULL",
+                               rosa_id, NULL),
+                 owned);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM visit WHERE planned_for = ?1 AND status "
+                               "IN ('planned', 'needs_replan')",
+                               rosa_id, NULL),
+                 0);
+    TH_ASSERT(th_server_int(s,
+                            "SELECT count(*) FROM visit v JOIN users u ON u.id = v.planned_for "
+                            "WHERE u.username = 'raj' AND v.status IN ('planned', "
+                            "'needs_replan') AND v.account_id IN (SELECT account_id FROM "
+                            "account_owner_history WHERE from_owner = ?1)",
+                            rosa_id, NULL) >= open_visits);
+    /* Rosa stays active (a realignment, not a resignation). */
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM users WHERE id = ?1 AND status = "
+                                  "'active'",
+                               rosa_id, NULL),
+                 1);
+    TH_ASSERT_EQ(th_rovectl(s, "transfer list", out, sizeof(out)), 0);
+    TH_ASSERT(strstr(out, "realignment") != NULL);
+
+    rove_sync_report rep;
+    sync_ok(rosa, &rep, "rosa after the realignment");
+    TH_ASSERT(rep.evicted > 0);
+    sync_ok(raj, &rep, "raj after the realignment");
+    TH_ASSERT(th_matches_fresh(s, rosa, "rosa", "rosa-demo", "rosa"));
+    TH_ASSERT(th_matches_fresh(s, raj, "raj", "raj-demo", "raj"));
+    TH_ASSERT_EQ(th_client_int(raj, "SELECT count(*) FROM account WHERE territory_id = ?1",
+                               south),
+                 th_server_int(s, "SELECT count(*) FROM account WHERE territory_id = ?1 AND "
+                                  "deleted = 0",
+                               south, NULL));
+    rove_client_free(raj);
+    rove_client_free(rosa);
+    th_server_stop(s);
+}
