@@ -77,7 +77,7 @@ int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
     char *text = json_dumps(diff, JSON_COMPACT);
     if (text == NULL)
         return ROVE_ENOMEM;
-    roved_audit a = {now, actor->id, NULL, table, row_id, op, 0, text};
+    roved_audit a = {now, actor->id, NULL, table, row_id, op, 0, text, NULL, NULL};
     int rc = roved_store_audit_put(db, &a);
     free(text);
     return rc;

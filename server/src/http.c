@@ -297,7 +297,7 @@ static int handle_wiped(roved_server *srv, struct mg_connection *c)
             rc = roved_store_device_wiped(db, dev.id, now);
         if (rc == 0) {
             roved_audit a = {now,    dev.user_id,    dev.id, "device",
-                             dev.id, "device_wiped", 0,      "{}"};
+                             dev.id, "device_wiped", 0,      "{}", NULL, NULL};
             rc = roved_store_audit_put(db, &a);
         }
         if (rc == 0)

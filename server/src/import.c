@@ -370,7 +370,7 @@ static int insert_synced(job *j, const rove__table *t, rove__value *vals)
     if (text == NULL)
         return ROVE_ENOMEM;
     roved_audit a = {j->now, j->actor->id, NULL, t->name, vals[ROVE__COL_ID].s, "import",
-                     0,      text};
+                     0,      text, NULL, NULL};
     rc = roved_store_audit_put(j->db, &a);
     free(text);
     return rc;
@@ -564,7 +564,7 @@ static int row_user(job *j, int write)
     if (rc == 0) {
         char diff[200];
         snprintf(diff, sizeof(diff), "{\"username\":\"%s\",\"role\":\"%s\"}", u.username, role);
-        roved_audit a = {j->now, j->actor->id, NULL, "users", u.id, "import", 0, diff};
+        roved_audit a = {j->now, j->actor->id, NULL, "users", u.id, "import", 0, diff, NULL, NULL};
         rc = roved_store_audit_put(j->db, &a);
     }
     return rc;
@@ -607,7 +607,7 @@ static int row_territory(job *j, int write)
                                  parent[0] ? parent : NULL, "owner", owner[0] ? owner : NULL);
         char *text = json_dumps(diff, JSON_COMPACT);
         json_decref(diff);
-        roved_audit a = {j->now, j->actor->id, NULL, "territories", id, "import", 0, text};
+        roved_audit a = {j->now, j->actor->id, NULL, "territories", id, "import", 0, text, NULL, NULL};
         rc = text ? roved_store_audit_put(j->db, &a) : ROVE_ENOMEM;
         free(text);
         if (rc == 0)

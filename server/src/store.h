@@ -173,6 +173,8 @@ typedef struct roved_audit {
     const char *op;
     int64_t client_hlc;
     const char *diff_json;
+    const char *on_behalf_of;  /* a delegate's write: the delegator, else NULL */
+    const char *delegation_id; /* the delegation it was made under, else NULL */
 } roved_audit;
 
 int roved_store_audit_put(roved_db *db, const roved_audit *a);
@@ -519,5 +521,73 @@ int roved_store_owner_history_put(roved_db *db, const char *account_id, const ch
                                   const char *to_territory, int64_t at,
                                   const char *transfer_id, const char *reason,
                                   const char *actor_id);
+
+/* ---- delegations (docs/delegation-transfer.md) ------------------------- */
+
+typedef struct roved_delegation {
+    char id[27];
+    char delegator_id[27];
+    char status[16]; /* stored: "planned", "revoked" or "ended" */
+    int64_t starts_at, ends_at, grace_ms;
+    char visit_policy[16]; /* "cover", "reschedule" or "cancel" */
+    char created_by[27];
+    int64_t created_at;
+    int activated, closed; /* the start and end steps have run */
+    char reason[200];
+} roved_delegation;
+
+typedef struct roved_grant {
+    char delegation_id[27];
+    char delegate_id[27];
+    char scope[16];        /* "all", "territory" or "accounts" */
+    char territory_id[27]; /* scope "territory" */
+    char actions[128];     /* comma list: visits, accounts, tasks */
+} roved_grant;
+
+int roved_store_delegation_put(roved_db *db, const roved_delegation *d);
+int roved_store_grant_put(roved_db *db, const roved_grant *g);
+int roved_store_grant_account_put(roved_db *db, const char *delegation_id,
+                                  const char *delegate_id, const char *account_id);
+int roved_store_delegation_get(roved_db *db, const char *id, roved_delegation *out);
+typedef int (*roved_delegation_cb)(const roved_delegation *d, void *payload);
+/* Delegations of delegator_id (NULL: all), newest first. */
+int roved_store_delegation_list(roved_db *db, const char *delegator_id, roved_delegation_cb cb,
+                                void *payload);
+typedef int (*roved_grant_cb)(const roved_grant *g, void *payload);
+int roved_store_grant_list(roved_db *db, const char *delegation_id, roved_grant_cb cb,
+                           void *payload);
+/* Ends a planned delegation at `at` (status "ended" or "revoked"). */
+int roved_store_delegation_stop(roved_db *db, const char *id, const char *status, int64_t at);
+int roved_store_delegation_mark(roved_db *db, const char *id, int activated, int closed);
+/* Planned delegations whose start step (activate) or end step is due at now. */
+int roved_store_delegations_due(roved_db *db, int64_t now, int ending, roved_delegation_cb cb,
+                                void *payload);
+/* *out = 1 when a planned, not ended delegation of delegator_id overlaps
+ * [from, to) (a second leave over the same days). */
+int roved_store_delegation_overlaps(roved_db *db, const char *delegator_id, int64_t from,
+                                    int64_t to, int *out);
+/* *out = 1 when user_id is a delegator of a planned delegation overlapping
+ * [from, to) (away themselves: cannot be a delegate). */
+int roved_store_user_delegating(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                                int *out);
+/* The delegation (planned or stopped) under which delegate_id covers
+ * account_id at time `at` (between its start and end; at 0: the one ending
+ * last, whatever the time), with the grant's actions; ROVE_ENOTFOUND when
+ * none. */
+int roved_store_delegation_covering(roved_db *db, const char *delegate_id,
+                                    const char *account_id, int64_t at, roved_delegation *d,
+                                    roved_grant *g);
+/* Accounts a grant covers (the delegator's accounts in its scope). */
+int roved_store_grant_accounts(roved_db *db, const roved_delegation *d, const roved_grant *g,
+                               roved_id_cb cb, void *payload);
+/* Open visits of account planned for user whose start is in [from, to). */
+int roved_store_visits_in_window(roved_db *db, const char *account_id, const char *user_id,
+                                 int64_t from, int64_t to, roved_id_cb cb, void *payload);
+/* Open tasks whose original assignee is user and assignee is delegate (ids). */
+int roved_store_tasks_covered(roved_db *db, const char *user_id, const char *delegate_id,
+                              roved_id_cb cb, void *payload);
+/* Open visits on behalf of user planned for delegate (ids). */
+int roved_store_visits_covered(roved_db *db, const char *user_id, const char *delegate_id,
+                               roved_id_cb cb, void *payload);
 
 #endif

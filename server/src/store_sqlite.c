@@ -247,8 +247,38 @@ static const char server_ddl[] =
     "  row_id TEXT NOT NULL,\n"
     "  op TEXT NOT NULL,\n"
     "  client_hlc INTEGER,\n"
-    "  diff TEXT);\n"
+    "  diff TEXT,\n"
+    "  on_behalf_of TEXT,\n"
+    "  delegation_id TEXT);\n"
     "CREATE INDEX IF NOT EXISTS audit_row ON audit(table_name, row_id);\n"
+    "CREATE INDEX IF NOT EXISTS audit_at ON audit(at);\n"
+    "CREATE TABLE IF NOT EXISTS delegations (\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  delegator_id TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('planned','revoked','ended')),\n"
+    "  starts_at INTEGER NOT NULL,\n"
+    "  ends_at INTEGER NOT NULL,\n"
+    "  grace_ms INTEGER NOT NULL,\n"
+    "  visit_policy TEXT NOT NULL,\n"
+    "  created_by TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  activated INTEGER NOT NULL DEFAULT 0,\n"
+    "  closed INTEGER NOT NULL DEFAULT 0,\n"
+    "  reason TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS delegations_delegator ON delegations(delegator_id);\n"
+    "CREATE TABLE IF NOT EXISTS delegation_grants (\n"
+    "  delegation_id TEXT NOT NULL,\n"
+    "  delegate_id TEXT NOT NULL,\n"
+    "  scope TEXT NOT NULL,\n"
+    "  territory_id TEXT,\n"
+    "  actions TEXT NOT NULL,\n"
+    "  PRIMARY KEY (delegation_id, delegate_id)) WITHOUT ROWID;\n"
+    "CREATE INDEX IF NOT EXISTS delegation_grants_delegate ON delegation_grants(delegate_id);\n"
+    "CREATE TABLE IF NOT EXISTS delegation_accounts (\n"
+    "  delegation_id TEXT NOT NULL,\n"
+    "  delegate_id TEXT NOT NULL,\n"
+    "  account_id TEXT NOT NULL,\n"
+    "  PRIMARY KEY (delegation_id, account_id)) WITHOUT ROWID;\n"
     /* Per-column write clocks (see roved_col_clock), one blob per record. */
     "CREATE TABLE IF NOT EXISTS row_clocks (\n"
     "  table_name TEXT NOT NULL,\n"
@@ -436,7 +466,9 @@ static int add_columns(roved_db *db)
                  {"quarantine", "outcome", "TEXT"},
                  {"devices", "revoked_at", "INTEGER NOT NULL DEFAULT 0"},
                  {"devices", "drain_until", "INTEGER NOT NULL DEFAULT 0"},
-                 {"devices", "wiped_at", "INTEGER NOT NULL DEFAULT 0"}};
+                 {"devices", "wiped_at", "INTEGER NOT NULL DEFAULT 0"},
+                 {"audit", "on_behalf_of", "TEXT"},
+                 {"audit", "delegation_id", "TEXT"}};
     for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
         char sql[200];
         snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
@@ -1184,8 +1216,8 @@ int roved_store_audit_put(roved_db *db, const roved_audit *a)
 {
     sqlite3_stmt *st = fixed(db, 42,
                              "INSERT INTO audit (at, actor_user_id, device_id, "
-                             "table_name, row_id, op, client_hlc, diff) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                             "table_name, row_id, op, client_hlc, diff, on_behalf_of, "
+                             "delegation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_int64(st, 1, a->at);
@@ -1196,6 +1228,8 @@ int roved_store_audit_put(roved_db *db, const roved_audit *a)
     bind_text(st, 6, a->op);
     sqlite3_bind_int64(st, 7, a->client_hlc);
     bind_text(st, 8, a->diff_json);
+    bind_text(st, 9, a->on_behalf_of);
+    bind_text(st, 10, a->delegation_id);
     return run(db, st, "audit_put");
 }
 
@@ -1492,6 +1526,15 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
     "(SELECT territory_id FROM territory_members WHERE user_id = ?1 AND role = '" R "'"        \
     " AND valid_from <= " NOW " AND (valid_to IS NULL OR valid_to > " NOW "))"
 #define REP_TERRITORIES(NOW) MEMBER_TERRITORIES("rep", NOW)
+/* Accounts delegated to user ?1 by a delegation not ended at NOW (from its
+ * creation: the delegate's device has them before the start). */
+#define DELEGATED(NOW)                                                                         \
+    "(SELECT da.id FROM delegation_grants g JOIN delegations d ON d.id = g.delegation_id"      \
+    " JOIN account da ON da.owner_id = d.delegator_id WHERE g.delegate_id = ?1 AND d.status"   \
+    " = 'planned' AND d.ends_at > " NOW " AND (g.scope = 'all' OR (g.scope = 'territory' AND" \
+    " da.territory_id = g.territory_id) OR (g.scope = 'accounts' AND EXISTS (SELECT 1 FROM"    \
+    " delegation_accounts x WHERE x.delegation_id = d.id AND x.delegate_id = ?1 AND"           \
+    " x.account_id = da.id))))"
 /* Territories a manager covers: owned or managed (a valid membership as
  * manager), and their children, recursively. */
 #define MANAGER_TERRITORIES(NOW)                                                               \
@@ -1505,7 +1548,7 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
  * IN (subquery) would materialize every account of the scope on each query. */
 #define REP_ACCOUNT                                                                            \
     "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id AND (a.owner_id = ?1"          \
-    " OR a.territory_id IN " REP_TERRITORIES("?4") "))"
+    " OR a.territory_id IN " REP_TERRITORIES("?4") " OR a.id IN " DELEGATED("?4") "))"
 #define MANAGED_ACCOUNT                                                                        \
     "EXISTS (SELECT 1 FROM account a WHERE a.id = +r.account_id"                               \
     " AND (a.owner_id = ?1 OR a.territory_id IN " MANAGER_TERRITORIES("?4") "))"
@@ -1524,9 +1567,11 @@ static const char *scope_drive_sql(unsigned role, int ti)
     switch (role) {
     case ROVE__ROLE_REP:
         return ti == T_ACCOUNT
-                   ? "(r.owner_id = ?1 OR r.territory_id IN " REP_TERRITORIES("?4") ")"
+                   ? "(r.owner_id = ?1 OR r.territory_id IN " REP_TERRITORIES(
+                         "?4") " OR r.id IN " DELEGATED("?4") ")"
                    : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1"
-                     " OR territory_id IN " REP_TERRITORIES("?4") ")";
+                     " OR territory_id IN " REP_TERRITORIES("?4") " OR id IN " DELEGATED(
+                         "?4") ")";
     case ROVE__ROLE_TECH:
         switch (ti) {
         case T_ACCOUNT:
@@ -1556,7 +1601,8 @@ static const char *scope_walk_sql(unsigned role, int ti)
         return "1";
     case ROVE__ROLE_REP:
         return ti == T_ACCOUNT
-                   ? "(+r.owner_id = ?1 OR +r.territory_id IN " REP_TERRITORIES("?4") ")"
+                   ? "(+r.owner_id = ?1 OR +r.territory_id IN " REP_TERRITORIES(
+                         "?4") " OR +r.id IN " DELEGATED("?4") ")"
                    : REP_ACCOUNT;
     case ROVE__ROLE_TECH:
         switch (ti) {
@@ -1593,7 +1639,7 @@ static int choose_drive(roved_db *db, const roved_scope *sc, int64_t cursor)
 {
     static const char *const sql[3] = {
         "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1"
-        " OR territory_id IN " REP_TERRITORIES("?3") " LIMIT ?2)",
+        " OR territory_id IN " REP_TERRITORIES("?3") " OR id IN " DELEGATED("?3") " LIMIT ?2)",
         "SELECT count(*) FROM (SELECT 1 FROM service_task WHERE assignee_id = ?1 LIMIT ?2)",
         "SELECT count(*) FROM (SELECT 1 FROM account WHERE owner_id = ?1 OR territory_id "
         "IN " MANAGER_TERRITORIES("?3") " LIMIT ?2)",
@@ -1828,7 +1874,7 @@ static const char *scope_ids_sql(unsigned role, char kind)
     switch (role) {
     case ROVE__ROLE_REP:
         return "SELECT id FROM account WHERE owner_id = ?1"
-               " OR territory_id IN " REP_TERRITORIES("?2");
+               " OR territory_id IN " REP_TERRITORIES("?2") " OR id IN " DELEGATED("?2");
     case ROVE__ROLE_MANAGER:
         return "SELECT id FROM account WHERE owner_id = ?1"
                " OR territory_id IN " MANAGER_TERRITORIES("?2");
@@ -2958,4 +3004,338 @@ int roved_store_transfer_sources(roved_db *db, const char *transfer_id, roved_so
     for (size_t i = 0; i < n && cbrc == 0; i++)
         cbrc = cb(srcs[i].owner, srcs[i].territory, srcs[i].still, payload);
     return cbrc;
+}
+
+/* ---- delegations ------------------------------------------------------- */
+
+int roved_store_delegation_put(roved_db *db, const roved_delegation *d)
+{
+    sqlite3_stmt *st = fixed(db, 5000,
+                             "INSERT INTO delegations (id, delegator_id, status, starts_at,"
+                             " ends_at, grace_ms, visit_policy, created_by, created_at, reason)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, d->id);
+    bind_text(st, 2, d->delegator_id);
+    bind_text(st, 3, d->status);
+    sqlite3_bind_int64(st, 4, d->starts_at);
+    sqlite3_bind_int64(st, 5, d->ends_at);
+    sqlite3_bind_int64(st, 6, d->grace_ms);
+    bind_text(st, 7, d->visit_policy);
+    bind_text(st, 8, d->created_by);
+    sqlite3_bind_int64(st, 9, d->created_at);
+    bind_text(st, 10, d->reason);
+    return run(db, st, "delegation_put");
+}
+
+int roved_store_grant_put(roved_db *db, const roved_grant *g)
+{
+    sqlite3_stmt *st = fixed(db, 5001,
+                             "INSERT INTO delegation_grants (delegation_id, delegate_id, scope,"
+                             " territory_id, actions) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, g->delegation_id);
+    bind_text(st, 2, g->delegate_id);
+    bind_text(st, 3, g->scope);
+    bind_text(st, 4, g->territory_id);
+    bind_text(st, 5, g->actions);
+    return run(db, st, "grant_put");
+}
+
+int roved_store_grant_account_put(roved_db *db, const char *delegation_id,
+                                  const char *delegate_id, const char *account_id)
+{
+    sqlite3_stmt *st = fixed(db, 5002,
+                             "INSERT INTO delegation_accounts (delegation_id, delegate_id,"
+                             " account_id) VALUES (?1, ?2, ?3)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, delegation_id);
+    bind_text(st, 2, delegate_id);
+    bind_text(st, 3, account_id);
+    return run(db, st, "grant_account_put");
+}
+
+#define DELEGATION_COLS                                                                     \
+    "d.id, d.delegator_id, d.status, d.starts_at, d.ends_at, d.grace_ms, d.visit_policy,"  \
+    " d.created_by, d.created_at, d.activated, d.closed, coalesce(d.reason, '')"
+
+static void read_delegation(sqlite3_stmt *st, int c0, roved_delegation *d)
+{
+    memset(d, 0, sizeof(*d));
+    col_text(st, c0 + 0, d->id, sizeof(d->id));
+    col_text(st, c0 + 1, d->delegator_id, sizeof(d->delegator_id));
+    col_text(st, c0 + 2, d->status, sizeof(d->status));
+    d->starts_at = sqlite3_column_int64(st, c0 + 3);
+    d->ends_at = sqlite3_column_int64(st, c0 + 4);
+    d->grace_ms = sqlite3_column_int64(st, c0 + 5);
+    col_text(st, c0 + 6, d->visit_policy, sizeof(d->visit_policy));
+    col_text(st, c0 + 7, d->created_by, sizeof(d->created_by));
+    d->created_at = sqlite3_column_int64(st, c0 + 8);
+    d->activated = sqlite3_column_int(st, c0 + 9);
+    d->closed = sqlite3_column_int(st, c0 + 10);
+    col_text(st, c0 + 11, d->reason, sizeof(d->reason));
+}
+
+int roved_store_delegation_get(roved_db *db, const char *id, roved_delegation *out)
+{
+    sqlite3_stmt *st =
+        fixed(db, 5003, "SELECT " DELEGATION_COLS " FROM delegations d WHERE d.id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_delegation(st, 0, out);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "delegation_get");
+}
+
+static int stream_delegations(roved_db *db, sqlite3_stmt *st, roved_delegation_cb cb,
+                              void *payload, const char *what)
+{
+    roved_delegation *list = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            roved_delegation *nl = realloc(list, ncap * sizeof(*nl));
+            if (nl == NULL) {
+                sqlite3_reset(st);
+                free(list);
+                return ROVE_ENOMEM;
+            }
+            list = nl;
+            cap = ncap;
+        }
+        read_delegation(st, 0, &list[n++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(list);
+        return fail(db, what);
+    }
+    int cbrc = 0;
+    for (size_t i = 0; i < n && cbrc == 0; i++)
+        cbrc = cb(&list[i], payload);
+    free(list);
+    return cbrc;
+}
+
+int roved_store_delegation_list(roved_db *db, const char *delegator_id, roved_delegation_cb cb,
+                                void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5004,
+                             "SELECT " DELEGATION_COLS " FROM delegations d WHERE ?1 IS NULL OR"
+                             " d.delegator_id = ?1 ORDER BY d.starts_at DESC, d.id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, delegator_id);
+    return stream_delegations(db, st, cb, payload, "delegation_list");
+}
+
+int roved_store_grant_list(roved_db *db, const char *delegation_id, roved_grant_cb cb,
+                           void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5005,
+                             "SELECT delegation_id, delegate_id, scope, coalesce(territory_id,"
+                             " ''), actions FROM delegation_grants WHERE delegation_id = ?1"
+                             " ORDER BY delegate_id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, delegation_id, -1, SQLITE_STATIC);
+    roved_grant g[16];
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 16) {
+        memset(&g[n], 0, sizeof(g[n]));
+        col_text(st, 0, g[n].delegation_id, sizeof(g[n].delegation_id));
+        col_text(st, 1, g[n].delegate_id, sizeof(g[n].delegate_id));
+        col_text(st, 2, g[n].scope, sizeof(g[n].scope));
+        col_text(st, 3, g[n].territory_id, sizeof(g[n].territory_id));
+        col_text(st, 4, g[n].actions, sizeof(g[n].actions));
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return fail(db, "grant_list");
+    int cbrc = 0;
+    for (size_t i = 0; i < n && cbrc == 0; i++)
+        cbrc = cb(&g[i], payload);
+    return cbrc;
+}
+
+int roved_store_delegation_stop(roved_db *db, const char *id, const char *status, int64_t at)
+{
+    sqlite3_stmt *st = fixed(db, 5006,
+                             "UPDATE delegations SET status = ?2, ends_at = min(ends_at, ?3),"
+                             " starts_at = min(starts_at, ?3) WHERE id = ?1 AND status ="
+                             " 'planned' AND ends_at > ?3");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    int rc = run(db, st, "delegation_stop");
+    if (rc == 0 && sqlite3_changes(db->h) == 0) {
+        roved_delegation d;
+        rc = roved_store_delegation_get(db, id, &d);
+        if (rc == 0)
+            rc = ROVE_ESTATE;
+    }
+    return rc;
+}
+
+int roved_store_delegation_mark(roved_db *db, const char *id, int activated, int closed)
+{
+    sqlite3_stmt *st = fixed(db, 5007,
+                             "UPDATE delegations SET activated = max(activated, ?2),"
+                             " closed = max(closed, ?3) WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, activated);
+    sqlite3_bind_int(st, 3, closed);
+    return run(db, st, "delegation_mark");
+}
+
+int roved_store_delegations_due(roved_db *db, int64_t now, int ending, roved_delegation_cb cb,
+                                void *payload)
+{
+    sqlite3_stmt *st =
+        ending ? fixed(db, 5008,
+                       "SELECT " DELEGATION_COLS " FROM delegations d WHERE d.closed = 0 AND"
+                       " d.ends_at <= ?1 ORDER BY d.ends_at, d.id")
+               : fixed(db, 5009,
+                       "SELECT " DELEGATION_COLS " FROM delegations d WHERE d.activated = 0 AND"
+                       " d.status = 'planned' AND d.starts_at <= ?1 AND d.ends_at > ?1 ORDER BY"
+                       " d.starts_at, d.id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_int64(st, 1, now);
+    return stream_delegations(db, st, cb, payload, "delegations_due");
+}
+
+int roved_store_delegation_overlaps(roved_db *db, const char *delegator_id, int64_t from,
+                                    int64_t to, int *out)
+{
+    sqlite3_stmt *st = fixed(db, 5010,
+                             "SELECT 1 FROM delegations WHERE delegator_id = ?1 AND status ="
+                             " 'planned' AND starts_at < ?3 AND ends_at > ?2 LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, delegator_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "delegation_overlaps");
+}
+
+int roved_store_user_delegating(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                                int *out)
+{
+    return roved_store_delegation_overlaps(db, user_id, from, to, out);
+}
+
+/* The accounts of a grant: the delegator's own accounts, all of them, those
+ * of a territory, or those listed. ?1 delegation, ?2 delegate. */
+#define GRANT_ACCOUNTS                                                                       \
+    "SELECT a.id FROM account a JOIN delegations d ON d.id = ?1 JOIN delegation_grants g ON" \
+    " g.delegation_id = d.id AND g.delegate_id = ?2 WHERE a.deleted = 0 AND a.owner_id ="     \
+    " d.delegator_id AND (g.scope = 'all' OR (g.scope = 'territory' AND a.territory_id ="     \
+    " g.territory_id) OR (g.scope = 'accounts' AND EXISTS (SELECT 1 FROM delegation_accounts" \
+    " x WHERE x.delegation_id = d.id AND x.delegate_id = g.delegate_id AND x.account_id ="    \
+    " a.id)))"
+
+int roved_store_grant_accounts(roved_db *db, const roved_delegation *d, const roved_grant *g,
+                               roved_id_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5011, GRANT_ACCOUNTS " ORDER BY a.id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, g->delegate_id, -1, SQLITE_STATIC);
+    return stream_ids(db, st, cb, payload, "grant_accounts");
+}
+
+int roved_store_delegation_covering(roved_db *db, const char *delegate_id,
+                                    const char *account_id, int64_t at, roved_delegation *d,
+                                    roved_grant *g)
+{
+    sqlite3_stmt *st = fixed(
+        db, 5012,
+        "SELECT " DELEGATION_COLS ", g.scope, coalesce(g.territory_id, ''), g.actions FROM"
+        " delegations d JOIN delegation_grants g ON g.delegation_id = d.id AND g.delegate_id ="
+        " ?1 JOIN account a ON a.id = ?2 AND a.owner_id = d.delegator_id WHERE (?3 = 0 OR"
+        " (d.starts_at <= ?3 AND d.ends_at >= ?3)) AND (g.scope = 'all' OR (g.scope = 'territory' AND"
+        " a.territory_id = g.territory_id) OR (g.scope = 'accounts' AND EXISTS (SELECT 1 FROM"
+        " delegation_accounts x WHERE x.delegation_id = d.id AND x.delegate_id = g.delegate_id"
+        " AND x.account_id = a.id))) ORDER BY d.ends_at DESC LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, delegate_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_delegation(st, 0, d);
+        memset(g, 0, sizeof(*g));
+        roved_util_copy(g->delegation_id, sizeof(g->delegation_id), d->id);
+        roved_util_copy(g->delegate_id, sizeof(g->delegate_id), delegate_id);
+        col_text(st, 12, g->scope, sizeof(g->scope));
+        col_text(st, 13, g->territory_id, sizeof(g->territory_id));
+        col_text(st, 14, g->actions, sizeof(g->actions));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? ROVE_ENOTFOUND
+                               : fail(db, "delegation_covering");
+}
+
+int roved_store_visits_in_window(roved_db *db, const char *account_id, const char *user_id,
+                                 int64_t from, int64_t to, roved_id_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5013,
+                             "SELECT id FROM visit WHERE deleted = 0 AND account_id = ?1 AND"
+                             " planned_for = ?2 AND status IN ('planned', 'needs_replan') AND"
+                             " planned_start >= ?3 AND planned_start < ?4 ORDER BY id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
+    return stream_ids(db, st, cb, payload, "visits_in_window");
+}
+
+int roved_store_tasks_covered(roved_db *db, const char *user_id, const char *delegate_id,
+                              roved_id_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5014,
+                             "SELECT id FROM service_task WHERE deleted = 0 AND"
+                             " original_assignee_id = ?1 AND assignee_id = ?2 ORDER BY id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, delegate_id, -1, SQLITE_STATIC);
+    return stream_ids(db, st, cb, payload, "tasks_covered");
+}
+
+int roved_store_visits_covered(roved_db *db, const char *user_id, const char *delegate_id,
+                               roved_id_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5015,
+                             "SELECT id FROM visit WHERE deleted = 0 AND on_behalf_of = ?1 AND"
+                             " planned_for = ?2 AND status IN ('planned', 'needs_replan')"
+                             " ORDER BY id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, delegate_id, -1, SQLITE_STATIC);
+    return stream_ids(db, st, cb, payload, "visits_covered");
 }

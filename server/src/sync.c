@@ -38,6 +38,11 @@ typedef struct apply_ctx {
      * its changes made up to this time are applied as a late sync, later ones
      * are quarantined. */
     int64_t revoked_at;
+    /* Set while a delegate's change is applied under a delegation: the
+     * delegator it is made for, and the delegation (audit attribution). */
+    const char *on_behalf_of;
+    const char *delegation_id;
+    char deleg_buf[2][27];
 } apply_ctx;
 
 static int may_write(apply_ctx *a, const rove__table *t, const roved_rowinfo *info)
@@ -118,8 +123,8 @@ static int audit(apply_ctx *a, const rove__change *c, const char *op, const int 
     char *diff = diff_json(c->table, cols, vals, n, old, a->revoked_at);
     if (diff == NULL)
         return ROVE_ENOMEM;
-    roved_audit rec = {a->now, a->user->id, a->dev->id, c->table->name,
-                       c->id,  op,          c->hlc,     diff};
+    roved_audit rec = {a->now, a->user->id, a->dev->id, c->table->name,  c->id,
+                       op,     c->hlc,      diff,       a->on_behalf_of, a->delegation_id};
     int rc = roved_store_audit_put(a->db, &rec);
     free(diff);
     return rc;
@@ -222,6 +227,92 @@ static int quarantine(apply_ctx *a, const rove__change *c, roved_receipt_row *r,
 }
 
 enum { HELD_NO = 0, HELD_APPLY = 1, HELD_QUARANTINED = 2 };
+
+/* ---- delegations (docs/delegation-transfer.md) --------------------------
+ *
+ * A delegate writes the delegator's records under a delegation: between its
+ * start and end (by the change's bounded time), for the actions it allows,
+ * received no later than its end plus the grace period. Ownership does not
+ * change; the write is attributed (on behalf of, delegation). A change made
+ * after the end, or received after the grace period, is quarantined for the
+ * owner or a manager; one made before the start is refused.
+ */
+
+enum { DELEG_NONE = 0, DELEG_APPLY = 1, DELEG_DONE = 2 };
+
+static const char *delegation_action(const rove__change *c)
+{
+    const char *t = c->table->name;
+    if (strcmp(t, "visit") == 0)
+        return "visits";
+    if (strcmp(t, "service_task") == 0)
+        return "tasks";
+    if (strcmp(t, "account") == 0 || strcmp(t, "contact") == 0)
+        return "accounts";
+    return NULL;
+}
+
+static int has_action(const char *actions, const char *want)
+{
+    size_t n = strlen(want);
+    for (const char *p = actions; p != NULL && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && memcmp(p, want, n) == 0)
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static int delegation_decision(apply_ctx *a, const rove__change *c, const roved_rowinfo *acct,
+                               roved_receipt_row *r, int *out)
+{
+    *out = DELEG_NONE;
+    if (acct == NULL || acct->account_id[0] == '\0' || a->user->role != ROVE__ROLE_REP)
+        return 0;
+    int64_t when = change_time(a, c);
+    roved_delegation d;
+    roved_grant g;
+    int rc =
+        roved_store_delegation_covering(a->db, a->user->id, acct->account_id, when, &d, &g);
+    int in_window = rc == 0;
+    if (rc == ROVE_ENOTFOUND)
+        rc = roved_store_delegation_covering(a->db, a->user->id, acct->account_id, 0, &d, &g);
+    if (rc == ROVE_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    *out = DELEG_DONE;
+    char msg[200];
+    if (!in_window && when < d.starts_at) {
+        snprintf(msg, sizeof(msg), "the delegation for this record starts at %lld",
+                 (long long)d.starts_at);
+        return reject(r, ROVE_EFORBIDDEN, msg);
+    }
+    if (!in_window)
+        return quarantine_code(a, c, r, ROVE_ESCOPE,
+                               "made after the delegation ended; held for the owner or a "
+                               "manager");
+    const char *want = delegation_action(c);
+    if (c->op == ROVE__OP_DELETE)
+        return reject(r, ROVE_EFORBIDDEN, "a delegate may not delete the delegator's records");
+    if (want == NULL || !has_action(g.actions, want)) {
+        snprintf(msg, sizeof(msg), "the delegation does not allow %s (it allows: %s)",
+                 want ? want : "this", g.actions);
+        return reject(r, ROVE_EFORBIDDEN, msg);
+    }
+    if (a->now > d.ends_at + d.grace_ms)
+        return quarantine_code(a, c, r, ROVE_ESCOPE,
+                               "made during the delegation but received after its grace "
+                               "period; held for the owner or a manager");
+    roved_util_copy(a->deleg_buf[0], sizeof(a->deleg_buf[0]), d.delegator_id);
+    roved_util_copy(a->deleg_buf[1], sizeof(a->deleg_buf[1]), d.id);
+    a->on_behalf_of = a->deleg_buf[0];
+    a->delegation_id = a->deleg_buf[1];
+    *out = DELEG_APPLY;
+    return 0;
+}
 
 /*
  * For a change to a record outside the user's scope now (info describes it):
@@ -630,7 +721,11 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
             return rc;
         if (!found || acct.deleted)
             return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
-        if (!may_insert(a, t, &acct)) {
+        int deleg = DELEG_NONE;
+        if (!may_insert(a, t, &acct) &&
+            ((rc = delegation_decision(a, c, &acct, r, &deleg)) != 0 || deleg == DELEG_DONE))
+            return rc;
+        if (deleg == DELEG_NONE && !may_insert(a, t, &acct)) {
             int held = HELD_NO;
             if ((rc = held_decision(a, c, &acct, r, &held)) != 0)
                 return rc;
@@ -679,6 +774,10 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     for (size_t i = 0; i < d.n; i++) {
         vals[d.cols[i]] = d.vals[i];
         set[d.cols[i]] = 1;
+    }
+    if (a->on_behalf_of != NULL && is_table(t, "visit")) { /* "performed by B for A" */
+        vals[col_index(t, "on_behalf_of")] = text_value(a->on_behalf_of);
+        set[col_index(t, "on_behalf_of")] = 1;
     }
     for (size_t i = ROVE__SYS_COLS; i < t->ncols; i++)
         if ((t->cols[i].flags & ROVE__COL_REQUIRED) && vals[i].type == ROVE__T_NULL) {
@@ -1076,6 +1175,10 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         cols[n] = d.cols[j];
         vals[n++] = d.vals[j];
     }
+    if (rc == 0 && n > 0 && a->on_behalf_of != NULL && is_table(t, "visit")) {
+        cols[n] = col_index(t, "on_behalf_of");
+        vals[n++] = text_value(a->on_behalf_of);
+    }
     size_t applied = n;
     if (rc == 0) {
         cols[n] = ROVE__COL_VERSION;
@@ -1193,7 +1296,11 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     if (rc != 0)
         return rc;
-    if (!may_write(a, t, &info)) {
+    int deleg = DELEG_NONE;
+    if (!may_write(a, t, &info) &&
+        ((rc = delegation_decision(a, c, &info, r, &deleg)) != 0 || deleg == DELEG_DONE))
+        return rc;
+    if (deleg == DELEG_NONE && !may_write(a, t, &info)) {
         int held = HELD_NO;
         if ((rc = held_decision(a, c, &info, r, &held)) != 0)
             return rc;
@@ -1258,11 +1365,16 @@ static int apply_change_rules(apply_ctx *a, const rove__change *c, roved_receipt
 static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     memset(r, 0, sizeof(*r));
+    a->on_behalf_of = a->delegation_id = NULL;
     if (a->revoked_at > 0 && change_time(a, c) > a->revoked_at)
         return quarantine_code(a, c, r, ROVE_EREVOKED,
                                "made after this device was revoked; held for review by a "
                                "manager");
     int rc = apply_change_rules(a, c, r);
+    if (rc == 0 && a->on_behalf_of != NULL && r->message[0] == '\0' &&
+        (r->status == ROVE__RC_APPLIED || r->status == ROVE__RC_MERGED))
+        snprintf(r->message, sizeof(r->message), "applied on behalf of %s (delegation %s)",
+                 a->on_behalf_of, a->delegation_id);
     if (rc == 0 && a->revoked_at > 0 &&
         (r->status == ROVE__RC_APPLIED || r->status == ROVE__RC_MERGED) &&
         r->message[0] == '\0')
@@ -1337,10 +1449,13 @@ static int push(roved_server *srv, const roved_device *dev, const roved_user *us
     int rc = roved_store_write_begin(srv->store, &db);
     if (rc != 0)
         return rove__err(err, rc, "the store is unavailable");
-    apply_ctx a = {db,           dev,
-                   user,         roved_util_now_ms(),
-                   &srv->policy, srv->cfg->max_clock_skew_ms,
-                   NULL,         dev->status != ROVED_DEVICE_ACTIVE ? dev->revoked_at : 0};
+    apply_ctx a = {.db = db,
+                   .dev = dev,
+                   .user = user,
+                   .now = roved_util_now_ms(),
+                   .policy = &srv->policy,
+                   .max_skew = srv->cfg->max_clock_skew_ms,
+                   .revoked_at = dev->status != ROVED_DEVICE_ACTIVE ? dev->revoked_at : 0};
     for (size_t i = 0; i < req->nchanges && rc == 0; i++) {
         const rove__change *c = &req->changes[i];
         receipt_slot *s = &slots[i];
@@ -1719,9 +1834,13 @@ int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
         json_decref(cols);
         return rc == ROVE_ENOTFOUND ? ROVE_ESTATE : rc;
     }
-    apply_ctx a = {
-        db,         &dev, &user, roved_util_now_ms(), &srv->policy, srv->cfg->max_clock_skew_ms,
-        decided_by, 0};
+    apply_ctx a = {.db = db,
+                   .dev = &dev,
+                   .user = &user,
+                   .now = roved_util_now_ms(),
+                   .policy = &srv->policy,
+                   .max_skew = srv->cfg->max_clock_skew_ms,
+                   .decided_by = decided_by};
     rc = apply_change(&a, &ch, r);
     json_decref(cols); /* values borrowed from it until here */
     if (rc != 0)
