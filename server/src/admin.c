@@ -459,6 +459,7 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
                                 const char *, const roved_user *) = {
         roved_admin_org_route,       roved_admin_scope_route,      roved_admin_domain_route,
         roved_admin_conflicts_route, roved_admin_quarantine_route, roved_admin_transfer_route,
+        roved_admin_leave_route,
     };
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
         int status = areas[i](srv, c, method, path, &actor);

@@ -35,6 +35,8 @@ typedef struct roved_config {
     int max_clock_skew_ms;
     char resolver_plugin[ROVED_PATH_MAX];
     int drain_hours;
+    int max_leave_days;
+    int leave_grace_hours;
     /* Actions, command line only. */
     int help;
     int version;

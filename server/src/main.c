@@ -16,6 +16,7 @@
 
 #include "cert.h"
 #include "config.h"
+#include "delegation.h"
 #include "demo.h"
 #include "resolver.h"
 #include "http.h"
@@ -159,6 +160,12 @@ int main(int argc, char **argv)
         mg_exit_library();
         return 1;
     }
+    if (roved_delegation_start(&srv) != 0) {
+        roved_http_stop(ctx);
+        roved_store_close(srv.store);
+        mg_exit_library();
+        return 1;
+    }
     roved_log_info("started", "version=%s listen=%s data_dir=%s threads=%d synchronous=%s",
                    ROVE_VERSION_STRING, cfg.listen, cfg.data_dir, cfg.threads, cfg.synchronous);
     printf("roved %s listening on https://%s\n", ROVE_VERSION_STRING, cfg.listen);
@@ -168,6 +175,7 @@ int main(int argc, char **argv)
         pause();
 
     roved_log_info("stopping", "reason=signal");
+    roved_delegation_stop();
     roved_http_stop(ctx);
     mg_exit_library();
     roved_store_close(srv.store);

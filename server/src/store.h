@@ -590,4 +590,35 @@ int roved_store_tasks_covered(roved_db *db, const char *user_id, const char *del
 int roved_store_visits_covered(roved_db *db, const char *user_id, const char *delegate_id,
                                roved_id_cb cb, void *payload);
 
+/* Ends user's absences with reason at `at` (a leave ended early). */
+int roved_store_absence_cut(roved_db *db, const char *user_id, const char *reason, int64_t at);
+
+/* The "while you were away" digest of delegator over [from, to) at now. */
+typedef enum roved_digest_kind {
+    ROVED_DIGEST_VISITS_DONE,
+    ROVED_DIGEST_TASKS_RESOLVED,
+    ROVED_DIGEST_NEW_ACCOUNTS,
+    ROVED_DIGEST_NEW_CONTACTS,
+    ROVED_DIGEST_STAGE_CHANGES,
+    ROVED_DIGEST_OPEN_VISITS,
+    ROVED_DIGEST_OPEN_TASKS,
+    ROVED_DIGEST_QUARANTINED,
+    ROVED_DIGEST_SLA_BREACHES,
+    ROVED_DIGEST_NKINDS
+} roved_digest_kind;
+/* One item: the record, when, who (user id), and a short detail. */
+typedef int (*roved_digest_cb)(const char *table, const char *row_id, int64_t at,
+                               const char *who, const char *detail, void *payload);
+int roved_store_digest(roved_db *db, roved_digest_kind kind, const char *delegator_id,
+                       int64_t from, int64_t to, int64_t now, roved_digest_cb cb,
+                       void *payload);
+
+/* *out = 1 when user_id has an absence overlapping [from, to). */
+int roved_store_absent_during(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                              int *out);
+/* *out = 1 when user_id is a delegate of a planned delegation overlapping
+ * [from, to). */
+int roved_store_user_covering(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                              int *out);
+
 #endif

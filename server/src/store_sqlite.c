@@ -3339,3 +3339,126 @@ int roved_store_visits_covered(roved_db *db, const char *user_id, const char *de
     sqlite3_bind_text(st, 2, delegate_id, -1, SQLITE_STATIC);
     return stream_ids(db, st, cb, payload, "visits_covered");
 }
+
+int roved_store_absence_cut(roved_db *db, const char *user_id, const char *reason, int64_t at)
+{
+    sqlite3_stmt *st = fixed(db, 5020,
+                             "UPDATE user_absences SET ends_at = max(starts_at + 1, ?3) WHERE"
+                             " user_id = ?1 AND reason = ?2 AND ends_at > ?3");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, user_id);
+    bind_text(st, 2, reason);
+    sqlite3_bind_int64(st, 3, at);
+    return run(db, st, "absence_cut");
+}
+
+/* ?1 delegator, ?2 from, ?3 to, ?4 now. Each row: table, id, at, who, detail. */
+static const char *const digest_sql[ROVED_DIGEST_NKINDS] = {
+    /* visits completed in the window on the delegator's accounts */
+    "SELECT 'visit', v.id, coalesce(v.checkout_at, v.updated_at), coalesce(v.performed_by,"
+    " v.updated_by), coalesce(v.outcome, '') FROM visit v JOIN account a ON a.id ="
+    " v.account_id WHERE v.deleted = 0 AND a.owner_id = ?1 AND v.status = 'completed' AND"
+    " coalesce(v.checkout_at, v.updated_at) >= ?2 AND coalesce(v.checkout_at, v.updated_at) <"
+    " ?3 ORDER BY 3",
+    /* service tasks resolved or closed in the window */
+    "SELECT 'service_task', t.id, t.resolved_at, t.updated_by, t.title || ' (' || t.status ||"
+    " ')' FROM service_task t JOIN account a ON a.id = t.account_id WHERE t.deleted = 0 AND"
+    " (a.owner_id = ?1 OR t.original_assignee_id = ?1) AND t.resolved_at >= ?2 AND"
+    " t.resolved_at < ?3 ORDER BY 3",
+    /* new accounts the delegator owns, created in the window */
+    "SELECT 'account', id, created_at, created_by, name FROM account WHERE deleted = 0 AND"
+    " owner_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY 3",
+    /* new contacts on the delegator's accounts */
+    "SELECT 'contact', c.id, c.created_at, c.created_by, c.name FROM contact c JOIN account a"
+    " ON a.id = c.account_id WHERE c.deleted = 0 AND a.owner_id = ?1 AND c.created_at >= ?2"
+    " AND c.created_at < ?3 ORDER BY 3",
+    /* stage changes */
+    "SELECT 'stage_change', s.account_id, s.changed_at, s.changed_by, coalesce(s.from_stage,"
+    " '-') || ' -> ' || s.to_stage FROM stage_change s JOIN account a ON a.id = s.account_id"
+    " WHERE a.owner_id = ?1 AND s.changed_at >= ?2 AND s.changed_at < ?3 ORDER BY 3",
+    /* open visits planned for the delegator now */
+    "SELECT 'visit', v.id, v.planned_start, v.planned_for, v.status FROM visit v WHERE"
+    " v.deleted = 0 AND v.planned_for = ?1 AND v.status IN ('planned', 'needs_replan') ORDER"
+    " BY 3",
+    /* open service tasks on the delegator's accounts now */
+    "SELECT 'service_task', t.id, t.sla_resolve_due, t.assignee_id, t.title || ' (' ||"
+    " t.status || ')' FROM service_task t JOIN account a ON a.id = t.account_id WHERE"
+    " t.deleted = 0 AND (a.owner_id = ?1 OR t.assignee_id = ?1) AND t.status NOT IN"
+    " ('resolved', 'closed', 'cancelled') ORDER BY 3",
+    /* edits held in quarantine for the delegator's records */
+    "SELECT q.table_name, q.row_id, q.at, q.user_id, q.reason FROM quarantine q WHERE"
+    " q.status = 'pending' AND q.at >= ?2 AND EXISTS (SELECT 1 FROM account a WHERE a.owner_id"
+    " = ?1 AND (a.id = q.row_id OR a.id IN (SELECT account_id FROM contact WHERE id = q.row_id"
+    " UNION SELECT account_id FROM visit WHERE id = q.row_id UNION SELECT account_id FROM"
+    " service_task WHERE id = q.row_id))) ORDER BY 3",
+    /* SLA breaches: resolution due in the window, resolved late or not at all */
+    "SELECT 'service_task', t.id, t.sla_resolve_due, t.assignee_id, t.title FROM service_task t"
+    " JOIN account a ON a.id = t.account_id WHERE t.deleted = 0 AND (a.owner_id = ?1 OR"
+    " t.original_assignee_id = ?1) AND t.sla_resolve_due >= ?2 AND t.sla_resolve_due < ?3 AND"
+    " t.sla_resolve_due < ?4 AND (t.resolved_at IS NULL OR t.resolved_at > t.sla_resolve_due)"
+    " ORDER BY 3",
+};
+
+int roved_store_digest(roved_db *db, roved_digest_kind kind, const char *delegator_id,
+                       int64_t from, int64_t to, int64_t now, roved_digest_cb cb,
+                       void *payload)
+{
+    if ((int)kind < 0 || kind >= ROVED_DIGEST_NKINDS)
+        return ROVE_EINVAL;
+    sqlite3_stmt *st = fixed(db, 5100 + (uint64_t)kind, digest_sql[kind]);
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, delegator_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    sqlite3_bind_int64(st, 4, now);
+    int rc, cbrc = 0, n = 0;
+    while (cbrc == 0 && n < 1000 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cbrc = cb((const char *)sqlite3_column_text(st, 0),
+                  (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
+                  (const char *)sqlite3_column_text(st, 3),
+                  (const char *)sqlite3_column_text(st, 4), payload);
+        n++;
+    }
+    if (n >= 1000)
+        rc = SQLITE_DONE;
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : fail(db, "digest");
+}
+
+static int exists3(roved_db *db, uint64_t key, const char *sql, const char *id, int64_t from,
+                   int64_t to, int *out)
+{
+    sqlite3_stmt *st = fixed(db, key, sql);
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "exists");
+}
+
+int roved_store_absent_during(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                              int *out)
+{
+    return exists3(db, 5030,
+                   "SELECT 1 FROM user_absences WHERE user_id = ?1 AND starts_at < ?3 AND"
+                   " ends_at > ?2 LIMIT 1",
+                   user_id, from, to, out);
+}
+
+int roved_store_user_covering(roved_db *db, const char *user_id, int64_t from, int64_t to,
+                              int *out)
+{
+    return exists3(db, 5031,
+                   "SELECT 1 FROM delegation_grants g JOIN delegations d ON d.id ="
+                   " g.delegation_id WHERE g.delegate_id = ?1 AND d.status = 'planned' AND"
+                   " d.starts_at < ?3 AND d.ends_at > ?2 LIMIT 1",
+                   user_id, from, to, out);
+}

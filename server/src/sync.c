@@ -265,11 +265,14 @@ static int has_action(const char *actions, const char *want)
     return 0;
 }
 
+/* own_rights: the user may write the record anyway (a territory member);
+ * then a delegation only attributes the write, it never refuses it. */
 static int delegation_decision(apply_ctx *a, const rove__change *c, const roved_rowinfo *acct,
-                               roved_receipt_row *r, int *out)
+                               int own_rights, roved_receipt_row *r, int *out)
 {
     *out = DELEG_NONE;
-    if (acct == NULL || acct->account_id[0] == '\0' || a->user->role != ROVE__ROLE_REP)
+    if (acct == NULL || acct->account_id[0] == '\0' || a->user->role != ROVE__ROLE_REP ||
+        strcmp(acct->owner_id, a->user->id) == 0)
         return 0;
     int64_t when = change_time(a, c);
     roved_delegation d;
@@ -283,6 +286,8 @@ static int delegation_decision(apply_ctx *a, const rove__change *c, const roved_
         return 0;
     if (rc != 0)
         return rc;
+    if (own_rights && !in_window)
+        return 0;
     *out = DELEG_DONE;
     char msg[200];
     if (!in_window && when < d.starts_at) {
@@ -295,6 +300,11 @@ static int delegation_decision(apply_ctx *a, const rove__change *c, const roved_
                                "made after the delegation ended; held for the owner or a "
                                "manager");
     const char *want = delegation_action(c);
+    if (own_rights && (c->op == ROVE__OP_DELETE || want == NULL ||
+                       !has_action(g.actions, want) || a->now > d.ends_at + d.grace_ms)) {
+        *out = DELEG_NONE; /* their own rights, not the delegation's */
+        return 0;
+    }
     if (c->op == ROVE__OP_DELETE)
         return reject(r, ROVE_EFORBIDDEN, "a delegate may not delete the delegator's records");
     if (want == NULL || !has_action(g.actions, want)) {
@@ -721,11 +731,10 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
             return rc;
         if (!found || acct.deleted)
             return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
-        int deleg = DELEG_NONE;
-        if (!may_insert(a, t, &acct) &&
-            ((rc = delegation_decision(a, c, &acct, r, &deleg)) != 0 || deleg == DELEG_DONE))
+        int deleg = DELEG_NONE, own = may_insert(a, t, &acct);
+        if ((rc = delegation_decision(a, c, &acct, own, r, &deleg)) != 0 || deleg == DELEG_DONE)
             return rc;
-        if (deleg == DELEG_NONE && !may_insert(a, t, &acct)) {
+        if (deleg == DELEG_NONE && !own) {
             int held = HELD_NO;
             if ((rc = held_decision(a, c, &acct, r, &held)) != 0)
                 return rc;
@@ -1296,11 +1305,10 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     if (rc != 0)
         return rc;
-    int deleg = DELEG_NONE;
-    if (!may_write(a, t, &info) &&
-        ((rc = delegation_decision(a, c, &info, r, &deleg)) != 0 || deleg == DELEG_DONE))
+    int deleg = DELEG_NONE, own = may_write(a, t, &info);
+    if ((rc = delegation_decision(a, c, &info, own, r, &deleg)) != 0 || deleg == DELEG_DONE)
         return rc;
-    if (deleg == DELEG_NONE && !may_write(a, t, &info)) {
+    if (deleg == DELEG_NONE && !own) {
         int held = HELD_NO;
         if ((rc = held_decision(a, c, &info, r, &held)) != 0)
             return rc;

@@ -462,6 +462,7 @@ static const struct {
     {rovectl_scope_command, rovectl_scope_usage},
     {rovectl_domain_command, rovectl_domain_usage},
     {rovectl_transfer_command, rovectl_transfer_usage},
+    {rovectl_leave_command, rovectl_leave_usage},
 };
 
 static void usage(FILE *f)
