@@ -58,7 +58,8 @@
 // clang-format off
 #define TH_CASES_TRANSFER(X)                                                                   \
     X(transfer_resignation)                                                                    \
-    X(transfer_realignment)
+    X(transfer_realignment)                                                                    \
+    X(delegation_leave)
 // clang-format on
 
 /* SDK field-app helpers (sdk_test.c). */

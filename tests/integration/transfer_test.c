@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cases.h"
@@ -81,10 +82,11 @@ void test_integration__transfer_resignation(void)
     snprintf(rita_id, sizeof(rita_id), "%s", rove_client_user_id(phone));
     th_client_text(phone, "SELECT territory_id FROM account WHERE owner_id = ?1 LIMIT 1",
                    rita_id, north, sizeof(north));
-    th_client_text(rosa, "SELECT territory_id FROM account LIMIT 1", NULL, south, sizeof(south));
+    th_client_text(rosa, "SELECT territory_id FROM account LIMIT 1", NULL, south,
+                   sizeof(south));
     TH_ASSERT(strcmp(north, south) != 0);
-    int64_t owned = th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1",
-                                  rita_id, NULL);
+    int64_t owned =
+        th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id, NULL);
     TH_ASSERT(owned >= 4);
     int64_t credited = th_server_int(
         s, "SELECT count(*) FROM visit WHERE performed_by = ?1 AND status = 'completed'",
@@ -94,9 +96,9 @@ void test_integration__transfer_resignation(void)
     char south_acc[2][ROVE_ID_SIZE], north_acc[ROVE_ID_SIZE];
     for (int i = 0; i < 2; i++) {
         char sql[200];
-        snprintf(sql, sizeof(sql),
-                 "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET %d",
-                 i);
+        snprintf(
+            sql, sizeof(sql),
+            "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET %d", i);
         th_client_text(phone, sql, rita_id, south_acc[i], sizeof(south_acc[i]));
         snprintf(path, sizeof(path), "/v1/admin/accounts/%s/assign", south_acc[i]);
         snprintf(json, sizeof(json), "{\"territory\":\"%s\"}", south);
@@ -106,15 +108,16 @@ void test_integration__transfer_resignation(void)
                    rita_id, north_acc, sizeof(north_acc));
     rove_sync_report rep;
     sync_ok(phone, &rep, "phone before going offline");
-    TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM account WHERE owner_id = ?1",
-                               rita_id),
-                 owned);
+    TH_ASSERT_EQ(
+        th_client_int(phone, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id),
+        owned);
 
     /* Offline on rita's phone: an edit and a new contact, never synced. */
     set_text(phone, "account", north_acc, "address", "Typed By Rita Before Leaving");
     char late_contact[ROVE_ID_SIZE];
-    TH_ASSERT_ROVE(phone, rove_contact_create(phone, late_contact, south_acc[0],
-                                              "Met By Rita Before Leaving", NULL, NULL, NULL, 0));
+    TH_ASSERT_ROVE(phone,
+                   rove_contact_create(phone, late_contact, south_acc[0],
+                                       "Met By Rita Before Leaving", NULL, NULL, NULL, 0));
     usleep(30 * 1000);
 
     /* Bad plans are refused and change nothing. */
@@ -144,16 +147,18 @@ void test_integration__transfer_resignation(void)
                  404);
     th_resp_free(&r);
     TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM transfers", NULL, NULL), 0);
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM users WHERE id = ?1 AND status = "
-                                  "'active'",
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM users WHERE id = ?1 AND status = "
+                               "'active'",
                                rita_id, NULL),
                  1);
 
     /* The plan: North to raj, South to rosa; batches of 2. */
-    snprintf(json, sizeof(json),
-             "{\"leaver\":\"rita\",\"reason\":\"resignation\",\"batch_size\":2,\"lines\":["
-             "{\"territory\":\"%s\",\"to\":[\"raj\"]},{\"territory\":\"%s\",\"to\":[\"rosa\"]}]}",
-             north, south);
+    snprintf(
+        json, sizeof(json),
+        "{\"leaver\":\"rita\",\"reason\":\"resignation\",\"batch_size\":2,\"lines\":["
+        "{\"territory\":\"%s\",\"to\":[\"raj\"]},{\"territory\":\"%s\",\"to\":[\"rosa\"]}]}",
+        north, south);
     TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/transfers", json, &r), 201);
     char tid[ROVE_ID_SIZE];
     TH_ASSERT(th_json_str(&r, "id", tid, sizeof(tid)) == 0);
@@ -177,8 +182,9 @@ void test_integration__transfer_resignation(void)
     TH_ASSERT(strstr(body(&r), "running") != NULL);
     th_resp_free(&r);
     int64_t moved_early =
-        th_server_int(s, "SELECT count(*) FROM transfer_items WHERE transfer_id = ?1 AND "
-                         "done_at IS NOT NULL",
+        th_server_int(s,
+                      "SELECT count(*) FROM transfer_items WHERE transfer_id = ?1 AND "
+                      "done_at IS NOT NULL",
                       tid, NULL);
     TH_ASSERT_EQ(moved_early, 2);
     th_server_kill(s);
@@ -195,9 +201,8 @@ void test_integration__transfer_resignation(void)
     th_resp_free(&r);
 
     /* Invariants on the server. */
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id,
-                               NULL),
-                 0);
+    TH_ASSERT_EQ(
+        th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id, NULL), 0);
     TH_ASSERT_EQ(th_server_int(s,
                                "SELECT count(*) FROM account a WHERE a.deleted = 0 AND NOT "
                                "EXISTS (SELECT 1 FROM users u WHERE u.id = a.owner_id AND "
@@ -219,33 +224,37 @@ void test_integration__transfer_resignation(void)
                                "(SELECT id FROM users WHERE username = 'rosa')",
                                south_acc[0], NULL),
                  1);
-    TH_ASSERT_EQ(th_server_int(s,
-                               "SELECT count(*) FROM visit WHERE planned_for = ?1 AND status IN "
-                               "('planned', 'needs_replan')",
-                               rita_id, NULL),
-                 0);
+    TH_ASSERT_EQ(
+        th_server_int(s,
+                      "SELECT count(*) FROM visit WHERE planned_for = ?1 AND status IN "
+                      "('planned', 'needs_replan')",
+                      rita_id, NULL),
+        0);
     TH_ASSERT_EQ(th_server_int(s,
                                "SELECT count(*) FROM visit WHERE performed_by = ?1 AND status "
                                "= 'completed'",
                                rita_id, NULL),
                  credited); /* past work keeps crediting rita */
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM users WHERE id = ?1 AND status = "
-                                  "'deactivated'",
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM users WHERE id = ?1 AND status = "
+                               "'deactivated'",
                                rita_id, NULL),
                  1);
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM devices WHERE user_id = ?1 AND status "
-                                  "= 'active'",
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM devices WHERE user_id = ?1 AND status "
+                               "= 'active'",
                                rita_id, NULL),
                  0);
 
     /* Raj edits a moved account; rosa syncs. */
     sync_ok(raj, &rep, "raj after the transfer");
-    TH_ASSERT_EQ(th_client_int(raj, "SELECT count(*) FROM account WHERE id = ?1", north_acc), 1);
+    TH_ASSERT_EQ(th_client_int(raj, "SELECT count(*) FROM account WHERE id = ?1", north_acc),
+                 1);
     set_text(raj, "account", north_acc, "phone", "+31 20 555 1234");
     sync_ok(raj, &rep, "raj edits");
     sync_ok(rosa, &rep, "rosa after the transfer");
-    TH_ASSERT_EQ(th_client_int(rosa, "SELECT count(*) FROM account WHERE id = ?1", south_acc[0]),
-                 1);
+    TH_ASSERT_EQ(
+        th_client_int(rosa, "SELECT count(*) FROM account WHERE id = ?1", south_acc[0]), 1);
 
     /* Rita's phone comes back inside the drain: what she typed before the
      * revocation is applied; what she types now is quarantined. */
@@ -273,8 +282,8 @@ void test_integration__transfer_resignation(void)
                    sizeof(addr));
     TH_ASSERT_STR(addr, "+31 20 555 1234"); /* raj's own edit stands too */
     sync_ok(rosa, &rep, "rosa gets rita's late contact");
-    TH_ASSERT_EQ(th_client_int(rosa, "SELECT count(*) FROM contact WHERE id = ?1", late_contact),
-                 1);
+    TH_ASSERT_EQ(
+        th_client_int(rosa, "SELECT count(*) FROM contact WHERE id = ?1", late_contact), 1);
     TH_ASSERT(th_matches_fresh(s, raj, "raj", "raj-demo", "raj after the transfer"));
     TH_ASSERT(th_matches_fresh(s, rosa, "rosa", "rosa-demo", "rosa after the transfer"));
 
@@ -285,8 +294,9 @@ void test_integration__transfer_resignation(void)
     TH_ASSERT_EQ(rc, ROVE_EREVOKED);
     TH_ASSERT_EQ(rep.wiped, 1);
     TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM account", NULL), 0);
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM devices WHERE user_id = ?1 AND "
-                                  "wiped_at > 0",
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM devices WHERE user_id = ?1 AND "
+                               "wiped_at > 0",
                                rita_id, NULL),
                  1);
     rove_client_free(phone);
@@ -309,9 +319,10 @@ void test_integration__transfer_realignment(void)
     rove_client *rosa = device(s, dir, "rosa", "rosa-tablet");
     char rosa_id[ROVE_ID_SIZE], south[ROVE_ID_SIZE];
     snprintf(rosa_id, sizeof(rosa_id), "%s", rove_client_user_id(rosa));
-    th_client_text(rosa, "SELECT territory_id FROM account LIMIT 1", NULL, south, sizeof(south));
-    int64_t owned = th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1",
-                                  rosa_id, NULL);
+    th_client_text(rosa, "SELECT territory_id FROM account LIMIT 1", NULL, south,
+                   sizeof(south));
+    int64_t owned =
+        th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rosa_id, NULL);
     TH_ASSERT(owned > 0);
     int64_t open_visits = th_server_int(s,
                                         "SELECT count(*) FROM visit v JOIN account a ON "
@@ -330,9 +341,8 @@ void test_integration__transfer_realignment(void)
     TH_ASSERT_MSG(th_rovectl(s, args, out, sizeof(out)) == 0, "reassign: %s", out);
     th_log("rovectl: %s", out);
     TH_ASSERT(strstr(out, ": done") != NULL);
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rosa_id,
-                               NULL),
-                 0);
+    TH_ASSERT_EQ(
+        th_server_int(s, "SELECT count(*) FROM account WHERE owner_id = ?1", rosa_id, NULL), 0);
     TH_ASSERT_EQ(th_server_int(s,
                                "SELECT count(*) FROM account_owner_history WHERE from_owner = "
                                "?1 AND reason = 'realignment' AND transfer_id IS NOT NULL",
@@ -350,8 +360,9 @@ void test_integration__transfer_realignment(void)
                             "account_owner_history WHERE from_owner = ?1)",
                             rosa_id, NULL) >= open_visits);
     /* Rosa stays active (a realignment, not a resignation). */
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM users WHERE id = ?1 AND status = "
-                                  "'active'",
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM users WHERE id = ?1 AND status = "
+                               "'active'",
                                rosa_id, NULL),
                  1);
     TH_ASSERT_EQ(th_rovectl(s, "transfer list", out, sizeof(out)), 0);
@@ -363,12 +374,224 @@ void test_integration__transfer_realignment(void)
     sync_ok(raj, &rep, "raj after the realignment");
     TH_ASSERT(th_matches_fresh(s, rosa, "rosa", "rosa-demo", "rosa"));
     TH_ASSERT(th_matches_fresh(s, raj, "raj", "raj-demo", "raj"));
-    TH_ASSERT_EQ(th_client_int(raj, "SELECT count(*) FROM account WHERE territory_id = ?1",
-                               south),
-                 th_server_int(s, "SELECT count(*) FROM account WHERE territory_id = ?1 AND "
-                                  "deleted = 0",
-                               south, NULL));
+    TH_ASSERT_EQ(
+        th_client_int(raj, "SELECT count(*) FROM account WHERE territory_id = ?1", south),
+        th_server_int(s,
+                      "SELECT count(*) FROM account WHERE territory_id = ?1 AND "
+                      "deleted = 0",
+                      south, NULL));
     rove_client_free(raj);
     rove_client_free(rosa);
+    th_server_stop(s);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wait_until(int64_t t)
+{
+    while (now_ms() < t)
+        usleep(50 * 1000);
+}
+
+static void state_is(const th_server *s, const char *admin, const char *id, const char *state)
+{
+    char path[128], want[64];
+    snprintf(path, sizeof(path), "/v1/admin/leaves/%s", id);
+    snprintf(want, sizeof(want), "\"state\":\"%s\"", state);
+    th_resp r;
+    get_json(s, admin, path, &r);
+    TH_ASSERT_MSG(strstr(body(&r), want) != NULL, "leave %s: wanted %s: %s", id, state,
+                  body(&r));
+    th_resp_free(&r);
+}
+
+/*
+ * Rita goes on leave; two delegates split her accounts by list: rosa (who
+ * normally sees nothing of the North) and raj. Rosa's devices receive her
+ * accounts before the start; writes before the start are refused, during the
+ * window they are applied on rita's behalf (audit, visit on_behalf_of);
+ * edits made offline before the end are applied when they arrive within the
+ * grace period and quarantined after it; at the end the records leave rosa's
+ * devices. Rita returns and reads the digest. Bad leaves are refused and
+ * change nothing.
+ */
+void test_integration__delegation_leave(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("leave");
+    char admin[128];
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    rove_client *rita = device(s, dir, "rita", "rita-phone");
+    rove_client *tablet = device(s, dir, "rosa", "rosa-tablet");
+    rove_client *phone = device(s, dir, "rosa", "rosa-phone");
+    char rita_id[ROVE_ID_SIZE], acc[4][ROVE_ID_SIZE];
+    snprintf(rita_id, sizeof(rita_id), "%s", rove_client_user_id(rita));
+    for (int i = 0; i < 4; i++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1 OFFSET %d", i);
+        th_client_text(rita, sql, rita_id, acc[i], sizeof(acc[i]));
+        TH_ASSERT_EQ(
+            th_client_int(tablet, "SELECT count(*) FROM account WHERE id = ?1", acc[i]), 0);
+    }
+    int64_t t0 = now_ms();
+    int64_t from = t0 + 3000, to = t0 + 9000;
+    char json[1200];
+    th_resp r;
+    /* Refusals: overlapping lists, the delegator as delegate, too long, a
+     * technician for a rep, an unknown delegate. */
+    for (int i = 0; i < 5; i++) {
+        long long f = (long long)from, t = (long long)to;
+        switch (i) {
+        case 0: /* overlapping account lists */
+            snprintf(json, sizeof(json),
+                     "{\"user\":\"rita\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":"
+                     "\"rosa\",\"scope\":\"accounts\",\"accounts\":[\"%s\"]},{\"user\":\"raj\","
+                     "\"scope\":\"accounts\",\"accounts\":[\"%s\"]}]}",
+                     f, t, acc[0], acc[0]);
+            break;
+        case 1: /* the delegator as their own delegate */
+            snprintf(json, sizeof(json),
+                     "{\"user\":\"rita\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":"
+                     "\"rita\"}]}",
+                     f, t);
+            break;
+        case 2: /* longer than the maximum */
+            snprintf(json, sizeof(json),
+                     "{\"user\":\"rita\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":"
+                     "\"rosa\"}]}",
+                     f, t + 400LL * 86400000);
+            break;
+        case 3: /* a technician for a rep */
+            snprintf(json, sizeof(json),
+                     "{\"user\":\"rita\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":"
+                     "\"tom\"}]}",
+                     f, t);
+            break;
+        default: /* nobody */
+            snprintf(json, sizeof(json),
+                     "{\"user\":\"rita\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":"
+                     "\"nobody\"}]}",
+                     f, t);
+            break;
+        }
+        long st = post_json(s, admin, "/v1/admin/leaves", json, &r);
+        th_log("refused leave %d: %ld %s", i, st, body(&r));
+        TH_ASSERT_EQ(st, 400);
+        th_resp_free(&r);
+    }
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM delegations", NULL, NULL), 0);
+
+    snprintf(json, sizeof(json),
+             "{\"user\":\"rita\",\"from\":%lld,\"to\":%lld,\"grace_seconds\":4,\"visits\":"
+             "\"cover\",\"reason\":\"holiday\",\"delegates\":[{\"user\":\"rosa\",\"scope\":"
+             "\"accounts\",\"accounts\":[\"%s\",\"%s\"],\"actions\":[\"visits\",\"accounts\"]},"
+             "{\"user\":\"raj\",\"scope\":\"accounts\",\"accounts\":[\"%s\",\"%s\"]}]}",
+             (long long)from, (long long)to, acc[0], acc[1], acc[2], acc[3]);
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/leaves", json, &r), 201);
+    char lid[ROVE_ID_SIZE];
+    TH_ASSERT(th_json_str(&r, "id", lid, sizeof(lid)) == 0);
+    th_resp_free(&r);
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/leaves", json, &r), 409); /* same days again */
+    th_resp_free(&r);
+    state_is(s, admin, lid, "scheduled");
+
+    /* Before the start: rosa's devices get rita's two accounts, read-only. */
+    rove_sync_report rep;
+    sync_ok(tablet, &rep, "tablet before the start");
+    sync_ok(phone, &rep, "phone before the start");
+    TH_ASSERT_EQ(
+        th_client_int(tablet, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id), 2);
+    set_text(tablet, "account", acc[0], "phone", "+31 20 000 0000");
+    sync_ok(tablet, &rep, "tablet writes before the start");
+    TH_ASSERT_EQ(rep.rejected, 1);
+
+    /* During the window: applied on rita's behalf. */
+    wait_until(from + 1200);
+    state_is(s, admin, lid, "active");
+    set_text(tablet, "account", acc[0], "phone", "+31 20 111 1111");
+    char visit[ROVE_ID_SIZE];
+    TH_ASSERT_ROVE(tablet, rove_visit_plan(tablet, visit, acc[0], NULL, "covering for rita",
+                                           now_ms(), now_ms() + 1800000));
+    sync_ok(tablet, &rep, "tablet during the window");
+    TH_ASSERT_EQ(rep.rejected, 0);
+    TH_ASSERT_EQ(rep.applied, 2);
+    TH_ASSERT_EQ(
+        th_server_int(s,
+                      "SELECT count(*) FROM audit WHERE row_id = ?1 AND on_behalf_of = "
+                      "?2 AND delegation_id IS NOT NULL",
+                      acc[0], rita_id),
+        1);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM visit WHERE id = ?1 AND on_behalf_of = ?2",
+                               visit, rita_id),
+                 1);
+    /* Rosa may not delete rita's records, nor work what she was not given. */
+    TH_ASSERT_ROVE(tablet, rove_client_delete(tablet, "visit", visit));
+    sync_ok(tablet, &rep, "tablet deletes");
+    TH_ASSERT_EQ(rep.rejected, 1);
+    TH_ASSERT_EQ(th_client_int(tablet, "SELECT count(*) FROM visit WHERE id = ?1", visit), 1);
+
+    /* Offline edits made before the end: one arrives within the grace
+     * period (applied), one after it (quarantined). */
+    set_text(tablet, "account", acc[1], "address", "Edited Before The End, Synced In Grace");
+    set_text(phone, "account", acc[1], "notes", "Edited before the end, synced too late");
+    wait_until(to + 1500);
+    state_is(s, admin, lid, "expired");
+    sync_ok(tablet, &rep, "tablet in the grace period");
+    TH_ASSERT_EQ(rep.applied, 1);
+    TH_ASSERT_EQ(rep.quarantined, 0);
+    TH_ASSERT_EQ(
+        th_client_int(tablet, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id),
+        0); /* evicted after the push */
+    TH_ASSERT(th_matches_fresh(s, tablet, "rosa", "rosa-demo", "tablet after the end"));
+    wait_until(to + 4000 + 1200);
+    sync_ok(phone, &rep, "phone after the grace period");
+    TH_ASSERT_EQ(rep.quarantined, 1);
+    TH_ASSERT_EQ(
+        th_client_int(phone, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id), 0);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM account WHERE id = ?1 AND address = "
+                               "'Edited Before The End, Synced In Grace'",
+                               acc[1], NULL),
+                 1);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM quarantine WHERE row_id = ?1 AND "
+                               "status = 'pending'",
+                               acc[1], NULL),
+                 1);
+    /* Ownership never changed. */
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM account WHERE id IN (?1, ?2) AND "
+                               "owner_id = (SELECT owner_id FROM account WHERE id = ?1)",
+                               acc[0], acc[1]),
+                 2);
+
+    /* Rita is back: the digest. */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/admin/leaves/%s/digest", lid);
+    get_json(s, admin, path, &r);
+    th_log("digest: %.600s", body(&r));
+    TH_ASSERT(strstr(body(&r), "\"quarantined\":[{") != NULL);
+    TH_ASSERT(strstr(body(&r), visit) != NULL); /* the covered visit is open, rita's again */
+    th_resp_free(&r);
+    char out[8192];
+    TH_ASSERT_EQ(th_rovectl(s, "digest rita", out, sizeof(out)), 0);
+    th_log("rovectl digest rita:\n%s", out);
+    TH_ASSERT(strstr(out, "Edits held in quarantine: 1") != NULL);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM visit WHERE id = ?1 AND planned_for = ?2",
+                               visit, rita_id),
+                 1); /* the covered visit went back to rita */
+    sync_ok(rita, &rep, "rita back");
+    TH_ASSERT(th_matches_fresh(s, rita, "rita", "rita-demo", "rita after the leave"));
+    rove_client_free(rita);
+    rove_client_free(tablet);
+    rove_client_free(phone);
     th_server_stop(s);
 }
