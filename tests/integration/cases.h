@@ -59,7 +59,8 @@
 #define TH_CASES_TRANSFER(X)                                                                   \
     X(transfer_resignation)                                                                    \
     X(transfer_realignment)                                                                    \
-    X(delegation_leave)
+    X(delegation_leave)                                                                        \
+    X(delegation_technician)
 // clang-format on
 
 /* SDK field-app helpers (sdk_test.c). */

@@ -595,3 +595,88 @@ void test_integration__delegation_leave(void)
     rove_client_free(phone);
     th_server_stop(s);
 }
+
+/*
+ * A technician on leave with open SLA tasks: at the start they go to the
+ * delegate (the original assignee kept), who resolves one; at the end the
+ * others go back to tom, the resolved one stays where it was worked. While
+ * tom is away, automatic assignment skips him.
+ */
+void test_integration__delegation_technician(void)
+{
+    th_server *s = th_server_start(NULL);
+    const char *dir = th_tmpdir("tech-leave");
+    char admin[128], json[600];
+    th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
+    rove_client *tom = device(s, dir, "tom", "tom-phone");
+    rove_client *tara = device(s, dir, "tara", "tara-phone");
+    char tom_id[ROVE_ID_SIZE];
+    snprintf(tom_id, sizeof(tom_id), "%s", rove_client_user_id(tom));
+    int64_t open = th_server_int(s,
+                                 "SELECT count(*) FROM service_task WHERE assignee_id = ?1 AND "
+                                 "status NOT IN ('resolved', 'closed', 'cancelled')",
+                                 tom_id, NULL);
+    TH_ASSERT(open >= 2);
+    int64_t tara_before = th_client_int(tara, "SELECT count(*) FROM service_task", NULL);
+    int64_t t0 = now_ms(), from = t0 + 2000, to = t0 + 7000;
+    snprintf(json, sizeof(json),
+             "{\"user\":\"tom\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":\"tara\"}]}",
+             (long long)from, (long long)to);
+    th_resp r;
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/leaves", json, &r), 201);
+    th_resp_free(&r);
+    wait_until(from + 1500);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM service_task WHERE original_assignee_id = "
+                               "?1 AND assignee_id = (SELECT id FROM users WHERE username = "
+                               "'tara')",
+                               tom_id, NULL),
+                 open);
+    rove_sync_report rep;
+    sync_ok(tara, &rep, "tara covers");
+    TH_ASSERT_EQ(th_client_int(tara, "SELECT count(*) FROM service_task", NULL),
+                 tara_before + open);
+    sync_ok(tom, &rep, "tom away");
+    TH_ASSERT_EQ(th_client_int(tom, "SELECT count(*) FROM service_task WHERE status NOT IN "
+                                    "('resolved', 'closed', 'cancelled')",
+                               NULL),
+                 0);
+    char task[ROVE_ID_SIZE];
+    th_client_text(tara, "SELECT id FROM service_task WHERE original_assignee_id = ?1 LIMIT 1",
+                   tom_id, task, sizeof(task));
+    TH_ASSERT_ROVE(tara, rove_task_set_status(tara, task, "in_progress", NULL));
+    TH_ASSERT_ROVE(tara, rove_task_set_status(tara, task, "resolved", "replaced the fuse"));
+    sync_ok(tara, &rep, "tara resolves one");
+    TH_ASSERT_EQ(rep.rejected, 0);
+    /* Automatic assignment skips the absent technician. */
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM user_absences WHERE user_id = ?1 AND "
+                               "starts_at <= ?2 AND ends_at > ?2",
+                               tom_id,
+                               (snprintf(json, sizeof(json), "%lld", (long long)now_ms()), json)),
+                 1);
+
+    wait_until(to + 1500);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM service_task WHERE assignee_id = ?1 AND "
+                               "status NOT IN ('resolved', 'closed', 'cancelled')",
+                               tom_id, NULL),
+                 open - 1);
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM service_task WHERE id = ?1 AND status = "
+                               "'resolved' AND assignee_id = (SELECT id FROM users WHERE "
+                               "username = 'tara')",
+                               task, NULL),
+                 1);
+    sync_ok(tara, &rep, "tara after the leave");
+    sync_ok(tom, &rep, "tom back");
+    TH_ASSERT(th_matches_fresh(s, tara, "tara", "tara-demo", "tara after the leave"));
+    TH_ASSERT(th_matches_fresh(s, tom, "tom", "tom-demo", "tom back"));
+    TH_ASSERT_EQ(th_client_int(tom, "SELECT count(*) FROM service_task WHERE status NOT IN "
+                                    "('resolved', 'closed', 'cancelled')",
+                               NULL),
+                 open - 1);
+    rove_client_free(tom);
+    rove_client_free(tara);
+    th_server_stop(s);
+}
