@@ -314,7 +314,7 @@ void rove__sync_req_free(rove__sync_req *req)
 
 void rove__sync_resp_begin(rove__buf *b, size_t nreceipts)
 {
-    rove__w_map(b, 9);
+    rove__w_map(b, 10);
     rove__w_text(b, "v");
     rove__w_int(b, ROVE__PROTO_VERSION);
     rove__w_text(b, "receipts");
@@ -439,6 +439,8 @@ void rove__sync_resp_finish(rove__buf *b, const rove__sync_resp_hdr *h)
     rove__w_int(b, h->hlc);
     rove__w_text(b, "revoked");
     rove__w_int(b, h->revoked_until);
+    rove__w_text(b, "leases");
+    rove__w_int(b, h->lease_gen);
 }
 
 static int parse_receipts(rove__reader *r, const rove__sync_resp_handler *h, void *payload,
@@ -637,6 +639,9 @@ int rove__sync_resp_parse(const void *buf, size_t len, const rove__sync_resp_han
         } else if (rove__text_eq(key, klen, "hlc")) {
             if (rove__r_int(&r, &hdr->hlc) != 0)
                 return rove__err(err, ROVE_EPROTO, "'hlc' must be an integer");
+        } else if (rove__text_eq(key, klen, "leases")) {
+            if (rove__r_int(&r, &hdr->lease_gen) != 0)
+                return rove__err(err, ROVE_EPROTO, "'leases' must be an integer");
         } else if (rove__text_eq(key, klen, "revoked")) {
             if (rove__r_int(&r, &hdr->revoked_until) != 0 || hdr->revoked_until < 0)
                 return rove__err(err, ROVE_EPROTO,

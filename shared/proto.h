@@ -150,6 +150,9 @@ typedef struct rove__sync_resp_hdr {
     /* Nonzero when the device is revoked and draining: until this time (ms)
      * it may push its outbox but receives no data (docs/protocol.md). */
     int64_t revoked_until;
+    /* Digest of the device's delegation leases (0: none); on a change the
+     * device fetches them (POST /v1/leases). */
+    int64_t lease_gen;
 } rove__sync_resp_hdr;
 
 /*

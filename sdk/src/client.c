@@ -437,9 +437,10 @@ int rove_client_wipe(rove_client *c)
     for (size_t i = n; i-- > 0;)
         rove__buf_printf(&sql, "DELETE FROM %s;", t[i].name);
     rove__buf_puts(&sql, "DELETE FROM _rove_outbox; DELETE FROM _rove_receipts;"
-                         "DELETE FROM _rove_conflicts;"
+                         "DELETE FROM _rove_conflicts; DELETE FROM _rove_lease_accounts;"
+                         "DELETE FROM _rove_leases;"
                          "DELETE FROM _rove_meta WHERE key NOT IN ('server_url', 'ca_file', "
-                         "'pinned_pubkey', 'created_at');");
+                         "'pinned_pubkey', 'created_at', 'lease_key');");
     if ((rc = rove__buf_status(&sql)) != 0) {
         rove__buf_free(&sql);
         return rove__client_error(c, rc, "out of memory");

@@ -222,4 +222,13 @@ int rove__rows_open(rove_client *c, rove_rows **out, const char *sql, const char
                     size_t nparams, const int64_t *iparams, size_t niparams,
                     int check_readonly);
 
+/* ---- lease.c ----------------------------------------------------------- */
+
+/* Fetches and stores the delegation leases when the server's digest gen
+ * differs from the stored one (0: drop them). */
+int rove__lease_refresh(rove_client *c, int64_t gen);
+/* 0 when a local write (op ROVE__OP_*) to a record of t under account_id is
+ * allowed by the device's leases (accounts without a lease: always). */
+int rove__lease_check(rove_client *c, const rove__table *t, const char *account_id, int op);
+
 #endif

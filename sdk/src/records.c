@@ -782,6 +782,18 @@ static int update_base(rove_client *c, const rove__table *t, const char *id, con
     return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "outbox");
 }
 
+/* The account a record belongs to (the record itself for accounts), from
+ * its values, or "" when unknown. */
+static const char *record_account(const rove_record *r)
+{
+    if (strcmp(r->t->name, "account") == 0)
+        return r->id;
+    int col = rove__schema_col(r->t, "account_id", 10);
+    if (col < 0 || r->v[col].type != ROVE__T_TEXT || r->v[col].s == NULL)
+        return "";
+    return r->v[col].s;
+}
+
 int rove__record_insert_in_tx(rove_client *c, rove_record *r)
 {
     rove__buf sql = ROVE__BUF_INIT;
@@ -798,6 +810,7 @@ int rove__record_insert_in_tx(rove_client *c, rove_record *r)
     if (r->loaded)
         return rove__client_error(c, ROVE_EEXISTS, "record is already stored");
     ROVE_TRY(check_required(c, r, 1));
+    ROVE_TRY(rove__lease_check(c, r->t, record_account(r), ROVE__OP_INSERT));
     int64_t now = rove__platform_now_ms();
     if ((rc = rove__rng_ulid(c->rng, id, now)) != 0)
         return rove__client_error(c, rc, "random generator failed");
@@ -879,6 +892,7 @@ int rove__record_update_in_tx(rove_client *c, rove_record *r)
     if (!r->loaded || r->id[0] == 0)
         return rove__client_error(c, ROVE_ENOTFOUND, "record was never stored or loaded");
     ROVE_TRY(check_required(c, r, 0));
+    ROVE_TRY(rove__lease_check(c, r->t, record_account(r), ROVE__OP_UPDATE));
     for (size_t i = ROVE__SYS_COLS; i < r->t->ncols; i++) {
         if (!r->v[i].changed)
             continue;
@@ -959,6 +973,20 @@ int rove_client_delete(rove_client *c, const char *table, const char *id)
     int64_t version = 0;
     char sql[96];
     sqlite3_stmt *st = NULL;
+    char account[ROVE_ID_SIZE] = "";
+    if (strcmp(t->name, "account") == 0) {
+        snprintf(account, sizeof(account), "%s", id);
+    } else if (rove__schema_col(t, "account_id", 10) >= 0) {
+        snprintf(sql, sizeof(sql), "SELECT account_id FROM %s WHERE id = ?1", t->name);
+        if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+                snprintf(account, sizeof(account), "%s", sqlite3_column_text(st, 0));
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    ROVE_TRY(rove__lease_check(c, t, account, ROVE__OP_DELETE));
     ROVE_TRY(rove__replica_begin(c));
     rove__buf before = ROVE__BUF_INIT;
     int rc = row_version(c, t, id, &version);

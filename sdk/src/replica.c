@@ -45,7 +45,21 @@ static const char sdk_ddl[] =
     "  received_at INTEGER NOT NULL,\n"
     "  seen INTEGER NOT NULL DEFAULT 0,\n"
     "  UNIQUE(change_id, col));\n"
-    "CREATE INDEX IF NOT EXISTS _rove_conflicts_row ON _rove_conflicts(tbl, row_id);\n";
+    "CREATE INDEX IF NOT EXISTS _rove_conflicts_row ON _rove_conflicts(tbl, row_id);\n"
+    "CREATE TABLE IF NOT EXISTS _rove_leases(\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  delegator TEXT NOT NULL,\n"
+    "  from_ms INTEGER NOT NULL,\n"
+    "  to_ms INTEGER NOT NULL,\n"
+    "  grace_ms INTEGER NOT NULL,\n"
+    "  actions TEXT NOT NULL,\n"
+    "  payload BLOB NOT NULL,\n"
+    "  sig BLOB NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS _rove_lease_accounts(\n"
+    "  lease_id TEXT NOT NULL,\n"
+    "  account_id TEXT NOT NULL,\n"
+    "  PRIMARY KEY (lease_id, account_id));\n"
+    "CREATE INDEX IF NOT EXISTS _rove_lease_accounts_acc ON _rove_lease_accounts(account_id);\n";
 
 static int map_sqlite(int rc)
 {

@@ -810,6 +810,7 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
     pending *batch = NULL;
     size_t nbatch = 0;
     int rc = 0;
+    int64_t lease_gen = 0;
 
     memset(&rep, 0, sizeof(rep));
     if (c == NULL)
@@ -918,9 +919,13 @@ int rove_client_sync(rove_client *c, rove_sync_report *out)
                                     "server acknowledged none of the pushed changes");
             goto cleanup;
         }
+        lease_gen = hdr.lease_gen;
         if (left == 0 && !hdr.more)
             break;
     }
+    /* Delegation leases: fetched only when the server's digest changed. */
+    if (rc == 0)
+        rc = rove__lease_refresh(c, lease_gen);
 
 cleanup:
     pending_free(batch, nbatch);

@@ -17,6 +17,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "compress.h"
+#include "lease.h"
 #include "log.h"
 #include "login.h"
 #include "proto.h"
@@ -296,8 +297,8 @@ static int handle_wiped(roved_server *srv, struct mg_connection *c)
         if (rc == 0)
             rc = roved_store_device_wiped(db, dev.id, now);
         if (rc == 0) {
-            roved_audit a = {now,    dev.user_id,    dev.id, "device",
-                             dev.id, "device_wiped", 0,      "{}", NULL, NULL};
+            roved_audit a = {now, dev.user_id, dev.id, "device", dev.id, "device_wiped",
+                             0,   "{}",        NULL,   NULL};
             rc = roved_store_audit_put(db, &a);
         }
         if (rc == 0)
@@ -318,6 +319,43 @@ static int handle_wiped(roved_server *srv, struct mg_connection *c)
     rove__w_text(&out, "wiped");
     rove__w_bool(&out, 1);
     int status = send_cbor(srv, c, &out, 0);
+    rove__buf_free(&out);
+    return status;
+}
+
+/* POST /v1/leases: the device's signed delegation leases (lease.h). */
+static int handle_leases(roved_server *srv, struct mg_connection *c)
+{
+    roved_device dev;
+    roved_user user;
+    memset(&dev, 0, sizeof(dev));
+    memset(&user, 0, sizeof(user));
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = roved_auth_device(db, mg_get_header(c, "Authorization"), &dev, &user);
+        roved_store_read_end(srv->store, db);
+    }
+    if (rc == 0 && dev.status != ROVED_DEVICE_ACTIVE)
+        rc = ROVE_EREVOKED; /* a draining device only uploads */
+    if (rc != 0) {
+        roved_http_error(c, rc,
+                         rc == ROVE_EAUTH        ? "missing or unknown bearer token"
+                         : rc == ROVE_EREVOKED   ? "this device has been revoked"
+                         : rc == ROVE_EFORBIDDEN ? "the user is not active"
+                                                 : "the store is unavailable");
+        return rove_error_http_status(rc);
+    }
+    rove__buf out = ROVE__BUF_INIT;
+    rove__errinfo err = {0, ""};
+    rc = roved_lease_run(srv, &user, &out, &err);
+    int status;
+    if (rc == 0) {
+        status = send_cbor(srv, c, &out, 0);
+    } else {
+        roved_http_error(c, rc, err.msg);
+        status = rove_error_http_status(rc);
+    }
     rove__buf_free(&out);
     return status;
 }
@@ -363,6 +401,13 @@ static int route(struct mg_connection *c, void *cbdata)
             return 405;
         }
         return uri[4] == 'l' ? handle_login(srv, c) : handle_sync(srv, c);
+    }
+    if (strcmp(uri, "/v1/leases") == 0) {
+        if (!is_post) {
+            roved_http_error(c, ROVE_EMETHOD, "use POST");
+            return 405;
+        }
+        return handle_leases(srv, c);
     }
     if (strcmp(uri, "/v1/wiped") == 0) {
         if (!is_post) {

@@ -18,9 +18,10 @@
 #include "config.h"
 #include "delegation.h"
 #include "demo.h"
-#include "resolver.h"
 #include "http.h"
+#include "lease.h"
 #include "log.h"
+#include "resolver.h"
 #include "rove/errors.h"
 #include "rove/version.h"
 #include "roved.h"
@@ -91,6 +92,11 @@ int main(int argc, char **argv)
     }
     if (ensure_dir(cfg.data_dir) != 0)
         return 1;
+    roved_lease_key *lease_key = NULL;
+    if (roved_lease_key_load(cfg.data_dir, &lease_key, perr, sizeof(perr)) != 0) {
+        fprintf(stderr, "roved: %s\n", perr);
+        return 1;
+    }
 
     /* A certificate is mandatory: there is no plain-HTTP mode. */
     if (cfg.cert[0] == '\0') {
@@ -117,6 +123,7 @@ int main(int argc, char **argv)
 
     static roved_server srv;
     srv.policy = policy;
+    srv.lease_key = lease_key;
     srv.cfg = &cfg;
     pthread_mutex_init(&srv.hlc_lock, NULL);
     roved_store_options so = {cfg.data_dir, strcmp(cfg.synchronous, "full") == 0,
@@ -179,6 +186,7 @@ int main(int argc, char **argv)
     roved_http_stop(ctx);
     mg_exit_library();
     roved_store_close(srv.store);
+    roved_lease_key_free(srv.lease_key);
     pthread_mutex_destroy(&srv.hlc_lock);
     roved_util_cleanup();
     roved_log_info("stopped", "exit=0");

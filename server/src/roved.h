@@ -20,6 +20,7 @@ typedef struct roved_server {
     roved_store *store;
     pthread_mutex_t hlc_lock; /* guards hlc */
     rove__hlc hlc;
+    struct roved_lease_key *lease_key; /* signs delegation leases (lease.h) */
 } roved_server;
 
 #endif

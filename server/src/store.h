@@ -621,4 +621,8 @@ int roved_store_absent_during(roved_db *db, const char *user_id, int64_t from, i
 int roved_store_user_covering(roved_db *db, const char *user_id, int64_t from, int64_t to,
                               int *out);
 
+/* Delegations user_id is a delegate of (any state), newest first. */
+int roved_store_delegations_of_delegate(roved_db *db, const char *user_id,
+                                        roved_delegation_cb cb, void *payload);
+
 #endif

@@ -3462,3 +3462,16 @@ int roved_store_user_covering(roved_db *db, const char *user_id, int64_t from, i
                    " d.starts_at < ?3 AND d.ends_at > ?2 LIMIT 1",
                    user_id, from, to, out);
 }
+
+int roved_store_delegations_of_delegate(roved_db *db, const char *user_id,
+                                        roved_delegation_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5032,
+                             "SELECT " DELEGATION_COLS " FROM delegations d WHERE EXISTS (SELECT"
+                             " 1 FROM delegation_grants g WHERE g.delegation_id = d.id AND"
+                             " g.delegate_id = ?1) ORDER BY d.starts_at DESC, d.id LIMIT 64");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    return stream_delegations(db, st, cb, payload, "delegations_of_delegate");
+}

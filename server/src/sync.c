@@ -10,6 +10,7 @@
 #include "assign.h"
 #include "hlc.h"
 #include "id.h"
+#include "lease.h"
 #include "log.h"
 #include "resolver.h"
 #include "rove/errors.h"
@@ -1736,6 +1737,13 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
         memset(&hdr, 0, sizeof(hdr));
         if (dev->status == ROVED_DEVICE_ACTIVE) {
             rc = pull(srv, dev, user, &req, out, &hdr, err, stats);
+            roved_db *rdb = NULL;
+            if (rc == 0 && user->role == ROVE__ROLE_REP &&
+                roved_store_read_begin(srv->store, &rdb) == 0) {
+                if (roved_lease_gen(rdb, user, roved_util_now_ms(), &hdr.lease_gen) != 0)
+                    hdr.lease_gen = 0;
+                roved_store_read_end(srv->store, rdb);
+            }
         } else {
             /* Draining: the upload is answered, nothing is sent down. */
             rove__sync_resp_tables_begin(out, 0);

@@ -377,7 +377,7 @@ static void gen_responses(void)
     const char *T = "sync_resp";
     const rove__table *acc = tbl("account"), *con = tbl("contact"), *task = tbl("service_task");
     rove__buf b = ROVE__BUF_INIT;
-    rove__sync_resp_hdr h = {1, 42, 0, 1700000000000, 123456, 0};
+    rove__sync_resp_hdr h = {1, 42, 0, 1700000000000, 123456, 0, 0};
 
     rove__sync_resp_begin(&b, 0);
     rove__sync_resp_tables_begin(&b, 0);

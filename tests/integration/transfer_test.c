@@ -30,6 +30,19 @@ static rove_client *device(const th_server *s, const char *dir, const char *user
     return c;
 }
 
+static int set_text_rc(rove_client *c, const char *table, const char *id, const char *col,
+                       const char *value)
+{
+    rove_record *r = NULL;
+    int rc = rove_client_get(c, &r, table, id);
+    if (rc == 0)
+        rc = rove_record_set_text(r, col, value);
+    if (rc == 0)
+        rc = rove_client_update(c, r);
+    rove_record_free(r);
+    return rc;
+}
+
 static void set_text(rove_client *c, const char *table, const char *id, const char *col,
                      const char *value)
 {
@@ -507,9 +520,20 @@ void test_integration__delegation_leave(void)
     sync_ok(phone, &rep, "phone before the start");
     TH_ASSERT_EQ(
         th_client_int(tablet, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id), 2);
-    set_text(tablet, "account", acc[0], "phone", "+31 20 000 0000");
-    sync_ok(tablet, &rep, "tablet writes before the start");
-    TH_ASSERT_EQ(rep.rejected, 1);
+    /* The tablet holds a signed lease: it refuses writes before the start
+     * by itself, with no network. */
+    rove_rows *q = NULL;
+    TH_ASSERT_ROVE(tablet, rove_client_leases(tablet, &q));
+    TH_ASSERT_EQ(rove_rows_next(q), 1);
+    TH_ASSERT_STR(rove_rows_text(q, 1), rita_id);
+    TH_ASSERT_EQ(rove_rows_int(q, 6), 2); /* accounts */
+    TH_ASSERT_STR(rove_rows_text(q, 7), "scheduled");
+    TH_ASSERT_EQ(rove_rows_next(q), 0);
+    rove_rows_free(q);
+    TH_ASSERT_EQ(set_text_rc(tablet, "account", acc[0], "phone", "+31 20 000 0000"),
+                 ROVE_EFORBIDDEN);
+    th_log("before the start: %s", rove_client_errmsg(tablet));
+    TH_ASSERT_EQ(th_client_pending(tablet), 0);
 
     /* During the window: applied on rita's behalf. */
     wait_until(from + 1200);
@@ -531,10 +555,8 @@ void test_integration__delegation_leave(void)
                                "SELECT count(*) FROM visit WHERE id = ?1 AND on_behalf_of = ?2",
                                visit, rita_id),
                  1);
-    /* Rosa may not delete rita's records, nor work what she was not given. */
-    TH_ASSERT_ROVE(tablet, rove_client_delete(tablet, "visit", visit));
-    sync_ok(tablet, &rep, "tablet deletes");
-    TH_ASSERT_EQ(rep.rejected, 1);
+    /* Rosa may not delete rita's records (refused on the device). */
+    TH_ASSERT_EQ(rove_client_delete(tablet, "visit", visit), ROVE_EFORBIDDEN);
     TH_ASSERT_EQ(th_client_int(tablet, "SELECT count(*) FROM visit WHERE id = ?1", visit), 1);
 
     /* Offline edits made before the end: one arrives within the grace
@@ -542,6 +564,10 @@ void test_integration__delegation_leave(void)
     set_text(tablet, "account", acc[1], "address", "Edited Before The End, Synced In Grace");
     set_text(phone, "account", acc[1], "notes", "Edited before the end, synced too late");
     wait_until(to + 1500);
+    /* After the end the lease stops the tablet, offline. */
+    TH_ASSERT_EQ(set_text_rc(tablet, "account", acc[1], "phone", "+31 20 999"),
+                 ROVE_EFORBIDDEN);
+    th_log("after the end: %s", rove_client_errmsg(tablet));
     state_is(s, admin, lid, "expired");
     sync_ok(tablet, &rep, "tablet in the grace period");
     TH_ASSERT_EQ(rep.applied, 1);
@@ -637,8 +663,9 @@ void test_integration__delegation_technician(void)
     TH_ASSERT_EQ(th_client_int(tara, "SELECT count(*) FROM service_task", NULL),
                  tara_before + open);
     sync_ok(tom, &rep, "tom away");
-    TH_ASSERT_EQ(th_client_int(tom, "SELECT count(*) FROM service_task WHERE status NOT IN "
-                                    "('resolved', 'closed', 'cancelled')",
+    TH_ASSERT_EQ(th_client_int(tom,
+                               "SELECT count(*) FROM service_task WHERE status NOT IN "
+                               "('resolved', 'closed', 'cancelled')",
                                NULL),
                  0);
     char task[ROVE_ID_SIZE];
@@ -649,11 +676,11 @@ void test_integration__delegation_technician(void)
     sync_ok(tara, &rep, "tara resolves one");
     TH_ASSERT_EQ(rep.rejected, 0);
     /* Automatic assignment skips the absent technician. */
-    TH_ASSERT_EQ(th_server_int(s,
-                               "SELECT count(*) FROM user_absences WHERE user_id = ?1 AND "
-                               "starts_at <= ?2 AND ends_at > ?2",
-                               tom_id,
-                               (snprintf(json, sizeof(json), "%lld", (long long)now_ms()), json)),
+    TH_ASSERT_EQ(th_server_int(
+                     s,
+                     "SELECT count(*) FROM user_absences WHERE user_id = ?1 AND "
+                     "starts_at <= ?2 AND ends_at > ?2",
+                     tom_id, (snprintf(json, sizeof(json), "%lld", (long long)now_ms()), json)),
                  1);
 
     wait_until(to + 1500);
@@ -672,8 +699,9 @@ void test_integration__delegation_technician(void)
     sync_ok(tom, &rep, "tom back");
     TH_ASSERT(th_matches_fresh(s, tara, "tara", "tara-demo", "tara after the leave"));
     TH_ASSERT(th_matches_fresh(s, tom, "tom", "tom-demo", "tom back"));
-    TH_ASSERT_EQ(th_client_int(tom, "SELECT count(*) FROM service_task WHERE status NOT IN "
-                                    "('resolved', 'closed', 'cancelled')",
+    TH_ASSERT_EQ(th_client_int(tom,
+                               "SELECT count(*) FROM service_task WHERE status NOT IN "
+                               "('resolved', 'closed', 'cancelled')",
                                NULL),
                  open - 1);
     rove_client_free(tom);

@@ -127,6 +127,17 @@ ROVE_EXTERN(int) rove_client_conflicts(rove_client *c, rove_rows **out, const ch
 /* Marks a conflict (id from the query or callback; 0 = all) as seen. */
 ROVE_EXTERN(int) rove_client_conflict_dismiss(rove_client *c, int64_t id);
 
+/*
+ * The delegation leases this device holds (it is a delegate): columns id,
+ * delegator (user id), from_ms, to_ms, grace_ms, actions, accounts (how many
+ * accounts it covers), state ("scheduled", "active", "expired" by the device
+ * clock). Writes to those accounts are refused locally (ROVE_EFORBIDDEN)
+ * before the start and after the end, for actions the lease does not allow,
+ * and for deletes, with no network. Visits written under a delegation carry
+ * on_behalf_of = the delegator ("performed by B for A").
+ */
+ROVE_EXTERN(int) rove_client_leases(rove_client *c, rove_rows **out);
+
 ROVE_END_DECLS
 
 #endif
