@@ -96,6 +96,23 @@ static int parse_lease(const unsigned char *p, size_t len, lease *l, rove__reade
     return 0;
 }
 
+/* 1 when the lease's account list (ar, positioned at it) holds id. */
+static int lease_has_account(rove__reader *ar, const char *id)
+{
+    size_t n;
+    if (rove__r_array(ar, &n) != 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        if (rove__r_text(ar, &s, &len) != 0)
+            return 0;
+        if (len == strlen(id) && memcmp(s, id, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int exec_sql(rove_client *c, const char *sql)
 {
     char *msg = NULL;
@@ -312,10 +329,9 @@ int rove__lease_check(rove_client *c, const rove__table *t, const char *account_
         sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : rove__client_sqlerr(c, c->db, rc, "leases");
     }
-    /* Only the delegation lets this device write here: its lease decides. */
-    int64_t from = sqlite3_column_int64(st, 0), to = sqlite3_column_int64(st, 1);
-    char actions[128];
-    snprintf(actions, sizeof(actions), "%s", (const char *)sqlite3_column_text(st, 2));
+    /* Only the delegation lets this device write here: its lease decides,
+     * by the signed payload (not the columns beside it, which anyone with
+     * the replica file could edit). */
     const char *key_hex = (const char *)sqlite3_column_text(st, 5);
     unsigned char key[512];
     size_t key_len = key_hex ? strlen(key_hex) / 2 : 0;
@@ -324,11 +340,18 @@ int rove__lease_check(rove_client *c, const rove__table *t, const char *account_
         sscanf(key_hex + 2 * i, "%2x", &v);
         key[i] = (unsigned char)v;
     }
-    int ok = key_len > 0 && key_len <= sizeof(key) &&
-             verify(key, key_len, sqlite3_column_blob(st, 3),
-                    (size_t)sqlite3_column_bytes(st, 3), sqlite3_column_blob(st, 4),
-                    (size_t)sqlite3_column_bytes(st, 4));
+    const unsigned char *p = sqlite3_column_blob(st, 3);
+    size_t plen = (size_t)sqlite3_column_bytes(st, 3);
+    lease l;
+    rove__reader ar;
+    memset(&l, 0, sizeof(l));
+    int ok = key_len > 0 && key_len <= sizeof(key) && p != NULL &&
+             verify(key, key_len, p, plen, sqlite3_column_blob(st, 4),
+                    (size_t)sqlite3_column_bytes(st, 4)) &&
+             parse_lease(p, plen, &l, &ar) == 0 && lease_has_account(&ar, account_id);
     sqlite3_finalize(st);
+    int64_t from = l.from, to = l.to;
+    const char *actions = l.actions;
     if (!ok)
         return rove__client_error(c, ROVE_EFORBIDDEN,
                                   "the delegation lease for this account is not valid");

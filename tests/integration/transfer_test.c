@@ -555,6 +555,29 @@ void test_integration__delegation_leave(void)
                                "SELECT count(*) FROM visit WHERE id = ?1 AND on_behalf_of = ?2",
                                visit, rita_id),
                  1);
+    /* A lease edited in the replica file (a longer window) is not trusted. */
+    {
+        char tpath[700];
+        snprintf(tpath, sizeof(tpath), "%s/rosa-tablet.db", dir);
+        sqlite3 *tdb = NULL;
+        TH_ASSERT(sqlite3_open(tpath, &tdb) == SQLITE_OK);
+        TH_ASSERT(sqlite3_exec(tdb,
+                               "UPDATE _rove_leases SET to_ms = to_ms + 86400000, payload = "
+                               "payload || x'00'",
+                               NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(tdb);
+        TH_ASSERT_EQ(set_text_rc(tablet, "account", acc[0], "phone", "+31 20 222 2222"),
+                     ROVE_EFORBIDDEN);
+        th_log("tampered lease: %s", rove_client_errmsg(tablet));
+        /* The next sync's digest differs from nothing: the device fetches the
+         * leases again only when the server's digest changes, so restore them
+         * by forgetting the digest. */
+        TH_ASSERT(sqlite3_open(tpath, &tdb) == SQLITE_OK);
+        TH_ASSERT(sqlite3_exec(tdb, "UPDATE _rove_meta SET value = 0 WHERE key = 'lease_gen'",
+                               NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(tdb);
+        sync_ok(tablet, &rep, "tablet fetches its lease again");
+    }
     /* Rosa may not delete rita's records (refused on the device). */
     TH_ASSERT_EQ(rove_client_delete(tablet, "visit", visit), ROVE_EFORBIDDEN);
     TH_ASSERT_EQ(th_client_int(tablet, "SELECT count(*) FROM visit WHERE id = ?1", visit), 1);
