@@ -387,3 +387,103 @@ int rove_client_leases(rove_client *c, rove_rows **out)
     int64_t now = rove__platform_now_ms();
     return rove__rows_open(c, out, sql, NULL, 0, &now, 1, 0);
 }
+
+/* ---- the "while you were away" digest ---------------------------------- */
+
+int rove_client_digest(rove_client *c, rove_rows **out)
+{
+    if (c == NULL || out == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    *out = NULL;
+    if (!rove_client_logged_in(c))
+        return rove__client_error(c, ROVE_ENOTLOGGEDIN, "log in first");
+    rove__buf req = ROVE__BUF_INIT, resp = ROVE__BUF_INIT;
+    rove__w_map(&req, 0);
+    int rc = rove__buf_status(&req);
+    if (rc == 0)
+        rc = rove__client_post(c, "/v1/digest", &req, &resp, 1);
+    rove__buf_free(&req);
+    if (rc != 0) {
+        rove__buf_free(&resp);
+        return rc;
+    }
+    rove__reader r, items;
+    size_t n, m;
+    int have = 0;
+    rove__r_init(&r, resp.ptr, resp.len);
+    rc = rove__r_map(&r, &n) == 0 ? 0 : ROVE_EPROTO;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *k;
+        size_t kl;
+        if (rove__r_text(&r, &k, &kl) != 0) {
+            rc = ROVE_EPROTO;
+            break;
+        }
+        if (kl == 5 && memcmp(k, "items", 5) == 0) {
+            items = r;
+            have = 1;
+        }
+        if (rove__r_skip_value(&r) != 0)
+            rc = ROVE_EPROTO;
+    }
+    if (rc == 0 && (!have || !rove__r_done(&r)))
+        rc = ROVE_EPROTO;
+    if (rc != 0) {
+        rove__buf_free(&resp);
+        return rove__client_error(c, rc, "bad digest answer");
+    }
+    sqlite3_stmt *ins = NULL;
+    rc = rove__replica_begin(c);
+    if (rc == 0)
+        rc = exec_sql(c, "DELETE FROM _rove_digest");
+    if (rc == 0 &&
+        sqlite3_prepare_v2(c->db,
+                           "INSERT INTO _rove_digest(seq, section, tbl, row_id, at, by_user, "
+                           "detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &ins, NULL) != SQLITE_OK)
+        rc = rove__client_sqlerr(c, c->db, SQLITE_ERROR, "digest");
+    if (rc == 0 && rove__r_array(&items, &m) != 0)
+        rc = rove__client_error(c, ROVE_EPROTO, "bad digest items");
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        size_t f;
+        const char *sv[6];
+        size_t sl[6];
+        int64_t at = 0;
+        if (rove__r_array(&items, &f) != 0 || f != 6) {
+            rc = rove__client_error(c, ROVE_EPROTO, "bad digest item");
+            break;
+        }
+        for (size_t k = 0; rc == 0 && k < 6; k++) {
+            if (k == 3 ? rove__r_int(&items, &at) != 0
+                       : rove__r_text_or_null(&items, &sv[k], &sl[k]) != 0 ||
+                             (sv[k] != NULL && !rove__utf8_valid(sv[k], sl[k])))
+                rc = rove__client_error(c, ROVE_EPROTO, "bad digest item");
+        }
+        if (rc != 0)
+            break;
+        sqlite3_bind_int64(ins, 1, (int64_t)i);
+        for (int k = 0; k < 6; k++) {
+            if (k == 3)
+                sqlite3_bind_int64(ins, 5, at);
+            else if (sv[k] == NULL)
+                sqlite3_bind_null(ins, k < 3 ? k + 2 : k + 2);
+            else
+                sqlite3_bind_text(ins, k + 2, sv[k], (int)sl[k], SQLITE_STATIC);
+        }
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            rc = rove__client_sqlerr(c, c->db, SQLITE_ERROR, "digest");
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    rove__buf_free(&resp);
+    if (rc != 0) {
+        rove__replica_rollback(c);
+        return rc;
+    }
+    ROVE_TRY(rove__replica_commit(c));
+    return rove__rows_open(c, out,
+                           "SELECT section, tbl AS \"table\", row_id AS record_id, at, "
+                           "by_user AS \"by\", detail FROM _rove_digest ORDER BY seq",
+                           NULL, 0, NULL, 0, 0);
+}

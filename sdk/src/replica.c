@@ -59,7 +59,15 @@ static const char sdk_ddl[] =
     "  lease_id TEXT NOT NULL,\n"
     "  account_id TEXT NOT NULL,\n"
     "  PRIMARY KEY (lease_id, account_id));\n"
-    "CREATE INDEX IF NOT EXISTS _rove_lease_accounts_acc ON _rove_lease_accounts(account_id);\n";
+    "CREATE INDEX IF NOT EXISTS _rove_lease_accounts_acc ON _rove_lease_accounts(account_id);\n"
+    "CREATE TABLE IF NOT EXISTS _rove_digest(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  section TEXT NOT NULL,\n"
+    "  tbl TEXT,\n"
+    "  row_id TEXT,\n"
+    "  at INTEGER,\n"
+    "  by_user TEXT,\n"
+    "  detail TEXT);\n";
 
 static int map_sqlite(int rc)
 {

@@ -360,6 +360,107 @@ static int handle_leases(roved_server *srv, struct mg_connection *c)
     return status;
 }
 
+typedef struct digest_out {
+    rove__buf items;
+    size_t n;
+    const char *section;
+} digest_out;
+
+static int digest_item(const char *table, const char *row_id, int64_t at, const char *who,
+                       const char *detail, void *payload)
+{
+    digest_out *d = payload;
+    rove__w_array(&d->items, 6);
+    rove__w_text(&d->items, d->section);
+    rove__w_textn(&d->items, table ? table : "", table ? strlen(table) : 0);
+    rove__w_textn(&d->items, row_id ? row_id : "", row_id ? strlen(row_id) : 0);
+    rove__w_int(&d->items, at);
+    rove__w_textn(&d->items, who, who ? strlen(who) : 0);
+    rove__w_textn(&d->items, detail, detail ? strlen(detail) : 0);
+    d->n++;
+    return rove__buf_status(&d->items) ? ROVE_ENOMEM : 0;
+}
+
+typedef struct latest {
+    roved_delegation d;
+    int found;
+    int64_t now;
+} latest;
+
+static int keep_latest(const roved_delegation *d, void *payload)
+{
+    latest *l = payload;
+    if (!l->found && d->starts_at <= l->now) {
+        l->d = *d;
+        l->found = 1;
+    }
+    return 0;
+}
+
+/* POST /v1/digest: the "while you were away" digest of the device's user,
+ * for their latest leave that has started (docs/delegation-transfer.md). */
+static int handle_digest(roved_server *srv, struct mg_connection *c)
+{
+    static const char *const sections[ROVED_DIGEST_NKINDS] = {
+        "visits_done", "tasks_resolved", "new_accounts", "new_contacts", "stage_changes",
+        "open_visits", "open_tasks",     "quarantined",  "sla_breaches"};
+    roved_device dev;
+    roved_user user;
+    memset(&dev, 0, sizeof(dev));
+    memset(&user, 0, sizeof(user));
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc != 0) {
+        roved_http_error(c, ROVE_ESTORE, "the store is unavailable");
+        return 500;
+    }
+    rc = roved_auth_device(db, mg_get_header(c, "Authorization"), &dev, &user);
+    if (rc == 0 && dev.status != ROVED_DEVICE_ACTIVE)
+        rc = ROVE_EREVOKED;
+    latest l;
+    memset(&l, 0, sizeof(l));
+    l.now = roved_util_now_ms();
+    digest_out d = {ROVE__BUF_INIT, 0, NULL};
+    if (rc == 0)
+        rc = roved_store_delegation_list(db, user.id, keep_latest, &l);
+    int64_t to = l.d.ends_at < l.now ? l.d.ends_at + l.d.grace_ms : l.now;
+    for (int k = 0; rc == 0 && l.found && k < ROVED_DIGEST_NKINDS; k++) {
+        d.section = sections[k];
+        rc = roved_store_digest(db, (roved_digest_kind)k, user.id, l.d.starts_at, to, l.now,
+                                digest_item, &d);
+    }
+    roved_store_read_end(srv->store, db);
+    if (rc != 0) {
+        rove__buf_free(&d.items);
+        roved_http_error(c, rc,
+                         rc == ROVE_EAUTH        ? "missing or unknown bearer token"
+                         : rc == ROVE_EREVOKED   ? "this device has been revoked"
+                         : rc == ROVE_EFORBIDDEN ? "the user is not active"
+                                                 : "the digest could not be built");
+        return rove_error_http_status(rc);
+    }
+    rove__buf out = ROVE__BUF_INIT;
+    rove__w_map(&out, 5);
+    rove__w_text(&out, "v");
+    rove__w_int(&out, ROVE__PROTO_VERSION);
+    rove__w_text(&out, "delegation");
+    if (l.found)
+        rove__w_text(&out, l.d.id);
+    else
+        rove__w_null(&out);
+    rove__w_text(&out, "from");
+    rove__w_int(&out, l.found ? l.d.starts_at : 0);
+    rove__w_text(&out, "to");
+    rove__w_int(&out, l.found ? l.d.ends_at : 0);
+    rove__w_text(&out, "items");
+    rove__w_array(&out, d.n);
+    rove__buf_put(&out, d.items.ptr, d.items.len);
+    rove__buf_free(&d.items);
+    int status = rove__buf_status(&out) == 0 ? send_cbor(srv, c, &out, 0) : 503;
+    rove__buf_free(&out);
+    return status;
+}
+
 static int handle_healthz(struct mg_connection *c, int head)
 {
     char body[128], clen[16];
@@ -401,6 +502,13 @@ static int route(struct mg_connection *c, void *cbdata)
             return 405;
         }
         return uri[4] == 'l' ? handle_login(srv, c) : handle_sync(srv, c);
+    }
+    if (strcmp(uri, "/v1/digest") == 0) {
+        if (!is_post) {
+            roved_http_error(c, ROVE_EMETHOD, "use POST");
+            return 405;
+        }
+        return handle_digest(srv, c);
     }
     if (strcmp(uri, "/v1/leases") == 0) {
         if (!is_post) {

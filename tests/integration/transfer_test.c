@@ -637,6 +637,20 @@ void test_integration__delegation_leave(void)
                                "SELECT count(*) FROM visit WHERE id = ?1 AND planned_for = ?2",
                                visit, rita_id),
                  1); /* the covered visit went back to rita */
+    /* ... and in her app. */
+    rove_rows *dq = NULL;
+    TH_ASSERT_ROVE(rita, rove_client_digest(rita, &dq));
+    int quarantined = 0, open_visit = 0, nitems = 0;
+    while (rove_rows_next(dq) == 1) {
+        nitems++;
+        quarantined += strcmp(rove_rows_text(dq, 0), "quarantined") == 0;
+        open_visit += strcmp(rove_rows_text(dq, 0), "open_visits") == 0 &&
+                      strcmp(rove_rows_text(dq, 2), visit) == 0;
+    }
+    rove_rows_free(dq);
+    th_log("rita's digest in the app: %d items", nitems);
+    TH_ASSERT_EQ(quarantined, 1);
+    TH_ASSERT_EQ(open_visit, 1);
     sync_ok(rita, &rep, "rita back");
     TH_ASSERT(th_matches_fresh(s, rita, "rita", "rita-demo", "rita after the leave"));
     rove_client_free(rita);

@@ -138,6 +138,15 @@ ROVE_EXTERN(int) rove_client_conflict_dismiss(rove_client *c, int64_t id);
  */
 ROVE_EXTERN(int) rove_client_leases(rove_client *c, rove_rows **out);
 
+/*
+ * The "while you were away" digest of the logged-in user's latest leave
+ * (needs the network): columns section ("visits_done", "tasks_resolved",
+ * "new_accounts", "new_contacts", "stage_changes", "open_visits",
+ * "open_tasks", "quarantined", "sla_breaches"), table, record_id, at (ms),
+ * by (user id), detail. Empty when the user has had no leave.
+ */
+ROVE_EXTERN(int) rove_client_digest(rove_client *c, rove_rows **out);
+
 ROVE_END_DECLS
 
 #endif
