@@ -277,7 +277,7 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
     memset(&info, 0, sizeof(info));
     memset(&tech, 0, sizeof(tech));
     int status = 0, found = 0;
-    char skills[256] = "", state[32] = "", chosen[27] = "";
+    char skills[256] = "", state[32] = "", chosen[27] = "", routed_from[27] = "";
     int rc = roved_store_row_info(db, t, task_id, &info);
     if (rc == ROVE_ENOTFOUND || (rc == 0 && info.deleted))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such task");
@@ -309,6 +309,15 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
             else {
                 /* Absent or inactive technicians are never available. */
                 int present = roved_assign_is_available(db, tech.id, now);
+                char delegate[27] = "";
+                if (present == 0 &&
+                    roved_store_active_delegate(db, tech.id, now, delegate) == 0 &&
+                    roved_assign_is_available(db, delegate, now) == 1) {
+                    /* On leave: the delegate covers it until the leave ends. */
+                    roved_util_copy(routed_from, sizeof(routed_from), tech.id);
+                    roved_util_copy(chosen, sizeof(chosen), delegate);
+                    present = 1;
+                }
                 if (present < 0)
                     rc = ROVE_ESTORE;
                 else if (!present)
@@ -332,7 +341,10 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
         vals[n++] = chosen[0] ? text(chosen) : null;
         cols[n] = col(t, "queue");
         vals[n++] = chosen[0] ? null : text("dispatcher");
-        if (chosen[0] && cur[col(t, "original_assignee_id")].type == ROVE__T_NULL) {
+        if (routed_from[0]) { /* back to them when the leave ends */
+            cols[n] = col(t, "original_assignee_id");
+            vals[n++] = text(routed_from);
+        } else if (chosen[0] && cur[col(t, "original_assignee_id")].type == ROVE__T_NULL) {
             cols[n] = col(t, "original_assignee_id");
             vals[n++] = text(chosen);
         }
@@ -349,9 +361,10 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
         rc = roved_store_row_update(db, t, task_id, cols, vals, n);
     }
     if (status == 0 && rc == 0) {
-        json_t *diff = json_pack("{s:{s:s?,s:s?}}", "assignee_id", "old",
+        json_t *diff = json_pack("{s:{s:s?,s:s?},s:s?}", "assignee_id", "old",
                                  info.assignee_id[0] ? info.assignee_id : NULL, "new",
-                                 chosen[0] ? chosen : NULL);
+                                 chosen[0] ? chosen : NULL, "covering_for",
+                                 routed_from[0] ? routed_from : NULL);
         rc = roved_admin_audit(db, actor, "service_task", task_id, "assign", diff, now);
         json_decref(diff);
     }

@@ -625,4 +625,9 @@ int roved_store_user_covering(roved_db *db, const char *user_id, int64_t from, i
 int roved_store_delegations_of_delegate(roved_db *db, const char *user_id,
                                         roved_delegation_cb cb, void *payload);
 
+/* The delegate covering delegator_id now (an active delegation with one
+ * delegate of scope all: a technician's); ROVE_ENOTFOUND when none. */
+int roved_store_active_delegate(roved_db *db, const char *delegator_id, int64_t now,
+                                char delegate_out[27]);
+
 #endif

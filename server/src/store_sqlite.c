@@ -3475,3 +3475,24 @@ int roved_store_delegations_of_delegate(roved_db *db, const char *user_id,
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
     return stream_delegations(db, st, cb, payload, "delegations_of_delegate");
 }
+
+int roved_store_active_delegate(roved_db *db, const char *delegator_id, int64_t now,
+                                char delegate_out[27])
+{
+    sqlite3_stmt *st = fixed(db, 5033,
+                             "SELECT g.delegate_id FROM delegations d JOIN delegation_grants g"
+                             " ON g.delegation_id = d.id WHERE d.delegator_id = ?1 AND d.status ="
+                             " 'planned' AND d.starts_at <= ?2 AND d.ends_at > ?2 AND g.scope ="
+                             " 'all' ORDER BY d.starts_at DESC LIMIT 1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, delegator_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        col_text(st, 0, delegate_out, 27);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? ROVE_ENOTFOUND
+                               : fail(db, "active_delegate");
+}

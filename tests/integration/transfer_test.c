@@ -720,12 +720,62 @@ void test_integration__delegation_technician(void)
                      tom_id, (snprintf(json, sizeof(json), "%lld", (long long)now_ms()), json)),
                  1);
 
+    /* A task a dispatcher gives tom while he is away goes to tara, and back
+     * to tom when the leave ends. */
+    char routed[ROVE_ID_SIZE] = "", path[160], code[64];
+    {
+        char dbpath[700];
+        snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+        sqlite3 *sdb = NULL;
+        TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+        sqlite3_busy_timeout(sdb, 5000);
+        th_db_text(sdb,
+                   "SELECT id FROM service_task WHERE coalesce(assignee_id, '') != ?1 AND "
+                   "coalesce(original_assignee_id, '') != ?1 AND coalesce(required_skills, '') "
+                   "= '' AND status IN ('new', 'assigned') ORDER BY id LIMIT 1",
+                   tom_id, routed, sizeof(routed));
+        sqlite3_close(sdb);
+    }
+    TH_ASSERT(routed[0] != '\0');
+    snprintf(path, sizeof(path), "/v1/admin/tasks/%s/assign", routed);
+    TH_ASSERT_EQ(th_admin_post(s, admin, path, "{\"to\":\"tom\"}", code, sizeof(code)), 200);
+    TH_ASSERT_EQ(
+        th_server_int(s,
+                      "SELECT count(*) FROM service_task WHERE id = ?1 AND assignee_id "
+                      "= (SELECT id FROM users WHERE username = 'tara') AND "
+                      "original_assignee_id = ?2",
+                      routed, tom_id),
+        1);
+
+    /* A second leave, revoked before it starts: nothing moves. */
+    snprintf(json, sizeof(json),
+             "{\"user\":\"tara\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":\"tom\"}]}",
+             (long long)(now_ms() + 500), (long long)(to + 60000));
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/leaves", json, &r), 400);
+    th_log("tara's overlapping leave: %s", body(&r)); /* covering for tom: re-delegation */
+    TH_ASSERT(strstr(body(&r), "re-delegation") != NULL ||
+              strstr(body(&r), "on leave") != NULL);
+    th_resp_free(&r);
+
     wait_until(to + 1500);
     TH_ASSERT_EQ(th_server_int(s,
                                "SELECT count(*) FROM service_task WHERE assignee_id = ?1 AND "
                                "status NOT IN ('resolved', 'closed', 'cancelled')",
                                tom_id, NULL),
-                 open - 1);
+                 open); /* open - 1 of his own, plus the routed one */
+    snprintf(json, sizeof(json),
+             "{\"user\":\"tara\",\"from\":%lld,\"to\":%lld,\"delegates\":[{\"user\":\"tom\"}]}",
+             (long long)(now_ms() + 60000), (long long)(now_ms() + 120000));
+    TH_ASSERT_EQ(post_json(s, admin, "/v1/admin/leaves", json, &r), 201);
+    char lid[ROVE_ID_SIZE];
+    TH_ASSERT(th_json_str(&r, "id", lid, sizeof(lid)) == 0);
+    th_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/admin/leaves/%s/revoke", lid);
+    TH_ASSERT_EQ(post_json(s, admin, path, "{}", &r), 200);
+    th_resp_free(&r);
+    TH_ASSERT_EQ(post_json(s, admin, path, "{}", &r), 409);
+    th_resp_free(&r);
+    state_is(s, admin, lid, "revoked");
     TH_ASSERT_EQ(th_server_int(s,
                                "SELECT count(*) FROM service_task WHERE id = ?1 AND status = "
                                "'resolved' AND assignee_id = (SELECT id FROM users WHERE "
