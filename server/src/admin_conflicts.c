@@ -25,6 +25,7 @@
 #include "rove/errors.h"
 #include "sync.h"
 #include "util.h"
+#include "value.h"
 
 /* The write clock tag of server commands (device tags are odd). */
 #define SERVER_TAG 2
@@ -113,28 +114,6 @@ static int keep_entry(int64_t id, const roved_conflict *cf, void *payload)
     return e->lost_json ? 0 : ROVE_ENOMEM;
 }
 
-static json_t *value_json(const rove__value *v)
-{
-    switch (v->type) {
-    case ROVE__T_INT:
-        return json_integer(v->i);
-    case ROVE__T_REAL:
-        return json_real(v->d);
-    case ROVE__T_TEXT:
-        return json_stringn(v->s, v->len);
-    default:
-        return json_null();
-    }
-}
-
-static char *dump(const rove__value *v)
-{
-    json_t *j = value_json(v);
-    char *s = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    json_decref(j);
-    return s;
-}
-
 /*
  * Writes the entry's losing value back (restore) or closes the entry
  * (dismiss). Everything in one write transaction; any refusal changes
@@ -183,7 +162,7 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         else if (t->cols[col].flags & (ROVE__COL_SYSTEM | ROVE__COL_SERVER_OWNED))
             status =
                 roved_admin_error(c, ROVE_ESTATE, "the column is maintained by the server");
-        else if (lost == NULL || !roved_sync_json_value(&t->cols[col], lost, &restored) ||
+        else if (lost == NULL || !roved_value_from_json(&t->cols[col], lost, &restored) ||
                  (restored.type == ROVE__T_NULL && (t->cols[col].flags & ROVE__COL_REQUIRED)))
             status =
                 roved_admin_error(c, ROVE_ESTATE, "the logged value no longer fits the column");
@@ -214,7 +193,7 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
             clocks[col].device_tag = SERVER_TAG;
             rc = roved_store_clock_put(db, t, e.row_id, clocks);
         }
-        char *was = rc == 0 ? dump(&cur[col]) : NULL;
+        char *was = rc == 0 ? roved_value_dump(&cur[col]) : NULL;
         if (rc == 0 && was == NULL)
             rc = ROVE_ENOMEM;
         if (rc == 0) {

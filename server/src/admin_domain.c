@@ -20,38 +20,7 @@
 #include "log.h"
 #include "rove/errors.h"
 #include "util.h"
-
-static const rove__table *table(const char *name)
-{
-    return rove__schema_table(name, strlen(name));
-}
-
-static int col(const rove__table *t, const char *name)
-{
-    return rove__schema_col(t, name, strlen(name));
-}
-
-static rove__value text(const char *s)
-{
-    rove__value v = {ROVE__T_TEXT, 0, 0, s, strlen(s)};
-    return v;
-}
-
-static rove__value num(int64_t i)
-{
-    rove__value v = {ROVE__T_INT, i, 0, NULL, 0};
-    return v;
-}
-
-static void copy_text(const rove__value *v, char *out, size_t size)
-{
-    out[0] = '\0';
-    if (v->type == ROVE__T_TEXT && v->s != NULL) {
-        size_t n = v->len < size - 1 ? v->len : size - 1;
-        memcpy(out, v->s, n);
-        out[n] = '\0';
-    }
-}
+#include "value.h"
 
 typedef struct open_tasks {
     roved_open_task *v;
@@ -80,7 +49,7 @@ static int retier_tasks(roved_server *srv, roved_db *db, const roved_user *actor
 {
     open_tasks o = {0};
     int rc = roved_store_open_tasks(db, account_id, collect_task, &o);
-    const rove__table *t = table("service_task");
+    const rove__table *t = roved_table("service_task");
     for (size_t i = 0; rc == 0 && i < o.n; i++) {
         const roved_open_task *ot = &o.v[i];
         int64_t resp = 0, resolve = 0, version = 0;
@@ -88,10 +57,10 @@ static int retier_tasks(roved_server *srv, roved_db *db, const roved_user *actor
                          roved_domain_priority(ot->priority, strlen(ot->priority)),
                          ot->reported_at > 0 ? ot->reported_at : now, &resp, &resolve);
         rc = roved_store_version_next(db, &version);
-        int cols[5] = {col(t, "sla_response_due"), col(t, "sla_resolve_due"), ROVE__COL_VERSION,
-                       ROVE__COL_UPDATED_BY, ROVE__COL_UPDATED_AT};
-        rove__value vals[5] = {num(resp), num(resolve), num(version), text(actor->id),
-                               num(now)};
+        int cols[5] = {roved_col(t, "sla_response_due"), roved_col(t, "sla_resolve_due"),
+                       ROVE__COL_VERSION, ROVE__COL_UPDATED_BY, ROVE__COL_UPDATED_AT};
+        rove__value vals[5] = {roved_int(resp), roved_int(resolve), roved_int(version),
+                               roved_text(actor->id), roved_int(now)};
         if (rc == 0)
             rc = roved_store_row_update(db, t, ot->id, cols, vals, 5);
     }
@@ -107,10 +76,10 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
     json_t *j = roved_admin_read_json(c, &code, &msg);
     if (j == NULL)
         return roved_admin_error(c, code, msg);
-    const rove__table *acc_t = table("account");
+    const rove__table *acc_t = roved_table("account");
     const char *value = json_string_value(json_object_get(j, stage_cmd ? "stage" : "tier"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
-    int vcol = col(acc_t, stage_cmd ? "stage" : "tier");
+    int vcol = roved_col(acc_t, stage_cmd ? "stage" : "tier");
     const char *bad = NULL;
     if (!roved_admin_valid_id(account_id))
         bad = "the account id is not a valid id";
@@ -148,7 +117,7 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
         rc = roved_store_row_get(db, acc_t, account_id, cur, &cur_text);
     char old[32] = "";
     if (status == 0 && rc == 0) {
-        copy_text(&cur[vcol], old, sizeof(old));
+        roved_text_copy(&cur[vcol], old, sizeof(old));
         if (strcmp(old, value) == 0)
             status = roved_admin_error(c, ROVE_ESTATE,
                                        stage_cmd ? "the account is already at "
@@ -164,53 +133,53 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
         rove__value vals[6];
         size_t n = 0;
         cols[n] = vcol;
-        vals[n++] = text(value);
+        vals[n++] = roved_text(value);
         if (!stage_cmd) {
             /* The cadence follows the tier unless the account has its own. */
-            int64_t last = cur[col(acc_t, "last_visit_at")].type == ROVE__T_INT
-                               ? cur[col(acc_t, "last_visit_at")].i
+            int64_t last = cur[roved_col(acc_t, "last_visit_at")].type == ROVE__T_INT
+                               ? cur[roved_col(acc_t, "last_visit_at")].i
                                : 0;
-            int64_t freq = cur[col(acc_t, "visit_freq_days")].type == ROVE__T_INT
-                               ? cur[col(acc_t, "visit_freq_days")].i
+            int64_t freq = cur[roved_col(acc_t, "visit_freq_days")].type == ROVE__T_INT
+                               ? cur[roved_col(acc_t, "visit_freq_days")].i
                                : 0;
             int64_t next = roved_domain_next_visit_due(
                 &srv->policy, roved_domain_tier(value, strlen(value)), freq, last);
-            cols[n] = col(acc_t, "next_visit_due");
-            vals[n++] = next ? num(next) : (rove__value){ROVE__T_NULL, 0, 0, NULL, 0};
+            cols[n] = roved_col(acc_t, "next_visit_due");
+            vals[n++] = next ? roved_int(next) : (rove__value){ROVE__T_NULL, 0, 0, NULL, 0};
         }
         cols[n] = ROVE__COL_VERSION;
-        vals[n++] = num(version);
+        vals[n++] = roved_int(version);
         cols[n] = ROVE__COL_UPDATED_BY;
-        vals[n++] = text(actor->id);
+        vals[n++] = roved_text(actor->id);
         cols[n] = ROVE__COL_UPDATED_AT;
-        vals[n++] = num(now);
+        vals[n++] = roved_int(now);
         rc = roved_store_row_update(db, acc_t, account_id, cols, vals, n);
     }
     char history_id[27] = "";
     if (status == 0 && rc == 0 && stage_cmd) {
         /* The stage history row, synced to the account's devices. */
-        const rove__table *h = table("stage_change");
+        const rove__table *h = roved_table("stage_change");
         rove__value hv[ROVE__MAX_COLS];
         for (size_t i = 0; i < h->ncols; i++)
             hv[i] = (rove__value){ROVE__T_NULL, 0, 0, NULL, 0};
         roved_util_new_id(history_id);
         int64_t hver = 0;
         rc = roved_store_version_next(db, &hver);
-        hv[ROVE__COL_ID] = text(history_id);
-        hv[ROVE__COL_VERSION] = num(hver);
-        hv[ROVE__COL_CREATED_BY] = text(actor->id);
-        hv[ROVE__COL_CREATED_AT] = num(now);
-        hv[ROVE__COL_UPDATED_BY] = text(actor->id);
-        hv[ROVE__COL_UPDATED_AT] = num(now);
-        hv[ROVE__COL_DELETED] = num(0);
-        hv[col(h, "account_id")] = text(account_id);
+        hv[ROVE__COL_ID] = roved_text(history_id);
+        hv[ROVE__COL_VERSION] = roved_int(hver);
+        hv[ROVE__COL_CREATED_BY] = roved_text(actor->id);
+        hv[ROVE__COL_CREATED_AT] = roved_int(now);
+        hv[ROVE__COL_UPDATED_BY] = roved_text(actor->id);
+        hv[ROVE__COL_UPDATED_AT] = roved_int(now);
+        hv[ROVE__COL_DELETED] = roved_int(0);
+        hv[roved_col(h, "account_id")] = roved_text(account_id);
         if (old[0])
-            hv[col(h, "from_stage")] = text(old);
-        hv[col(h, "to_stage")] = text(value);
-        hv[col(h, "changed_by")] = text(actor->id);
-        hv[col(h, "changed_at")] = num(now);
+            hv[roved_col(h, "from_stage")] = roved_text(old);
+        hv[roved_col(h, "to_stage")] = roved_text(value);
+        hv[roved_col(h, "changed_by")] = roved_text(actor->id);
+        hv[roved_col(h, "changed_at")] = roved_int(now);
         if (reason != NULL)
-            hv[col(h, "reason")] = text(reason);
+            hv[roved_col(h, "reason")] = roved_text(reason);
         if (rc == 0)
             rc = roved_store_row_insert(db, h, hv);
     }
@@ -263,7 +232,7 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
         return roved_admin_error(c, ROVE_EBADVALUE,
                                  "give either to (a technician's user name) or auto: true");
     }
-    const rove__table *t = table("service_task");
+    const rove__table *t = roved_table("service_task");
     int64_t now = roved_util_now_ms();
     roved_db *db = NULL;
     if (roved_store_write_begin(srv->store, &db) != 0) {
@@ -287,8 +256,8 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
                                    "managers may assign only their territories' tasks");
     if (status == 0 && rc == 0 &&
         (rc = roved_store_row_get(db, t, task_id, cur, &cur_text)) == 0) {
-        copy_text(&cur[col(t, "required_skills")], skills, sizeof(skills));
-        copy_text(&cur[col(t, "status")], state, sizeof(state));
+        roved_text_copy(&cur[roved_col(t, "required_skills")], skills, sizeof(skills));
+        roved_text_copy(&cur[roved_col(t, "status")], state, sizeof(state));
         if (!strcmp(state, "resolved") || !strcmp(state, "follow_up") ||
             !strcmp(state, "closed") || !strcmp(state, "cancelled"))
             status = roved_admin_error(c, ROVE_ESTATE, "the task is no longer open");
@@ -337,27 +306,28 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
         rove__value vals[8];
         size_t n = 0;
         rove__value null = {ROVE__T_NULL, 0, 0, NULL, 0};
-        cols[n] = col(t, "assignee_id");
-        vals[n++] = chosen[0] ? text(chosen) : null;
-        cols[n] = col(t, "queue");
-        vals[n++] = chosen[0] ? null : text("dispatcher");
+        cols[n] = roved_col(t, "assignee_id");
+        vals[n++] = chosen[0] ? roved_text(chosen) : null;
+        cols[n] = roved_col(t, "queue");
+        vals[n++] = chosen[0] ? null : roved_text("dispatcher");
         if (routed_from[0]) { /* back to them when the leave ends */
-            cols[n] = col(t, "original_assignee_id");
-            vals[n++] = text(routed_from);
-        } else if (chosen[0] && cur[col(t, "original_assignee_id")].type == ROVE__T_NULL) {
-            cols[n] = col(t, "original_assignee_id");
-            vals[n++] = text(chosen);
+            cols[n] = roved_col(t, "original_assignee_id");
+            vals[n++] = roved_text(routed_from);
+        } else if (chosen[0] &&
+                   cur[roved_col(t, "original_assignee_id")].type == ROVE__T_NULL) {
+            cols[n] = roved_col(t, "original_assignee_id");
+            vals[n++] = roved_text(chosen);
         }
         if (chosen[0] && !strcmp(state, "new")) {
-            cols[n] = col(t, "status");
-            vals[n++] = text("assigned");
+            cols[n] = roved_col(t, "status");
+            vals[n++] = roved_text("assigned");
         }
         cols[n] = ROVE__COL_VERSION;
-        vals[n++] = num(version);
+        vals[n++] = roved_int(version);
         cols[n] = ROVE__COL_UPDATED_BY;
-        vals[n++] = text(actor->id);
+        vals[n++] = roved_text(actor->id);
         cols[n] = ROVE__COL_UPDATED_AT;
-        vals[n++] = num(now);
+        vals[n++] = roved_int(now);
         rc = roved_store_row_update(db, t, task_id, cols, vals, n);
     }
     if (status == 0 && rc == 0) {

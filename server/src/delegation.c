@@ -11,6 +11,7 @@
 #include "log.h"
 #include "rove/errors.h"
 #include "util.h"
+#include "value.h"
 
 const char *roved_delegation_state(const roved_delegation *d, int64_t now)
 {
@@ -21,24 +22,6 @@ const char *roved_delegation_state(const roved_delegation *d, int64_t now)
     if (now < d->starts_at)
         return "scheduled";
     return now < d->ends_at ? "active" : "expired";
-}
-
-static const rove__table *table(const char *name)
-{
-    return rove__schema_table(name, strlen(name));
-}
-
-static int col(const rove__table *t, const char *name)
-{
-    return rove__schema_col(t, name, strlen(name));
-}
-
-static rove__value text(const char *s)
-{
-    rove__value v = {ROVE__T_TEXT, 0, 0, s, s ? strlen(s) : 0};
-    if (s == NULL || s[0] == '\0')
-        v.type = ROVE__T_NULL;
-    return v;
 }
 
 /* A server write of cols of one row, as the system (attributed to the
@@ -80,19 +63,19 @@ typedef struct step {
 static int start_visit(const char *visit_id, void *payload)
 {
     step *s = payload;
-    const rove__table *vt = table("visit");
+    const rove__table *vt = roved_table("visit");
     int cols[6];
     rove__value vals[6];
     size_t n = 0;
     const char *policy = s->d->visit_policy;
     if (strcmp(policy, "cover") == 0) {
-        cols[n] = col(vt, "planned_for");
-        vals[n++] = text(s->g->delegate_id);
-        cols[n] = col(vt, "on_behalf_of");
-        vals[n++] = text(s->d->delegator_id);
+        cols[n] = roved_col(vt, "planned_for");
+        vals[n++] = roved_text(s->g->delegate_id);
+        cols[n] = roved_col(vt, "on_behalf_of");
+        vals[n++] = roved_text(s->d->delegator_id);
     } else {
-        cols[n] = col(vt, "status");
-        vals[n++] = text(strcmp(policy, "cancel") == 0 ? "cancelled" : "needs_replan");
+        cols[n] = roved_col(vt, "status");
+        vals[n++] = roved_text(strcmp(policy, "cancel") == 0 ? "cancelled" : "needs_replan");
     }
     json_t *diff = json_pack("{s:s,s:s,s:s}", "delegation", s->d->id, "visits", policy,
                              "delegate", s->g->delegate_id);
@@ -114,9 +97,9 @@ static int start_account(const char *account_id, void *payload)
 static int start_task(const char *task_id, void *payload)
 {
     step *s = payload;
-    const rove__table *tt = table("service_task");
-    int cols[6] = {col(tt, "assignee_id"), col(tt, "original_assignee_id")};
-    rove__value vals[6] = {text(s->g->delegate_id), text(s->d->delegator_id)};
+    const rove__table *tt = roved_table("service_task");
+    int cols[6] = {roved_col(tt, "assignee_id"), roved_col(tt, "original_assignee_id")};
+    rove__value vals[6] = {roved_text(s->g->delegate_id), roved_text(s->d->delegator_id)};
     json_t *diff = json_pack("{s:s,s:{s:s,s:s}}", "delegation", s->d->id, "assignee_id", "old",
                              s->d->delegator_id, "new", s->g->delegate_id);
     int rc =
@@ -132,12 +115,12 @@ static int start_task(const char *task_id, void *payload)
 static int end_task(const char *task_id, void *payload)
 {
     step *s = payload;
-    const rove__table *tt = table("service_task");
+    const rove__table *tt = roved_table("service_task");
     rove__value cur[ROVE__MAX_COLS];
     rove__buf buf = ROVE__BUF_INIT;
     int rc = roved_store_row_get(s->db, tt, task_id, cur, &buf);
     char status[16] = "";
-    const rove__value *sv = rc == 0 ? &cur[col(tt, "status")] : NULL;
+    const rove__value *sv = rc == 0 ? &cur[roved_col(tt, "status")] : NULL;
     if (sv != NULL && sv->type == ROVE__T_TEXT && sv->len < sizeof(status)) {
         memcpy(status, sv->s, sv->len);
         status[sv->len] = '\0';
@@ -147,8 +130,9 @@ static int end_task(const char *task_id, void *payload)
         return rc;
     int closed = !strcmp(status, "closed") || !strcmp(status, "cancelled") ||
                  !strcmp(status, "resolved");
-    int cols[6] = {col(tt, "assignee_id"), col(tt, "original_assignee_id")};
-    rove__value vals[6] = {text(closed ? s->g->delegate_id : s->d->delegator_id), text(NULL)};
+    int cols[6] = {roved_col(tt, "assignee_id"), roved_col(tt, "original_assignee_id")};
+    rove__value vals[6] = {roved_text(closed ? s->g->delegate_id : s->d->delegator_id),
+                           roved_text(NULL)};
     json_t *diff = json_pack("{s:s,s:s,s:b}", "delegation", s->d->id, "reverted_to",
                              closed ? s->g->delegate_id : s->d->delegator_id, "closed", closed);
     rc = write_row(s->db, tt, task_id, cols, vals, 2, s->d, "delegation_end", diff, s->now);
@@ -163,9 +147,9 @@ static int end_task(const char *task_id, void *payload)
 static int end_visit(const char *visit_id, void *payload)
 {
     step *s = payload;
-    const rove__table *vt = table("visit");
-    int cols[6] = {col(vt, "planned_for"), col(vt, "on_behalf_of")};
-    rove__value vals[6] = {text(s->d->delegator_id), text(NULL)};
+    const rove__table *vt = roved_table("visit");
+    int cols[6] = {roved_col(vt, "planned_for"), roved_col(vt, "on_behalf_of")};
+    rove__value vals[6] = {roved_text(s->d->delegator_id), roved_text(NULL)};
     json_t *diff =
         json_pack("{s:s,s:s}", "delegation", s->d->id, "reverted_to", s->d->delegator_id);
     int rc =

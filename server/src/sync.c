@@ -16,6 +16,7 @@
 #include "rove/errors.h"
 #include "scope.h"
 #include "util.h"
+#include "value.h"
 #include "wire.h"
 
 /* A receipt being built: the wire view plus storage for its texts. */
@@ -65,34 +66,6 @@ static int reject(roved_receipt_row *r, int code, const char *message)
     return 0;
 }
 
-static rove__value text_value(const char *s)
-{
-    rove__value v = {ROVE__T_TEXT, 0, 0, s, strlen(s)};
-    if (s == NULL || s[0] == '\0')
-        v.type = ROVE__T_NULL;
-    return v;
-}
-
-static rove__value int_value(int64_t i)
-{
-    rove__value v = {ROVE__T_INT, i, 0, NULL, 0};
-    return v;
-}
-
-static json_t *json_value(const rove__value *v)
-{
-    switch (v->type) {
-    case ROVE__T_INT:
-        return json_integer(v->i);
-    case ROVE__T_REAL:
-        return json_real(v->d);
-    case ROVE__T_TEXT:
-        return json_stringn(v->s ? v->s : "", v->len);
-    default:
-        return json_null();
-    }
-}
-
 /* The audit diff: the columns written, as a JSON object. Rows are data the
  * audit table may hold; they never go to the log. */
 static char *diff_json(const rove__table *t, const int *cols, const rove__value *vals, size_t n,
@@ -108,9 +81,9 @@ static char *diff_json(const rove__table *t, const int *cols, const rove__value 
         if (cols[i] < ROVE__SYS_COLS && cols[i] != ROVE__COL_DELETED)
             continue;
         /* {"col": {"old": ..., "new": ...}} when the previous value is known. */
-        json_t *v = json_value(&vals[i]);
+        json_t *v = roved_value_json(&vals[i]);
         if (old != NULL)
-            v = json_pack("{s:o,s:o}", "old", json_value(&old[cols[i]]), "new", v);
+            v = json_pack("{s:o,s:o}", "old", roved_value_json(&old[cols[i]]), "new", v);
         json_object_set_new(o, t->cols[cols[i]].name, v);
     }
     char *s = json_dumps(o, JSON_COMPACT);
@@ -129,11 +102,6 @@ static int audit(apply_ctx *a, const rove__change *c, const char *op, const int 
     int rc = roved_store_audit_put(a->db, &rec);
     free(diff);
     return rc;
-}
-
-static int col_index(const rove__table *t, const char *name)
-{
-    return rove__schema_col(t, name, strlen(name));
 }
 
 /* The account a change refers to (ref column account_id), as row info. */
@@ -186,7 +154,7 @@ static int quarantine_code(apply_ctx *a, const rove__change *c, roved_receipt_ro
 {
     json_t *o = json_object();
     for (size_t i = 0; o != NULL && i < c->ncols; i++)
-        json_object_set_new(o, c->table->cols[c->col[i]].name, json_value(&c->val[i]));
+        json_object_set_new(o, c->table->cols[c->col[i]].name, roved_value_json(&c->val[i]));
     char *payload = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (payload == NULL)
@@ -372,17 +340,6 @@ static int is_table(const rove__table *t, const char *name)
 }
 
 /* Copies a text value into buf (empty when NULL or not text). */
-static const char *vtext(const rove__value *v, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    if (v != NULL && v->type == ROVE__T_TEXT && v->s != NULL) {
-        size_t n = v->len < size - 1 ? v->len : size - 1;
-        memcpy(buf, v->s, n);
-        buf[n] = '\0';
-    }
-    return buf;
-}
-
 static int vnum(const rove__value *v, double *out)
 {
     if (v == NULL)
@@ -400,7 +357,7 @@ static int vnum(const rove__value *v, double *out)
 static const rove__value *after(const rove__table *t, const rove__change *c,
                                 const rove__value *cur, const char *name)
 {
-    int col = col_index(t, name);
+    int col = roved_col(t, name);
     if (col < 0)
         return NULL;
     const rove__value *v = given(c, col);
@@ -432,14 +389,14 @@ static int domain_check(const rove__change *c, const rove__value *cur, const int
     int visit = is_table(t, "visit"), task = is_table(t, "service_task");
     if (!visit && !task)
         return 0;
-    int scol = col_index(t, "status");
+    int scol = roved_col(t, "status");
     const rove__value *nv = given(c, scol);
     int status_conflicted = 0;
     for (size_t i = 0; i < c->ncols; i++)
         if (c->col[i] == scol && conflicted != NULL && conflicted[i])
             status_conflicted = 1;
-    vtext(cur ? &cur[scol] : NULL, from, sizeof(from));
-    vtext(nv, to, sizeof(to));
+    roved_text_copy(cur ? &cur[scol] : NULL, from, sizeof(from));
+    roved_text_copy(nv, to, sizeof(to));
     if (cur != NULL && from[0] != '\0') {
         /* Records that are done change only what may still be added to them. */
         int done = visit ? strcmp(from, "completed") == 0
@@ -472,23 +429,25 @@ static int domain_check(const rove__change *c, const rove__value *cur, const int
     }
     if (task) {
         double sat;
-        const rove__value *sv = given(c, col_index(t, "satisfaction"));
+        const rove__value *sv = given(c, roved_col(t, "satisfaction"));
         if (sv != NULL && sv->type != ROVE__T_NULL &&
             (!vnum(sv, &sat) || sat < 1 || sat > 5 || sat != (double)(int)sat))
             return refuse(r, refused, ROVE_EBADVALUE, "satisfaction must be 1 to 5");
         char skills[256];
-        const rove__value *rs = given(c, col_index(t, "required_skills"));
-        if (rs != NULL && (rs->len >= sizeof(skills) ||
-                           !roved_domain_skills_valid(vtext(rs, skills, sizeof(skills)))))
+        const rove__value *rs = given(c, roved_col(t, "required_skills"));
+        if (rs != NULL &&
+            (rs->len >= sizeof(skills) ||
+             !roved_domain_skills_valid(roved_text_copy(rs, skills, sizeof(skills)))))
             return refuse(r, refused, ROVE_EBADVALUE,
                           "required_skills must be name:level entries (levels 1-5), "
                           "separated by commas");
         char reason[8];
         if (strcmp(to, "closed") == 0 && strcmp(from, "closed") != 0 &&
-            vtext(after(t, c, cur, "close_reason"), reason, sizeof(reason))[0] == '\0')
+            roved_text_copy(after(t, c, cur, "close_reason"), reason, sizeof(reason))[0] ==
+                '\0')
             return refuse(r, refused, ROVE_EBADVALUE, "closing a task needs a close_reason");
         if (strcmp(to, "resolved") == 0 && strcmp(from, "resolved") != 0 &&
-            vtext(after(t, c, cur, "resolution"), reason, sizeof(reason))[0] == '\0')
+            roved_text_copy(after(t, c, cur, "resolution"), reason, sizeof(reason))[0] == '\0')
             return refuse(r, refused, ROVE_EBADVALUE, "resolving a task needs a resolution");
     }
     return 0;
@@ -505,7 +464,7 @@ typedef struct derived {
 
 static void derive(derived *d, const rove__table *t, const char *name, rove__value v)
 {
-    int col = col_index(t, name);
+    int col = roved_col(t, name);
     if (col >= 0 && d->n < sizeof(d->cols) / sizeof(d->cols[0])) {
         d->cols[d->n] = col;
         d->vals[d->n++] = v;
@@ -523,7 +482,7 @@ static int read_account(apply_ctx *a, const rove__value *account_id, rove__value
                         rove__buf *text)
 {
     char id[27];
-    vtext(account_id, id, sizeof(id));
+    roved_text_copy(account_id, id, sizeof(id));
     if (id[0] == '\0')
         return ROVE_ENOTFOUND;
     size_t nt;
@@ -534,7 +493,7 @@ static int read_account(apply_ctx *a, const rove__value *account_id, rove__value
 static int acc_int(const rove__value *acc, const char *name, int64_t *out)
 {
     size_t nt;
-    int col = col_index(&rove__schema_tables(&nt)[0], name);
+    int col = roved_col(&rove__schema_tables(&nt)[0], name);
     if (col < 0 || acc[col].type != ROVE__T_INT)
         return 0;
     *out = acc[col].i;
@@ -544,7 +503,7 @@ static int acc_int(const rove__value *acc, const char *name, int64_t *out)
 static const rove__value *acc_val(const rove__value *acc, const char *name)
 {
     size_t nt;
-    int col = col_index(&rove__schema_tables(&nt)[0], name);
+    int col = roved_col(&rove__schema_tables(&nt)[0], name);
     return col >= 0 ? &acc[col] : NULL;
 }
 
@@ -559,9 +518,9 @@ static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value 
     const rove__table *t = c->table;
     char from[32], to[32];
     *completed_visit = 0;
-    int scol = col_index(t, "status");
-    vtext(cur ? &cur[scol] : NULL, from, sizeof(from));
-    vtext(after(t, c, cur, "status"), to, sizeof(to));
+    int scol = roved_col(t, "status");
+    roved_text_copy(cur ? &cur[scol] : NULL, from, sizeof(from));
+    roved_text_copy(after(t, c, cur, "status"), to, sizeof(to));
     int moved = strcmp(from, to) != 0;
     rove__value acc[ROVE__MAX_COLS];
     rove__buf acc_text = ROVE__BUF_INIT;
@@ -575,7 +534,8 @@ static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value 
                        vnum(after(t, c, cur, "checkin_lon"), &dlon) &&
                        roved_domain_geo_ok(dlat, dlon);
             char reason[8];
-            int manual = vtext(after(t, c, cur, "geo_reason"), reason, sizeof(reason))[0] != 0;
+            int manual =
+                roved_text_copy(after(t, c, cur, "geo_reason"), reason, sizeof(reason))[0] != 0;
             int ageo = 0;
             int arc = read_account(a, after(t, c, cur, "account_id"), acc, &acc_text);
             if (arc == 0) {
@@ -590,7 +550,7 @@ static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value 
             double dist = -1;
             const char *check = roved_domain_geo_check(ageo, alat, alon, dgeo, dlat, dlon,
                                                        manual, radius, &dist);
-            derive(d, t, "geo_check", text_value(check));
+            derive(d, t, "geo_check", roved_text(check));
             derive(d, t, "checkin_distance_m",
                    dist >= 0 ? real_value(dist) : (rove__value){ROVE__T_NULL, 0, 0, NULL, 0});
         }
@@ -600,60 +560,60 @@ static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value 
         if (cur == NULL) {
             /* A new task: SLA dues from the account's tier and the priority. */
             int64_t reported = when;
-            const rove__value *rv = given(c, col_index(t, "reported_at"));
+            const rove__value *rv = given(c, roved_col(t, "reported_at"));
             if (rv != NULL && rv->type == ROVE__T_INT && rv->i > 0 && rv->i <= a->now)
                 reported = rv->i;
             else
-                derive(d, t, "reported_at", int_value(reported));
+                derive(d, t, "reported_at", roved_int(reported));
             char prio[16], tier[8] = "";
-            vtext(given(c, col_index(t, "priority")), prio, sizeof(prio));
+            roved_text_copy(given(c, roved_col(t, "priority")), prio, sizeof(prio));
             if (prio[0] == '\0') {
                 snprintf(prio, sizeof(prio), "normal");
-                derive(d, t, "priority", text_value("normal"));
+                derive(d, t, "priority", roved_text("normal"));
             }
-            int arc = read_account(a, given(c, col_index(t, "account_id")), acc, &acc_text);
+            int arc = read_account(a, given(c, roved_col(t, "account_id")), acc, &acc_text);
             if (arc == 0)
-                vtext(acc_val(acc, "tier"), tier, sizeof(tier));
+                roved_text_copy(acc_val(acc, "tier"), tier, sizeof(tier));
             else if (arc != ROVE_ENOTFOUND)
                 rc = arc;
             int64_t resp = 0, resolve = 0;
             roved_domain_sla(a->policy, roved_domain_tier(tier, strlen(tier)),
                              roved_domain_priority(prio, strlen(prio)), reported, &resp,
                              &resolve);
-            derive(d, t, "sla_response_due", int_value(resp));
-            derive(d, t, "sla_resolve_due", int_value(resolve));
+            derive(d, t, "sla_response_due", roved_int(resp));
+            derive(d, t, "sla_resolve_due", roved_int(resolve));
             /* A technician with the skills who is not absent, else the
              * dispatcher queue: never nobody. */
             char skills[256];
-            vtext(given(c, col_index(t, "required_skills")), skills, sizeof(skills));
+            roved_text_copy(given(c, roved_col(t, "required_skills")), skills, sizeof(skills));
             int found = 0;
             if (rc == 0)
                 rc = roved_assign_pick(a->db, skills, when, d->assignee, &found);
             if (rc == 0 && found) {
-                derive(d, t, "assignee_id", text_value(d->assignee));
-                derive(d, t, "original_assignee_id", text_value(d->assignee));
-                derive(d, t, "status", text_value("assigned"));
+                derive(d, t, "assignee_id", roved_text(d->assignee));
+                derive(d, t, "original_assignee_id", roved_text(d->assignee));
+                derive(d, t, "status", roved_text("assigned"));
                 d->assigned = 1;
             } else {
-                derive(d, t, "queue", text_value("dispatcher"));
+                derive(d, t, "queue", roved_text("dispatcher"));
                 if (given(c, scol) == NULL)
-                    derive(d, t, "status", text_value("new"));
+                    derive(d, t, "status", roved_text("new"));
             }
         }
         static const char *const responded[] = {"in_progress", "resolved", "follow_up",
                                                 "closed", NULL};
         int64_t fr = 0;
-        const rove__value *frv = cur ? &cur[col_index(t, "first_response_at")] : NULL;
+        const rove__value *frv = cur ? &cur[roved_col(t, "first_response_at")] : NULL;
         int has_first = frv != NULL && frv->type == ROVE__T_INT && (fr = frv->i) > 0;
         for (int i = 0; moved && !has_first && responded[i]; i++)
             if (strcmp(to, responded[i]) == 0) {
-                derive(d, t, "first_response_at", int_value(when));
+                derive(d, t, "first_response_at", roved_int(when));
                 break;
             }
         if (moved && strcmp(to, "resolved") == 0) {
-            derive(d, t, "resolved_at", int_value(when));
+            derive(d, t, "resolved_at", roved_int(when));
             derive(d, t, "followup_due",
-                   int_value(when + (int64_t)a->policy->followup_days * 86400000));
+                   roved_int(when + (int64_t)a->policy->followup_days * 86400000));
         }
     }
     rove__buf_free(&acc_text);
@@ -677,8 +637,8 @@ static int account_visited(apply_ctx *a, const rove__value *account_id, int64_t 
     acc_int(acc, "last_visit_at", &last);
     acc_int(acc, "visit_freq_days", &freq);
     char tier[8], id[27];
-    vtext(acc_val(acc, "tier"), tier, sizeof(tier));
-    vtext(&acc[ROVE__COL_ID], id, sizeof(id));
+    roved_text_copy(acc_val(acc, "tier"), tier, sizeof(tier));
+    roved_text_copy(&acc[ROVE__COL_ID], id, sizeof(id));
     rove__buf_free(&text);
     if (last >= at)
         return 0;
@@ -687,10 +647,10 @@ static int account_visited(apply_ctx *a, const rove__value *account_id, int64_t 
     int64_t version;
     if ((rc = roved_store_version_next(a->db, &version)) != 0)
         return rc;
-    int cols[4] = {col_index(t, "last_visit_at"), col_index(t, "next_visit_due"),
+    int cols[4] = {roved_col(t, "last_visit_at"), roved_col(t, "next_visit_due"),
                    ROVE__COL_VERSION, ROVE__COL_UPDATED_AT};
-    rove__value vals[4] = {int_value(at), int_value(next), int_value(version),
-                           int_value(a->now)};
+    rove__value vals[4] = {roved_int(at), roved_int(next), roved_int(version),
+                           roved_int(a->now)};
     return roved_store_row_update(a->db, t, id, cols, vals, 4);
 }
 
@@ -725,7 +685,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         if (!may_insert(a, t, NULL))
             return reject(r, ROVE_ESCOPE, "this role may not create accounts");
     } else {
-        int acol = col_index(t, "account_id"), found = 0;
+        int acol = roved_col(t, "account_id"), found = 0;
         roved_rowinfo acct;
         rc = referenced_account(a, c, acol >= 0 ? given(c, acol) : NULL, &acct, &found);
         if (rc != 0)
@@ -756,20 +716,20 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         vals[c->col[i]] = c->val[i];
         set[c->col[i]] = 1;
     }
-    vals[ROVE__COL_ID] = text_value(c->id);
-    vals[ROVE__COL_CREATED_BY] = text_value(a->user->id);
-    vals[ROVE__COL_CREATED_AT] = int_value(a->now);
-    vals[ROVE__COL_UPDATED_BY] = text_value(a->user->id);
-    vals[ROVE__COL_UPDATED_AT] = int_value(a->now);
-    vals[ROVE__COL_DELETED] = int_value(0);
+    vals[ROVE__COL_ID] = roved_text(c->id);
+    vals[ROVE__COL_CREATED_BY] = roved_text(a->user->id);
+    vals[ROVE__COL_CREATED_AT] = roved_int(a->now);
+    vals[ROVE__COL_UPDATED_BY] = roved_text(a->user->id);
+    vals[ROVE__COL_UPDATED_AT] = roved_int(a->now);
+    vals[ROVE__COL_DELETED] = roved_int(0);
     if (is_account) {
         /* Server-authoritative columns of a new account. */
         static const char *const names[] = {"owner_id", "territory_id", "stage", "tier"};
         const char *values[] = {a->user->id, a->user->home_territory_id, "prospect", "C"};
         for (int k = 0; k < 4; k++) {
-            int ci = col_index(t, names[k]);
+            int ci = roved_col(t, names[k]);
             if (ci >= 0) {
-                vals[ci] = text_value(values[k]);
+                vals[ci] = roved_text(values[k]);
                 set[ci] = 1;
             }
         }
@@ -786,8 +746,8 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         set[d.cols[i]] = 1;
     }
     if (a->on_behalf_of != NULL && is_table(t, "visit")) { /* "performed by B for A" */
-        vals[col_index(t, "on_behalf_of")] = text_value(a->on_behalf_of);
-        set[col_index(t, "on_behalf_of")] = 1;
+        vals[roved_col(t, "on_behalf_of")] = roved_text(a->on_behalf_of);
+        set[roved_col(t, "on_behalf_of")] = 1;
     }
     for (size_t i = ROVE__SYS_COLS; i < t->ncols; i++)
         if ((t->cols[i].flags & ROVE__COL_REQUIRED) && vals[i].type == ROVE__T_NULL) {
@@ -799,7 +759,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     rc = roved_store_version_next(a->db, &version);
     if (rc != 0)
         return rc;
-    vals[ROVE__COL_VERSION] = int_value(version);
+    vals[ROVE__COL_VERSION] = roved_int(version);
     rc = roved_store_row_insert(a->db, t, vals);
     if (rc == 0 && is_account)
         rc = roved_store_scope_bump(a->db); /* it may enter other devices' scopes */
@@ -818,7 +778,7 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         rc = roved_store_scope_bump(a->db); /* the technician's scope grows */
     if (rc == 0 && completed)
         rc =
-            account_visited(a, given(c, col_index(t, "account_id")), visit_time(c, NULL, when));
+            account_visited(a, given(c, roved_col(t, "account_id")), visit_time(c, NULL, when));
     if (rc != 0)
         return rc;
     r->status = ROVE__RC_APPLIED;
@@ -873,7 +833,7 @@ static int conflict_put_by(apply_ctx *a, const rove__change *c, const char *colu
                            const char *policy, const rove__value *lost, const rove__value *kept,
                            const char *device_id, const char *user_id)
 {
-    json_t *jl = json_value(lost), *jk = json_value(kept);
+    json_t *jl = roved_value_json(lost), *jk = roved_value_json(kept);
     char *ls = jl ? json_dumps(jl, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     char *ks = jk ? json_dumps(jk, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     json_decref(jl);
@@ -980,7 +940,7 @@ static int custom_resolve(apply_ctx *a, const rove__change *c, const roved_resol
 {
     const rove__column *cd = &c->table->cols[col];
     char by[27];
-    vtext(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
+    roved_text_copy(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
     roved_conflict_in in = {c->table->name,
                             cd->name,
                             c->id,
@@ -1072,7 +1032,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
                 rc = conflict_put(a, c, cd->name, pol, v, &custom);
                 if (rc == 0) {
                     char by[27];
-                    vtext(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
+                    roved_text_copy(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
                     rc = conflict_put_by(a, c, cd->name, pol, &cur[col], &custom, NULL,
                                          by[0] ? by : NULL);
                 }
@@ -1150,7 +1110,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
              * texts, where both are kept). */
             if (keep_replaced) {
                 char by[27];
-                vtext(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
+                roved_text_copy(&cur[ROVE__COL_UPDATED_BY], by, sizeof(by));
                 rc =
                     conflict_put_by(a, c, cd->name, pol, &cur[col], v, NULL, by[0] ? by : NULL);
                 if (rc != 0)
@@ -1177,7 +1137,7 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
     int completed = 0, status_won = 0;
     int64_t when = change_time(a, c);
     for (size_t j = 0; j < n; j++)
-        status_won |= cols[j] == col_index(t, "status");
+        status_won |= cols[j] == roved_col(t, "status");
     derived d = {0};
     if (rc == 0 && status_won)
         rc = domain_derive(a, c, cur, when, &d, &completed);
@@ -1186,18 +1146,18 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
         vals[n++] = d.vals[j];
     }
     if (rc == 0 && n > 0 && a->on_behalf_of != NULL && is_table(t, "visit")) {
-        cols[n] = col_index(t, "on_behalf_of");
-        vals[n++] = text_value(a->on_behalf_of);
+        cols[n] = roved_col(t, "on_behalf_of");
+        vals[n++] = roved_text(a->on_behalf_of);
     }
     size_t applied = n;
     if (rc == 0) {
         cols[n] = ROVE__COL_VERSION;
-        vals[n++] = int_value(version);
+        vals[n++] = roved_int(version);
         if (applied > 0) {
             cols[n] = ROVE__COL_UPDATED_BY;
-            vals[n++] = text_value(a->user->id);
+            vals[n++] = roved_text(a->user->id);
             cols[n] = ROVE__COL_UPDATED_AT;
-            vals[n++] = int_value(a->now);
+            vals[n++] = roved_int(a->now);
         }
         rc = roved_store_row_update(a->db, t, c->id, cols, vals, n);
     }
@@ -1321,7 +1281,7 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
     if (info.deleted)
         return after_delete(a, c, r);
 
-    int acol = col_index(t, "account_id");
+    int acol = roved_col(t, "account_id");
     if (c->op == ROVE__OP_UPDATE && acol >= 0 && strcmp(t->name, "account") != 0) {
         const rove__value *nv = given(c, acol);
         if (nv != NULL) {
@@ -1349,13 +1309,13 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
     rove__value vals[4];
     size_t n = 0;
     cols[n] = ROVE__COL_DELETED;
-    vals[n++] = int_value(1);
+    vals[n++] = roved_int(1);
     cols[n] = ROVE__COL_VERSION;
-    vals[n++] = int_value(version);
+    vals[n++] = roved_int(version);
     cols[n] = ROVE__COL_UPDATED_BY;
-    vals[n++] = text_value(a->user->id);
+    vals[n++] = roved_text(a->user->id);
     cols[n] = ROVE__COL_UPDATED_AT;
-    vals[n++] = int_value(a->now);
+    vals[n++] = roved_int(a->now);
     rc = roved_store_row_update(a->db, t, c->id, cols, vals, n);
     if (rc != 0)
         return rc;
@@ -1770,36 +1730,6 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
 
 /* ---- held changes a manager applies (quarantine) ----------------------- */
 
-int roved_sync_json_value(const rove__column *cd, json_t *j, rove__value *v)
-{
-    memset(v, 0, sizeof(*v));
-    if (json_is_null(j)) {
-        v->type = ROVE__T_NULL;
-        return 1;
-    }
-    if (cd->type == ROVE__T_INT && json_is_integer(j)) {
-        v->type = ROVE__T_INT;
-        v->i = json_integer_value(j);
-        return 1;
-    }
-    if (cd->type == ROVE__T_REAL && json_is_number(j)) {
-        v->type = ROVE__T_REAL;
-        v->d = json_number_value(j);
-        return 1;
-    }
-    if (cd->type == ROVE__T_TEXT && json_is_string(j)) {
-        v->type = ROVE__T_TEXT;
-        v->s = json_string_value(j);
-        v->len = json_string_length(j);
-        if (v->len > ROVE__MAX_TEXT)
-            return 0;
-        if ((cd->flags & ROVE__COL_ENUM) && !rove__schema_enum_ok(cd, v->s, v->len))
-            return 0;
-        return !(cd->flags & ROVE__COL_REF) || rove__id_valid(v->s, v->len);
-    }
-    return 0;
-}
-
 int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
                           const char *decided_by, roved_receipt_row *r, char *err,
                           size_t errsize)
@@ -1828,7 +1758,7 @@ int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
     {
         int col = rove__schema_col(ch.table, key, strlen(key));
         if (col < 0 || ch.ncols == ROVE__MAX_COLS ||
-            !roved_sync_json_value(&ch.table->cols[col], val, &ch.val[ch.ncols])) {
+            !roved_value_from_json(&ch.table->cols[col], val, &ch.val[ch.ncols])) {
             rc = ROVE_ESTATE;
             break;
         }

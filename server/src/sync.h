@@ -47,8 +47,4 @@ int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
                           const char *decided_by, roved_receipt_row *r, char *err,
                           size_t errsize);
 
-/* A logged JSON value as a value of column cd; 0 when it is not one. */
-#include <jansson.h>
-int roved_sync_json_value(const rove__column *cd, json_t *j, rove__value *v);
-
 #endif

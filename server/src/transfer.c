@@ -9,40 +9,7 @@
 #include "admin.h"
 #include "assign.h"
 #include "rove/errors.h"
-
-static const rove__table *table(const char *name)
-{
-    return rove__schema_table(name, strlen(name));
-}
-
-static int col(const rove__table *t, const char *name)
-{
-    return rove__schema_col(t, name, strlen(name));
-}
-
-static rove__value text(const char *s)
-{
-    rove__value v = {ROVE__T_TEXT, 0, 0, s, strlen(s)};
-    if (s == NULL || s[0] == '\0')
-        v.type = ROVE__T_NULL;
-    return v;
-}
-
-static rove__value num(int64_t i)
-{
-    rove__value v = {ROVE__T_INT, i, 0, NULL, 0};
-    return v;
-}
-
-static void copy_text(const rove__value *v, char *out, size_t size)
-{
-    out[0] = '\0';
-    if (v->type == ROVE__T_TEXT && v->s != NULL) {
-        size_t n = v->len < size - 1 ? v->len : size - 1;
-        memcpy(out, v->s, n);
-        out[n] = '\0';
-    }
-}
+#include "value.h"
 
 /* Sets cols[0..n) of row id in t to vals with a new version, by actor. */
 static int server_write(roved_db *db, const rove__table *t, const char *id, const int *cols,
@@ -60,11 +27,11 @@ static int server_write(roved_db *db, const rove__table *t, const char *id, cons
     if (rc != 0)
         return rc;
     c[n] = ROVE__COL_VERSION;
-    v[n++] = num(version);
+    v[n++] = roved_int(version);
     c[n] = ROVE__COL_UPDATED_BY;
-    v[n++] = text(actor->id);
+    v[n++] = roved_text(actor->id);
     c[n] = ROVE__COL_UPDATED_AT;
-    v[n++] = num(now);
+    v[n++] = roved_int(now);
     if (version_out != NULL)
         *version_out = version;
     return roved_store_row_update(db, t, id, c, v, n);
@@ -82,7 +49,7 @@ typedef struct follow {
 static int follow_visit(const char *visit_id, void *payload)
 {
     follow *f = payload;
-    const rove__table *vt = table("visit");
+    const rove__table *vt = roved_table("visit");
     rove__value cur[ROVE__MAX_COLS];
     rove__buf buf = ROVE__BUF_INIT;
     int rc = roved_store_row_get(f->db, vt, visit_id, cur, &buf);
@@ -91,9 +58,10 @@ static int follow_visit(const char *visit_id, void *payload)
         return rc;
     }
     char planned_for[32], status[16];
-    copy_text(&cur[col(vt, "planned_for")], planned_for, sizeof(planned_for));
-    copy_text(&cur[col(vt, "status")], status, sizeof(status));
-    const rove__value *ps = &cur[col(vt, "planned_start")], *pe = &cur[col(vt, "planned_end")];
+    roved_text_copy(&cur[roved_col(vt, "planned_for")], planned_for, sizeof(planned_for));
+    roved_text_copy(&cur[roved_col(vt, "status")], status, sizeof(status));
+    const rove__value *ps = &cur[roved_col(vt, "planned_start")],
+                      *pe = &cur[roved_col(vt, "planned_end")];
     int64_t start = ps->type == ROVE__T_INT ? ps->i : 0;
     int64_t end = pe->type == ROVE__T_INT ? pe->i : start;
     rove__buf_free(&buf);
@@ -105,8 +73,9 @@ static int follow_visit(const char *visit_id, void *payload)
     if (start > 0 && (rc = roved_store_visit_clash(f->db, f->to_owner, visit_id, start,
                                                    end > start ? end : start + 1, &clash)) != 0)
         return rc;
-    int cols[2] = {col(vt, "planned_for"), col(vt, "status")};
-    rove__value vals[2] = {text(f->to_owner), text(clash ? "needs_replan" : status)};
+    int cols[2] = {roved_col(vt, "planned_for"), roved_col(vt, "status")};
+    rove__value vals[2] = {roved_text(f->to_owner),
+                           roved_text(clash ? "needs_replan" : status)};
     rc = server_write(f->db, vt, visit_id, cols, vals, 2, f->actor, f->now, NULL);
     if (rc == 0) {
         json_t *diff = json_pack("{s:{s:s?,s:s},s:s?,s:b}", "planned_for", "old",
@@ -134,7 +103,7 @@ int roved_transfer_move_account(roved_server *srv, roved_db *db, const roved_use
 {
     (void)srv;
     *changed = 0;
-    const rove__table *acc = table("account");
+    const rove__table *acc = roved_table("account");
     roved_rowinfo info;
     memset(&info, 0, sizeof(info));
     int rc = roved_store_row_info(db, acc, account_id, &info);
@@ -151,16 +120,16 @@ int roved_transfer_move_account(roved_server *srv, roved_db *db, const roved_use
     size_t n = 0;
     json_t *diff = json_object();
     if (owner_changes) {
-        cols[n] = col(acc, "owner_id");
-        vals[n++] = text(to_user_id);
+        cols[n] = roved_col(acc, "owner_id");
+        vals[n++] = roved_text(to_user_id);
         json_object_set_new(diff, "owner_id",
                             json_pack("{s:s?,s:s}", "old",
                                       info.owner_id[0] ? info.owner_id : NULL, "new",
                                       to_user_id));
     }
     if (terr_changes) {
-        cols[n] = col(acc, "territory_id");
-        vals[n++] = text(to_territory);
+        cols[n] = roved_col(acc, "territory_id");
+        vals[n++] = roved_text(to_territory);
         json_object_set_new(diff, "territory_id",
                             json_pack("{s:s?,s:s}", "old",
                                       info.territory_id[0] ? info.territory_id : NULL, "new",
@@ -206,13 +175,13 @@ typedef struct retask {
 static int reassign_task(const char *task_id, void *payload)
 {
     retask *r = payload;
-    const rove__table *tt = table("service_task");
+    const rove__table *tt = roved_table("service_task");
     rove__value cur[ROVE__MAX_COLS];
     rove__buf buf = ROVE__BUF_INIT;
     int rc = roved_store_row_get(r->db, tt, task_id, cur, &buf);
     char skills[256];
     if (rc == 0)
-        copy_text(&cur[col(tt, "required_skills")], skills, sizeof(skills));
+        roved_text_copy(&cur[roved_col(tt, "required_skills")], skills, sizeof(skills));
     rove__buf_free(&buf);
     if (rc != 0)
         return rc;
@@ -220,9 +189,9 @@ static int reassign_task(const char *task_id, void *payload)
     int found = 0;
     if ((rc = roved_assign_pick(r->db, skills, r->now, to, &found)) != 0)
         return rc;
-    int cols[2] = {col(tt, "assignee_id"), col(tt, "queue")};
-    rove__value vals[2] = {found ? text(to) : text(NULL),
-                           found ? text(NULL) : text("dispatcher")};
+    int cols[2] = {roved_col(tt, "assignee_id"), roved_col(tt, "queue")};
+    rove__value vals[2] = {found ? roved_text(to) : roved_text(NULL),
+                           found ? roved_text(NULL) : roved_text("dispatcher")};
     rc = server_write(r->db, tt, task_id, cols, vals, 2, r->actor, r->now, NULL);
     if (rc == 0) {
         json_t *diff = json_pack("{s:{s:s,s:s?},s:s?,s:s?}", "assignee_id", "old", r->from,

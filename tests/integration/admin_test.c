@@ -70,8 +70,8 @@ void test_integration__revocation(void)
         c, rove_contact_create(c, NULL, acc, "Typed After Revocation", NULL, NULL, NULL, 0));
     rove_sync_report rep;
     int rc = rove_client_sync(c, &rep);
-    TH_ASSERT_MSG(rc == ROVE_EREVOKED, "sync of a draining device: %s (%s)", rove_error_name(rc),
-                  rove_client_errmsg(c));
+    TH_ASSERT_MSG(rc == ROVE_EREVOKED, "sync of a draining device: %s (%s)",
+                  rove_error_name(rc), rove_client_errmsg(c));
     th_log("draining device: %s", rove_client_errmsg(c));
     TH_ASSERT_EQ(th_client_pending(c), 0);
     TH_ASSERT_EQ(rep.pushed, 2);
@@ -121,7 +121,8 @@ void test_integration__revocation(void)
         sqlite3 *sdb = NULL;
         TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
         sqlite3_busy_timeout(sdb, 5000);
-        TH_ASSERT_EQ(th_db_int(sdb, "SELECT count(*) FROM devices WHERE id = ?1 AND wiped_at > 0",
+        TH_ASSERT_EQ(th_db_int(sdb,
+                               "SELECT count(*) FROM devices WHERE id = ?1 AND wiped_at > 0",
                                dev, NULL),
                      1);
         TH_ASSERT_EQ(th_db_int(sdb,

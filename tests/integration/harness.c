@@ -1215,3 +1215,28 @@ int th_rovectl(const th_server *s, const char *args, char *out, size_t size)
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+void th_sync_ok(rove_client *c, rove_sync_report *rep, const char *what)
+{
+    memset(rep, 0, sizeof(*rep));
+    int rc = rove_client_sync(c, rep);
+    TH_ASSERT_MSG(rc == 0, "%s: rove_client_sync: %s: %s", what, rove_error_name(rc),
+                  rove_client_errmsg(c));
+    th_log("%s: pushed %llu applied %llu rejected %llu pulled %llu round trips %u", what,
+           (unsigned long long)rep->pushed, (unsigned long long)rep->applied,
+           (unsigned long long)rep->rejected, (unsigned long long)rep->pulled,
+           rep->round_trips);
+}
+
+int th_set_text(rove_client *c, const char *table, const char *id, const char *col,
+                const char *value)
+{
+    rove_record *r = NULL;
+    int rc = rove_client_get(c, &r, table, id);
+    if (rc == 0)
+        rc = rove_record_set_text(r, col, value);
+    if (rc == 0)
+        rc = rove_client_update(c, r);
+    rove_record_free(r);
+    return rc;
+}

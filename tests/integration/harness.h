@@ -284,4 +284,10 @@ int64_t th_server_int(const th_server *s, const char *sql, const char *p1, const
  * its output (stdout and stderr) goes to out. Returns the exit status. */
 int th_rovectl(const th_server *s, const char *args, char *out, size_t size);
 
+/* Syncs c and asserts it worked (rep is cleared first, then filled). */
+void th_sync_ok(rove_client *c, rove_sync_report *rep, const char *what);
+/* Sets one text column of a stored record through the SDK; the SDK's code. */
+int th_set_text(rove_client *c, const char *table, const char *id, const char *col,
+                const char *value);
+
 #endif

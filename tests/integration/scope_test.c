@@ -59,13 +59,6 @@ static int on_receipt(const rove_receipt *r, void *payload)
     return 0;
 }
 
-static void sync_ok(rove_client *c, rove_sync_report *rep, const char *what)
-{
-    int rc = rove_client_sync(c, rep);
-    TH_ASSERT_MSG(rc == 0, "%s: sync failed: %s: %s", what, rove_error_name(rc),
-                  rove_client_errmsg(c));
-}
-
 static void user_id(const th_server *s, const char *user, char *out)
 {
     char pw[40];
@@ -93,18 +86,8 @@ static rove_client *device(const th_server *s, const char *dir, const char *user
     rove_client *c = th_client_open(s, dir, user);
     TH_ASSERT_ROVE(c, rove_client_login(c, user, pw));
     rove_sync_report rep;
-    sync_ok(c, &rep, "bootstrap");
+    th_sync_ok(c, &rep, "bootstrap");
     return c;
-}
-
-static void set_text(rove_client *c, const char *table, const char *id, const char *col,
-                     const char *value)
-{
-    rove_record *r = NULL;
-    TH_ASSERT_ROVE(c, rove_client_get(c, &r, table, id));
-    TH_ASSERT_ROVE(c, rove_record_set_text(r, col, value));
-    TH_ASSERT_ROVE(c, rove_client_update(c, r));
-    rove_record_free(r);
 }
 
 /*
@@ -140,7 +123,7 @@ void test_integration__scope_reassign(void)
     TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM account WHERE id = ?1", acc), 0);
 
     /* Offline on the tablet, before the move. */
-    set_text(tablet, "account", acc, "phone", "+31 20 555 0199");
+    TH_ASSERT_ROVE(tablet, th_set_text(tablet, "account", acc, "phone", "+31 20 555 0199"));
     char contact[ROVE_ID_SIZE];
     TH_ASSERT_ROVE(tablet, rove_contact_create(tablet, contact, acc, "Before The Move", NULL,
                                                NULL, NULL, 0));
@@ -155,14 +138,15 @@ void test_integration__scope_reassign(void)
     usleep(30 * 1000);
 
     /* Offline on the tablet, after the move (it does not know yet). */
-    set_text(tablet, "account", acc, "address", "Written After The Move 1");
+    TH_ASSERT_ROVE(tablet,
+                   th_set_text(tablet, "account", acc, "address", "Written After The Move 1"));
 
     evicted ev = {0};
     receipts rs = {0};
     rove_client_on_evict(tablet, on_evict, &ev);
     rove_client_on_receipt(tablet, on_receipt, &rs);
     rove_sync_report rep;
-    sync_ok(tablet, &rep, "tablet after the move");
+    th_sync_ok(tablet, &rep, "tablet after the move");
     th_log("tablet: %d receipts (%d applied, %d quarantined: %s), %d evictions (%s)", rs.n,
            rs.applied, rs.quarantined, rs.quarantined_msg, ev.n, ev.n ? ev.reasons[0] : "-");
     TH_ASSERT_EQ(rs.applied, 2);
@@ -181,7 +165,7 @@ void test_integration__scope_reassign(void)
     TH_ASSERT(matches_fresh(s, tablet, "rita", "rita-demo", "after the eviction"));
 
     /* Rosa's phone gets the account with all its rows, old ones included. */
-    sync_ok(phone, &rep, "phone after the move");
+    th_sync_ok(phone, &rep, "phone after the move");
     TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM account WHERE id = ?1", acc), 1);
     char value[128];
     th_client_text(phone, "SELECT phone FROM account WHERE id = ?1", acc, value, sizeof(value));
@@ -208,7 +192,7 @@ void test_integration__scope_reassign(void)
 
     /* The eviction was confirmed: the next sync evicts nothing again. */
     ev.n = 0;
-    sync_ok(tablet, &rep, "tablet again");
+    th_sync_ok(tablet, &rep, "tablet again");
     TH_ASSERT_EQ(ev.n, 0);
     TH_ASSERT_EQ(rep.evicted, 0);
     TH_ASSERT(matches_fresh(s, tablet, "rita", "rita-demo", "after the confirmation"));
@@ -227,7 +211,7 @@ void test_integration__scope_reassign(void)
     char manager[128];
     th_admin_login(s, "maria", "maria-demo", manager, sizeof(manager));
     TH_ASSERT_EQ(th_admin_post(s, NULL, path, "{\"owner\":\"rita\"}", code, sizeof(code)), 401);
-    sync_ok(phone, &rep, "phone after refusals");
+    th_sync_ok(phone, &rep, "phone after refusals");
     TH_ASSERT_EQ(rep.evicted, 0);
     TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM account WHERE id = ?1", acc), 1);
 
@@ -278,12 +262,12 @@ void test_integration__scope_membership_window(void)
     TH_ASSERT_EQ(th_admin_post(s, admin, path, body, code, sizeof(code)), 400);
 
     rove_sync_report rep;
-    sync_ok(c, &rep, "before the window");
+    th_sync_ok(c, &rep, "before the window");
     TH_ASSERT_EQ(th_client_int(c, in_north, north), 0);
 
     while (now_ms() < from + 100)
         usleep(50 * 1000);
-    sync_ok(c, &rep, "in the window");
+    th_sync_ok(c, &rep, "in the window");
     int64_t got = th_client_int(c, in_north, north);
     th_log("in the window: %lld North accounts, %llu rows pulled", (long long)got,
            (unsigned long long)rep.pulled);
@@ -298,7 +282,7 @@ void test_integration__scope_membership_window(void)
     rove_client_on_evict(c, on_evict, &ev);
     while (now_ms() < to + 100)
         usleep(50 * 1000);
-    sync_ok(c, &rep, "after the window");
+    th_sync_ok(c, &rep, "after the window");
     th_log("after the window: %d evictions", ev.n);
     TH_ASSERT_EQ(ev.n, got);
     TH_ASSERT_EQ(th_client_int(c, in_north, north), 0);
@@ -401,7 +385,7 @@ void test_integration__scope_property(void)
                 if (rnd(&st) % 2)
                     continue;
                 rove_sync_report r;
-                sync_ok(dev[u], &r, users[u]);
+                th_sync_ok(dev[u], &r, users[u]);
                 char pw[40], what_[64];
                 snprintf(pw, sizeof(pw), "%s-demo", users[u]);
                 snprintf(what_, sizeof(what_), "seed 0x%llx step %d",
@@ -448,23 +432,25 @@ void test_integration__quarantine_decisions(void)
     usleep(30 * 1000);
 
     /* After the move, offline: an edit and a new contact. */
-    set_text(tablet, "account", acc, "address", "Late Address");
+    TH_ASSERT_ROVE(tablet, th_set_text(tablet, "account", acc, "address", "Late Address"));
     char contact[ROVE_ID_SIZE];
-    TH_ASSERT_ROVE(tablet, rove_contact_create(tablet, contact, acc, "Late Contact", NULL, NULL,
-                                               NULL, 0));
+    TH_ASSERT_ROVE(
+        tablet, rove_contact_create(tablet, contact, acc, "Late Contact", NULL, NULL, NULL, 0));
     receipts rs = {0};
     rove_client_on_receipt(tablet, on_receipt, &rs);
     rove_sync_report rep;
-    sync_ok(tablet, &rep, "tablet after the move");
+    th_sync_ok(tablet, &rep, "tablet after the move");
     TH_ASSERT_EQ(rs.quarantined, 2);
-    int64_t edit = th_server_int(s,
-                              "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'update' "
-                              "AND status = 'pending'",
-                              acc, NULL);
-    int64_t insert = th_server_int(s,
-                                "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'insert' "
-                                "AND status = 'pending'",
-                                contact, NULL);
+    int64_t edit =
+        th_server_int(s,
+                      "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'update' "
+                      "AND status = 'pending'",
+                      acc, NULL);
+    int64_t insert =
+        th_server_int(s,
+                      "SELECT id FROM quarantine WHERE row_id = ?1 AND op = 'insert' "
+                      "AND status = 'pending'",
+                      contact, NULL);
     TH_ASSERT(edit > 0 && insert > 0);
 
     /* Refusals: unknown entry, bad id, discard without a reason, no session. */
@@ -472,12 +458,14 @@ void test_integration__quarantine_decisions(void)
         th_admin_post(s, maria, "/v1/admin/quarantine/999999/apply", "{}", code, sizeof(code)),
         404);
     TH_ASSERT_EQ(
-        th_admin_post(s, maria, "/v1/admin/quarantine/x1/apply", "{}", code, sizeof(code)), 400);
+        th_admin_post(s, maria, "/v1/admin/quarantine/x1/apply", "{}", code, sizeof(code)),
+        400);
     snprintf(path, sizeof(path), "/v1/admin/quarantine/%lld/discard", (long long)edit);
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 400);
     TH_ASSERT_STR(code, "invalid_value");
     TH_ASSERT_EQ(th_admin_post(s, NULL, path, "{\"reason\":\"x\"}", code, sizeof(code)), 401);
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM quarantine WHERE status = 'pending'", NULL, NULL),
+    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM quarantine WHERE status = 'pending'",
+                               NULL, NULL),
                  2);
 
     /* Apply the contact: it reaches rosa's phone, made by rita. */
@@ -485,8 +473,9 @@ void test_integration__quarantine_decisions(void)
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 200);
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 409);
     TH_ASSERT_STR(code, "invalid_transition");
-    sync_ok(phone, &rep, "phone after the apply");
-    TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM contact WHERE id = ?1", contact), 1);
+    th_sync_ok(phone, &rep, "phone after the apply");
+    TH_ASSERT_EQ(th_client_int(phone, "SELECT count(*) FROM contact WHERE id = ?1", contact),
+                 1);
     {
         char sql[200];
         snprintf(sql, sizeof(sql),
@@ -496,24 +485,25 @@ void test_integration__quarantine_decisions(void)
 
     /* Discard the edit, with a reason: the address stays as it was. */
     snprintf(path, sizeof(path), "/v1/admin/quarantine/%lld/discard", (long long)edit);
-    TH_ASSERT_EQ(th_admin_post(s, maria, path, "{\"reason\":\"rosa owns it now\"}", code,
-                               sizeof(code)),
-                 200);
+    TH_ASSERT_EQ(
+        th_admin_post(s, maria, path, "{\"reason\":\"rosa owns it now\"}", code, sizeof(code)),
+        200);
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{\"reason\":\"again\"}", code, sizeof(code)),
                  409);
-    TH_ASSERT_EQ(th_server_int(s, "SELECT count(*) FROM account WHERE id = ?1 AND address = "
+    TH_ASSERT_EQ(th_server_int(s,
+                               "SELECT count(*) FROM account WHERE id = ?1 AND address = "
                                "'Late Address'",
-                            acc, NULL),
+                               acc, NULL),
                  0);
     TH_ASSERT_EQ(th_server_int(s,
-                            "SELECT count(*) FROM quarantine WHERE status = 'discarded' AND "
-                            "outcome = 'rosa owns it now' AND decided_by IS NOT NULL",
-                            NULL, NULL),
+                               "SELECT count(*) FROM quarantine WHERE status = 'discarded' AND "
+                               "outcome = 'rosa owns it now' AND decided_by IS NOT NULL",
+                               NULL, NULL),
                  1);
     TH_ASSERT_EQ(th_server_int(s,
-                            "SELECT count(*) FROM audit WHERE op IN ('quarantine_apply', "
-                            "'quarantine_discard')",
-                            NULL, NULL),
+                               "SELECT count(*) FROM audit WHERE op IN ('quarantine_apply', "
+                               "'quarantine_discard')",
+                               NULL, NULL),
                  2);
     th_resp r;
     th_http(s, "GET", "/v1/admin/quarantine", maria, NULL, NULL, 0, &r);

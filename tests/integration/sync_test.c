@@ -90,31 +90,6 @@ static void assert_replica_matches_server(rove_client *c, sqlite3 *snap)
     }
 }
 
-static void sync_ok(rove_client *c, rove_sync_report *rep, const char *what)
-{
-    memset(rep, 0, sizeof(*rep));
-    int rc = rove_client_sync(c, rep);
-    TH_ASSERT_MSG(rc == 0, "%s: rove_client_sync: %s: %s", what, rove_error_name(rc),
-                  rove_client_errmsg(c));
-    th_log("%s: pushed %llu applied %llu rejected %llu pulled %llu round trips %u", what,
-           (unsigned long long)rep->pushed, (unsigned long long)rep->applied,
-           (unsigned long long)rep->rejected, (unsigned long long)rep->pulled,
-           rep->round_trips);
-}
-
-static int set_phone(rove_client *c, const char *table, const char *id, const char *col,
-                     const char *value)
-{
-    rove_record *r = NULL;
-    int rc = rove_client_get(c, &r, table, id);
-    if (rc == 0)
-        rc = rove_record_set_text(r, col, value);
-    if (rc == 0)
-        rc = rove_client_update(c, r);
-    rove_record_free(r);
-    return rc;
-}
-
 void test_integration__two_devices(void)
 {
     th_server *s = th_server_start(NULL);
@@ -132,9 +107,9 @@ void test_integration__two_devices(void)
     TH_ASSERT(strcmp(rove_client_device_id(a), rove_client_device_id(b)) != 0);
 
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
     TH_ASSERT(rep.pulled > 0);
-    sync_ok(b, &rep, "B bootstrap");
+    th_sync_ok(b, &rep, "B bootstrap");
     TH_ASSERT(rep.pulled > 0);
     assert_same_replicas(a, b);
 
@@ -156,7 +131,7 @@ void test_integration__two_devices(void)
     TH_ASSERT_ROVE(a,
                    rove_contact_create(a, contact, acc_a, "Jonas Verhoeven", "Purchasing lead",
                                        "+31 20 555 0101", "jonas@example.com", 0));
-    TH_ASSERT_ROVE(a, set_phone(a, "account", acc_a, "phone", "+31 20 555 0199"));
+    TH_ASSERT_ROVE(a, th_set_text(a, "account", acc_a, "phone", "+31 20 555 0199"));
     uint64_t pending_a = th_client_pending(a);
     TH_ASSERT_MSG(pending_a >= 4, "A has %llu pending changes, expected at least 4",
                   (unsigned long long)pending_a);
@@ -169,22 +144,22 @@ void test_integration__two_devices(void)
     th_client_text(b, "SELECT id FROM contact WHERE account_id = ?1 ORDER BY id LIMIT 1", acc_b,
                    contact_b, sizeof(contact_b));
     TH_ASSERT_ROVE(b,
-                   set_phone(b, "account", acc_b, "address", "Prinsengracht 263, Amsterdam"));
+                   th_set_text(b, "account", acc_b, "address", "Prinsengracht 263, Amsterdam"));
     if (contact_b[0] != '\0')
-        TH_ASSERT_ROVE(b, set_phone(b, "contact", contact_b, "title", "Head of purchasing"));
+        TH_ASSERT_ROVE(b, th_set_text(b, "contact", contact_b, "title", "Head of purchasing"));
     uint64_t pending_b = th_client_pending(b);
     TH_ASSERT(pending_b >= 1);
 
     /* Both come back online. */
-    sync_ok(a, &rep, "A catch-up");
+    th_sync_ok(a, &rep, "A catch-up");
     TH_ASSERT_EQ(rep.pushed, pending_a);
     TH_ASSERT_EQ(rep.applied, pending_a);
     TH_ASSERT_EQ(rep.rejected, 0);
-    sync_ok(b, &rep, "B catch-up");
+    th_sync_ok(b, &rep, "B catch-up");
     TH_ASSERT_EQ(rep.pushed, pending_b);
     TH_ASSERT_EQ(rep.applied, pending_b);
     TH_ASSERT(rep.pulled >= 3); /* at least A's visit, contact and account */
-    sync_ok(a, &rep, "A pull");
+    th_sync_ok(a, &rep, "A pull");
     TH_ASSERT_EQ(rep.pushed, 0);
     TH_ASSERT(rep.pulled >= 1);
 
@@ -400,7 +375,7 @@ void test_integration__kill9_restart(void)
     rove_client_on_receipt(a, on_receipt_version, &vs);
     TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
     char acc[ROVE_ID_SIZE];
     th_client_text(a, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
     TH_ASSERT(acc[0] != '\0');
@@ -408,7 +383,7 @@ void test_integration__kill9_restart(void)
     static char ids[2 * K9_N][ROVE_ID_SIZE];
     create_contacts(a, acc, "K9 contact", K9_N, ids);
     TH_ASSERT_EQ(th_client_pending(a), K9_N);
-    sync_ok(a, &rep, "A push 50");
+    th_sync_ok(a, &rep, "A push 50");
     TH_ASSERT_EQ(rep.pushed, K9_N);
     TH_ASSERT_EQ(rep.applied, K9_N);
     TH_ASSERT_EQ(th_client_pending(a), 0);
@@ -424,7 +399,7 @@ void test_integration__kill9_restart(void)
     /* A second SDK device bootstraps and sees all 50. */
     rove_client *b = th_client_open(s, dir, "rita-phone");
     TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
-    sync_ok(b, &rep, "B bootstrap after kill -9");
+    th_sync_ok(b, &rep, "B bootstrap after kill -9");
     TH_ASSERT_EQ(
         th_client_int(b, "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %'", NULL),
         K9_N);
@@ -437,7 +412,7 @@ void test_integration__kill9_restart(void)
     rove_client_on_receipt(a, on_receipt_version, &vs);
     TH_ASSERT(rove_client_logged_in(a) == 1);
     create_contacts(a, acc, "TERM contact", K9_N, ids + K9_N);
-    sync_ok(a, &rep, "A push 50 more");
+    th_sync_ok(a, &rep, "A push 50 more");
     TH_ASSERT_EQ(rep.pushed, K9_N);
     TH_ASSERT_EQ(rep.applied, K9_N);
     TH_ASSERT_EQ(vs.n, 2 * K9_N);
@@ -451,7 +426,7 @@ void test_integration__kill9_restart(void)
 
     rove_client_free(a);
     a = th_client_open(s, dir, "rita-tablet");
-    sync_ok(a, &rep, "A after restart");
+    th_sync_ok(a, &rep, "A after restart");
     TH_ASSERT_EQ(rep.pushed, 0);
     TH_ASSERT_EQ(th_client_int(a,
                                "SELECT count(*) FROM contact WHERE name LIKE 'K9 contact %' "
@@ -475,7 +450,7 @@ void test_integration__kill9_during_sync(void)
     rove_client *a = th_client_open(s, dir, "rita-tablet");
     TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
     char acc[ROVE_ID_SIZE];
     th_client_text(a, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
     rove_client_free(a);
@@ -530,7 +505,7 @@ void test_integration__kill9_during_sync(void)
     th_log("%d of %d syncs were cut off by the kill", interrupted, rounds);
     /* Back online for good: the outbox drains and everything is there once. */
     a = th_client_open(s, dir, "rita-tablet");
-    sync_ok(a, &rep, "A final");
+    th_sync_ok(a, &rep, "A final");
     TH_ASSERT_EQ(th_client_pending(a), 0);
     TH_ASSERT_EQ(count_problem_receipts(a), 0);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
@@ -562,7 +537,7 @@ void test_integration__technician_scope(void)
     TH_ASSERT_ROVE(t, rove_client_login(t, "tom", "tom-demo"));
     TH_ASSERT_STR(rove_client_role(t), "technician");
     rove_sync_report rep;
-    sync_ok(t, &rep, "tom bootstrap");
+    th_sync_ok(t, &rep, "tom bootstrap");
     const char *tom = rove_client_user_id(t);
     TH_ASSERT(tom != NULL);
     char tom_id[ROVE_ID_SIZE];
@@ -706,7 +681,7 @@ void test_integration__paged_bootstrap(void)
     TH_ASSERT_EQ(rove_client_open(&c, &o), 0);
     TH_ASSERT_ROVE(c, rove_client_login(c, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(c, &rep, "paged bootstrap");
+    th_sync_ok(c, &rep, "paged bootstrap");
     int64_t cursor = 0;
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", &cursor);
     int64_t rows = th_db_int(snap,
@@ -754,8 +729,8 @@ void test_integration__delete_propagates(void)
     TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
     TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
-    sync_ok(b, &rep, "B bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(b, &rep, "B bootstrap");
     evictions ev = {0};
     receipts rb = {0};
     rove_client_on_evict(b, on_evict, &ev);
@@ -770,13 +745,13 @@ void test_integration__delete_propagates(void)
     TH_ASSERT_ROVE(a, rove_client_delete(a, "contact", contact));
     TH_ASSERT_EQ(th_client_int(a, "SELECT count(*) FROM contact WHERE id = ?1", contact), 0);
     TH_ASSERT_ROVE(a, rove_client_delete(a, "contact", other));
-    sync_ok(a, &rep, "A pushes the deletes");
+    th_sync_ok(a, &rep, "A pushes the deletes");
     TH_ASSERT_EQ(rep.pushed, 2);
     TH_ASSERT_EQ(rep.applied, 2);
 
     /* B edits the first one offline, before it hears of the delete. */
-    TH_ASSERT_ROVE(b, set_phone(b, "contact", contact, "title", "Edited while deleted"));
-    sync_ok(b, &rep, "B syncs");
+    TH_ASSERT_ROVE(b, th_set_text(b, "contact", contact, "title", "Edited while deleted"));
+    th_sync_ok(b, &rep, "B syncs");
     TH_ASSERT_EQ(rep.pushed, 1);
     TH_ASSERT_EQ(rb.total, 1);
     TH_ASSERT_MSG(rb.problems == 1,
@@ -813,7 +788,7 @@ void test_integration__delete_propagates(void)
                      1);
         sqlite3_close(sdb);
     }
-    sync_ok(a, &rep, "A pull");
+    th_sync_ok(a, &rep, "A pull");
     assert_same_replicas(a, b);
     sqlite3 *snap = th_snapshot(s, "rita", "rita-demo", NULL);
     TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM contact WHERE id = ?1", contact, NULL),
@@ -840,8 +815,8 @@ void test_integration__conflicts(void)
     TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
     TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
-    sync_ok(b, &rep, "B bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(b, &rep, "B bootstrap");
 
     char acc[ROVE_ID_SIZE], visit[ROVE_ID_SIZE];
     th_client_text(a, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
@@ -852,29 +827,29 @@ void test_integration__conflicts(void)
     TH_ASSERT(acc[0] != '\0' && visit[0] != '\0');
 
     /* Notes are appended to, not overwritten: give them a common start. */
-    TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "notes", "Base note"));
-    sync_ok(a, &rep, "A sets the base note");
-    sync_ok(b, &rep, "B pulls the base note");
+    TH_ASSERT_ROVE(a, th_set_text(a, "account", acc, "notes", "Base note"));
+    th_sync_ok(a, &rep, "A sets the base note");
+    th_sync_ok(b, &rep, "B pulls the base note");
 
     /* B edits first (older HLC), A a little later (newer HLC). */
-    TH_ASSERT_ROVE(b, set_phone(b, "account", acc, "notes", "Base note\nLine from B"));
-    TH_ASSERT_ROVE(b, set_phone(b, "account", acc, "address", "Older edit by B"));
+    TH_ASSERT_ROVE(b, th_set_text(b, "account", acc, "notes", "Base note\nLine from B"));
+    TH_ASSERT_ROVE(b, th_set_text(b, "account", acc, "address", "Older edit by B"));
     TH_ASSERT_ROVE(b, rove_visit_cancel(b, visit));
     usleep(20 * 1000);
-    TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "address", "Newer edit by A"));
-    TH_ASSERT_ROVE(a, set_phone(a, "account", acc, "notes", "Base note\nLine from A"));
+    TH_ASSERT_ROVE(a, th_set_text(a, "account", acc, "address", "Newer edit by A"));
+    TH_ASSERT_ROVE(a, th_set_text(a, "account", acc, "notes", "Base note\nLine from A"));
     TH_ASSERT_ROVE(a, rove_visit_check_in(a, visit, ROVE_NO_GEO, ROVE_NO_GEO));
     TH_ASSERT_ROVE(
         a, rove_visit_check_out(a, visit, ROVE_NO_GEO, ROVE_NO_GEO, "Signed", NULL, NULL));
 
     /* A comes back first, B (the older edits) last. */
-    sync_ok(a, &rep, "A (newer edits) syncs first");
+    th_sync_ok(a, &rep, "A (newer edits) syncs first");
     TH_ASSERT_EQ(rep.rejected, 0);
     receipts rb = {0};
     rove_client_on_receipt(b, on_receipt, &rb);
     conflicts cb = {0};
     rove_client_on_conflict(b, on_conflict, &cb);
-    sync_ok(b, &rep, "B (older edits) syncs last");
+    th_sync_ok(b, &rep, "B (older edits) syncs last");
     /* B's app is told which values lost, to what, and by which policy. */
     TH_ASSERT_MSG(cb.n == 2, "B's conflict callback ran %u times, expected 2", cb.n);
     TH_ASSERT_EQ(count_conflicts(b, "SELECT count(*) FROM c WHERE \"column\" = 'address' AND "
@@ -899,7 +874,7 @@ void test_integration__conflicts(void)
     th_log("B's first losing change: %s", rb.first_problem);
     TH_ASSERT(count_problem_receipts(b) >= 2);
     TH_ASSERT_EQ(count_problem_receipts(a), 0);
-    sync_ok(a, &rep, "A pulls");
+    th_sync_ok(a, &rep, "A pulls");
     TH_ASSERT_EQ(th_client_pending(a), 0);
     TH_ASSERT_EQ(th_client_pending(b), 0);
     assert_same_replicas(a, b);
@@ -959,7 +934,7 @@ void test_integration__large_outbox(void)
     TH_ASSERT_EQ(rove_client_open(&c, &o), 0);
     TH_ASSERT_ROVE(c, rove_client_login(c, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(c, &rep, "bootstrap");
+    th_sync_ok(c, &rep, "bootstrap");
     char acc[ROVE_ID_SIZE];
     th_client_text(c, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
     const int n = 1100;
@@ -985,7 +960,7 @@ void test_integration__large_outbox(void)
 
     receipts rs = {0};
     rove_client_on_receipt(c, on_receipt, &rs);
-    sync_ok(c, &rep, "sync again");
+    th_sync_ok(c, &rep, "sync again");
     TH_ASSERT_EQ(rep.pushed, (uint64_t)n - 1000);
     TH_ASSERT_EQ(rs.problems, 0);
     TH_ASSERT_EQ(th_client_pending(c), 0);
@@ -1054,25 +1029,25 @@ void test_integration__pending_survives_pull(void)
     TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
     TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
-    sync_ok(b, &rep, "B bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(b, &rep, "B bootstrap");
 
     char x[ROVE_ID_SIZE], z[ROVE_ID_SIZE];
     th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1", NULL, x, sizeof(x));
     th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1 OFFSET 5", NULL, z,
                    sizeof(z));
-    TH_ASSERT_ROVE(a, set_phone(a, "contact", z, "title", "Some other edit"));
-    TH_ASSERT_ROVE(a, set_phone(a, "contact", x, "title", "Title typed on A"));
-    TH_ASSERT_ROVE(b, set_phone(b, "contact", x, "phone", "+31 6 1234 5678"));
-    sync_ok(b, &rep, "B pushes its edit of X");
+    TH_ASSERT_ROVE(a, th_set_text(a, "contact", z, "title", "Some other edit"));
+    TH_ASSERT_ROVE(a, th_set_text(a, "contact", x, "title", "Title typed on A"));
+    TH_ASSERT_ROVE(b, th_set_text(b, "contact", x, "phone", "+31 6 1234 5678"));
+    th_sync_ok(b, &rep, "B pushes its edit of X");
 
     watch w = {a, x, 0, 0, ""};
     rove_client_on_progress(a, check_pending_title, &w);
-    sync_ok(a, &rep, "A syncs one change per request");
+    th_sync_ok(a, &rep, "A syncs one change per request");
     TH_ASSERT(rep.round_trips >= 2);
     TH_ASSERT(w.calls >= 2);
     TH_ASSERT_MSG(w.bad == 0, "A's pending title disappeared after a pull: saw \"%s\"", w.seen);
-    sync_ok(b, &rep, "B pulls");
+    th_sync_ok(b, &rep, "B pulls");
     char text[128];
     for (int i = 0; i < 2; i++) {
         rove_client *c = i ? b : a;
@@ -1216,7 +1191,7 @@ void test_integration__server_stall(void)
     TH_ASSERT_EQ(rove_client_open(&c, &o), 0);
     TH_ASSERT_ROVE(c, rove_client_login(c, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(c, &rep, "bootstrap");
+    th_sync_ok(c, &rep, "bootstrap");
     char acc[ROVE_ID_SIZE];
     th_client_text(c, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
     for (int i = 0; i < 5; i++) {
@@ -1260,7 +1235,7 @@ void test_integration__server_stall(void)
     usleep(500 * 1000);
     receipts rs = {0};
     rove_client_on_receipt(c, on_receipt, &rs);
-    sync_ok(c, &rep, "after the server wakes up");
+    th_sync_ok(c, &rep, "after the server wakes up");
     TH_ASSERT_EQ(rep.pushed, 5);
     TH_ASSERT_MSG(rs.problems == 0, "a resent change got a problem receipt: %s",
                   rs.first_problem);
@@ -1453,19 +1428,19 @@ void test_integration__custom_resolver(void)
     TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
     TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
-    sync_ok(b, &rep, "B bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(b, &rep, "B bootstrap");
     char acc[ROVE_ID_SIZE], con[ROVE_ID_SIZE];
     th_client_text(a, "SELECT id FROM account ORDER BY id LIMIT 1", NULL, acc, sizeof(acc));
     th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1", NULL, con, sizeof(con));
 
     /* A agrees 10 %; B, stale, pushes 12 %: the lower (agreed) one stays. */
     TH_ASSERT_ROVE(a, set_real_col(a, "account", acc, "discount_pct", 10));
-    sync_ok(a, &rep, "A sets 10 %");
+    th_sync_ok(a, &rep, "A sets 10 %");
     TH_ASSERT_ROVE(b, set_real_col(b, "account", acc, "discount_pct", 12));
     receipts rb = {0};
     rove_client_on_receipt(b, on_receipt, &rb);
-    sync_ok(b, &rep, "B pushes a stale 12 %");
+    th_sync_ok(b, &rep, "B pushes a stale 12 %");
     TH_ASSERT_EQ(rb.problems, 1); /* overridden */
     TH_ASSERT_EQ(th_client_int(b, "SELECT discount_pct = 10 FROM account WHERE id = ?1", acc),
                  1);
@@ -1478,22 +1453,22 @@ void test_integration__custom_resolver(void)
     /* B raises it to 15 (no conflict: B has seen 10); A, stale, lowers it to
      * 7: the lower one wins, and the 15 it replaced is logged. */
     TH_ASSERT_ROVE(b, set_real_col(b, "account", acc, "discount_pct", 15));
-    sync_ok(b, &rep, "B sets 15 %");
+    th_sync_ok(b, &rep, "B sets 15 %");
     TH_ASSERT_EQ(rep.applied, 1);
     TH_ASSERT_ROVE(a, set_real_col(a, "account", acc, "discount_pct", 7));
-    sync_ok(a, &rep, "A pushes a stale 7 %");
+    th_sync_ok(a, &rep, "A pushes a stale 7 %");
     TH_ASSERT_EQ(rep.applied, 1);
     TH_ASSERT_EQ(count_conflicts(a, "SELECT count(*) FROM c"), 0);
     TH_ASSERT_EQ(th_client_int(a, "SELECT discount_pct = 7 FROM account WHERE id = ?1", acc),
                  1);
 
     /* Two numbers typed concurrently: both kept, joined by the resolver. */
-    TH_ASSERT_ROVE(a, set_phone(a, "contact", con, "phone", "+31 20 111"));
-    TH_ASSERT_ROVE(b, set_phone(b, "contact", con, "phone", "+31 20 222"));
-    sync_ok(a, &rep, "A pushes a phone");
-    sync_ok(b, &rep, "B pushes another phone");
+    TH_ASSERT_ROVE(a, th_set_text(a, "contact", con, "phone", "+31 20 111"));
+    TH_ASSERT_ROVE(b, th_set_text(b, "contact", con, "phone", "+31 20 222"));
+    th_sync_ok(a, &rep, "A pushes a phone");
+    th_sync_ok(b, &rep, "B pushes another phone");
     TH_ASSERT_EQ(rep.applied, 1); /* merged */
-    sync_ok(a, &rep, "A pulls");
+    th_sync_ok(a, &rep, "A pulls");
     char phone[128];
     th_client_text(a, "SELECT phone FROM contact WHERE id = ?1", con, phone, sizeof(phone));
     TH_ASSERT_STR(phone, "+31 20 111 / +31 20 222");
@@ -1549,21 +1524,22 @@ void test_integration__conflict_decisions(void)
     TH_ASSERT_ROVE(a, rove_client_login(a, "rita", "rita-demo"));
     TH_ASSERT_ROVE(b, rove_client_login(b, "rita", "rita-demo"));
     rove_sync_report rep;
-    sync_ok(a, &rep, "A bootstrap");
-    sync_ok(b, &rep, "B bootstrap");
+    th_sync_ok(a, &rep, "A bootstrap");
+    th_sync_ok(b, &rep, "B bootstrap");
     char con[ROVE_ID_SIZE];
     th_client_text(a, "SELECT id FROM contact ORDER BY id LIMIT 1", NULL, con, sizeof(con));
 
     /* B's title loses to A's newer one. */
-    TH_ASSERT_ROVE(b, set_phone(b, "contact", con, "title", "Buyer"));
+    TH_ASSERT_ROVE(b, th_set_text(b, "contact", con, "title", "Buyer"));
     usleep(20 * 1000);
-    TH_ASSERT_ROVE(a, set_phone(a, "contact", con, "title", "Head buyer"));
-    sync_ok(a, &rep, "A");
-    sync_ok(b, &rep, "B");
-    int64_t lost_id = th_server_int(s,
-                                 "SELECT id FROM conflicts WHERE row_id = ?1 AND column_name = "
-                                 "'title' AND lost_value = '\"Buyer\"'",
-                                 con, NULL);
+    TH_ASSERT_ROVE(a, th_set_text(a, "contact", con, "title", "Head buyer"));
+    th_sync_ok(a, &rep, "A");
+    th_sync_ok(b, &rep, "B");
+    int64_t lost_id =
+        th_server_int(s,
+                      "SELECT id FROM conflicts WHERE row_id = ?1 AND column_name = "
+                      "'title' AND lost_value = '\"Buyer\"'",
+                      con, NULL);
     TH_ASSERT(lost_id > 0);
 
     /* The record's version before the manager acts: what a device that
@@ -1588,22 +1564,22 @@ void test_integration__conflict_decisions(void)
         th_admin_post(s, admin, "/v1/admin/conflicts/1/undo", "{}", code, sizeof(code)), 404);
 
     /* The restored title reaches both devices; the replaced one is logged. */
-    sync_ok(a, &rep, "A pulls the restore");
-    sync_ok(b, &rep, "B pulls the restore");
+    th_sync_ok(a, &rep, "A pulls the restore");
+    th_sync_ok(b, &rep, "B pulls the restore");
     char title[64];
     th_client_text(a, "SELECT title FROM contact WHERE id = ?1", con, title, sizeof(title));
     TH_ASSERT_STR(title, "Buyer");
     assert_same_replicas(a, b);
     TH_ASSERT_EQ(th_server_int(s,
-                            "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND policy = "
-                            "'restore' AND lost_value = '\"Head buyer\"' AND kept_value = "
-                            "'\"Buyer\"'",
-                            con, NULL),
+                               "SELECT count(*) FROM conflicts WHERE row_id = ?1 AND policy = "
+                               "'restore' AND lost_value = '\"Head buyer\"' AND kept_value = "
+                               "'\"Buyer\"'",
+                               con, NULL),
                  1);
     TH_ASSERT_EQ(th_server_int(s,
-                            "SELECT count(*) FROM audit WHERE row_id = ?1 AND op = "
-                            "'conflict_restore'",
-                            con, NULL),
+                               "SELECT count(*) FROM audit WHERE row_id = ?1 AND op = "
+                               "'conflict_restore'",
+                               con, NULL),
                  1);
 
     /* A device that never saw the restore edits the title: its older edit
@@ -1611,8 +1587,8 @@ void test_integration__conflict_decisions(void)
      * clock) and loses by last writer; it is not applied silently. */
     rove_client *c = th_client_open(s, dir, "rita-c");
     TH_ASSERT_ROVE(c, rove_client_login(c, "rita", "rita-demo"));
-    sync_ok(c, &rep, "C bootstrap");
-    TH_ASSERT_ROVE(c, set_phone(c, "contact", con, "title", "Stale title"));
+    th_sync_ok(c, &rep, "C bootstrap");
+    TH_ASSERT_ROVE(c, th_set_text(c, "contact", con, "title", "Stale title"));
     /* Push C's edit as if made before the restore, by rewinding its base. */
     {
         sqlite3 *cdb = NULL;
@@ -1625,23 +1601,25 @@ void test_integration__conflict_decisions(void)
         TH_ASSERT(sqlite3_exec(cdb, sql, NULL, NULL, NULL) == SQLITE_OK);
         sqlite3_close(cdb);
     }
-    sync_ok(c, &rep, "C pushes a stale title");
+    th_sync_ok(c, &rep, "C pushes a stale title");
     th_client_text(c, "SELECT title FROM contact WHERE id = ?1", con, title, sizeof(title));
     TH_ASSERT_STR(title, "Buyer");
     rove_client_free(c);
 
     /* Dismiss: the open entry for the title A's edit replaced. */
-    int64_t other = th_server_int(s,
-                               "SELECT id FROM conflicts WHERE row_id = ?1 AND resolution IS "
-                               "NULL ORDER BY id LIMIT 1",
-                               con, NULL);
+    int64_t other =
+        th_server_int(s,
+                      "SELECT id FROM conflicts WHERE row_id = ?1 AND resolution IS "
+                      "NULL ORDER BY id LIMIT 1",
+                      con, NULL);
     TH_ASSERT(other > 0);
     snprintf(path, sizeof(path), "/v1/admin/conflicts/%lld/dismiss", (long long)other);
     TH_ASSERT_EQ(th_admin_post(s, maria, path, "{}", code, sizeof(code)), 200);
     TH_ASSERT_EQ(th_server_int(s,
-                            "SELECT count(*) FROM conflicts WHERE id = ?1 AND resolution = "
-                            "'dismissed' AND resolved_by IS NOT NULL",
-                            (snprintf(path, sizeof(path), "%lld", (long long)other), path), NULL),
+                               "SELECT count(*) FROM conflicts WHERE id = ?1 AND resolution = "
+                               "'dismissed' AND resolved_by IS NOT NULL",
+                               (snprintf(path, sizeof(path), "%lld", (long long)other), path),
+                               NULL),
                  1);
     th_resp r;
     snprintf(path, sizeof(path), "/v1/admin/conflicts?open=1&record=%s", con);

@@ -11,13 +11,6 @@
 #include "cases.h"
 #include "harness.h"
 
-static void sync_ok(rove_client *c, rove_sync_report *rep, const char *what)
-{
-    int rc = rove_client_sync(c, rep);
-    TH_ASSERT_MSG(rc == 0, "%s: sync failed: %s: %s", what, rove_error_name(rc),
-                  rove_client_errmsg(c));
-}
-
 static rove_client *device(const th_server *s, const char *dir, const char *user,
                            const char *label)
 {
@@ -26,31 +19,8 @@ static rove_client *device(const th_server *s, const char *dir, const char *user
     rove_client *c = th_client_open(s, dir, label);
     TH_ASSERT_ROVE(c, rove_client_login(c, user, pw));
     rove_sync_report rep;
-    sync_ok(c, &rep, "bootstrap");
+    th_sync_ok(c, &rep, "bootstrap");
     return c;
-}
-
-static int set_text_rc(rove_client *c, const char *table, const char *id, const char *col,
-                       const char *value)
-{
-    rove_record *r = NULL;
-    int rc = rove_client_get(c, &r, table, id);
-    if (rc == 0)
-        rc = rove_record_set_text(r, col, value);
-    if (rc == 0)
-        rc = rove_client_update(c, r);
-    rove_record_free(r);
-    return rc;
-}
-
-static void set_text(rove_client *c, const char *table, const char *id, const char *col,
-                     const char *value)
-{
-    rove_record *r = NULL;
-    TH_ASSERT_ROVE(c, rove_client_get(c, &r, table, id));
-    TH_ASSERT_ROVE(c, rove_record_set_text(r, col, value));
-    TH_ASSERT_ROVE(c, rove_client_update(c, r));
-    rove_record_free(r);
 }
 
 /* POSTs json and returns the status; the answer's body (NUL-terminated) in r. */
@@ -120,13 +90,14 @@ void test_integration__transfer_resignation(void)
     th_client_text(phone, "SELECT id FROM account WHERE owner_id = ?1 ORDER BY id LIMIT 1",
                    rita_id, north_acc, sizeof(north_acc));
     rove_sync_report rep;
-    sync_ok(phone, &rep, "phone before going offline");
+    th_sync_ok(phone, &rep, "phone before going offline");
     TH_ASSERT_EQ(
         th_client_int(phone, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id),
         owned);
 
     /* Offline on rita's phone: an edit and a new contact, never synced. */
-    set_text(phone, "account", north_acc, "address", "Typed By Rita Before Leaving");
+    TH_ASSERT_ROVE(phone, th_set_text(phone, "account", north_acc, "address",
+                                      "Typed By Rita Before Leaving"));
     char late_contact[ROVE_ID_SIZE];
     TH_ASSERT_ROVE(phone,
                    rove_contact_create(phone, late_contact, south_acc[0],
@@ -204,7 +175,7 @@ void test_integration__transfer_resignation(void)
     th_server_restart(s);
     th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
     /* While the transfer waits, raj and rosa work on. */
-    sync_ok(raj, &rep, "raj mid-transfer");
+    th_sync_ok(raj, &rep, "raj mid-transfer");
     TH_ASSERT_EQ(post_json(s, admin, path, "{\"drain_seconds\":5}", &r), 200);
     th_log("run: %s", body(&r));
     TH_ASSERT(strstr(body(&r), "\"done\"") != NULL);
@@ -260,12 +231,12 @@ void test_integration__transfer_resignation(void)
                  0);
 
     /* Raj edits a moved account; rosa syncs. */
-    sync_ok(raj, &rep, "raj after the transfer");
+    th_sync_ok(raj, &rep, "raj after the transfer");
     TH_ASSERT_EQ(th_client_int(raj, "SELECT count(*) FROM account WHERE id = ?1", north_acc),
                  1);
-    set_text(raj, "account", north_acc, "phone", "+31 20 555 1234");
-    sync_ok(raj, &rep, "raj edits");
-    sync_ok(rosa, &rep, "rosa after the transfer");
+    TH_ASSERT_ROVE(raj, th_set_text(raj, "account", north_acc, "phone", "+31 20 555 1234"));
+    th_sync_ok(raj, &rep, "raj edits");
+    th_sync_ok(rosa, &rep, "rosa after the transfer");
     TH_ASSERT_EQ(
         th_client_int(rosa, "SELECT count(*) FROM account WHERE id = ?1", south_acc[0]), 1);
 
@@ -286,7 +257,7 @@ void test_integration__transfer_resignation(void)
                                "'device_revoked' AND status = 'pending'",
                                NULL, NULL),
                  1);
-    sync_ok(raj, &rep, "raj gets rita's late edit");
+    th_sync_ok(raj, &rep, "raj gets rita's late edit");
     char addr[128];
     th_client_text(raj, "SELECT address FROM account WHERE id = ?1", north_acc, addr,
                    sizeof(addr));
@@ -294,7 +265,7 @@ void test_integration__transfer_resignation(void)
     th_client_text(raj, "SELECT phone FROM account WHERE id = ?1", north_acc, addr,
                    sizeof(addr));
     TH_ASSERT_STR(addr, "+31 20 555 1234"); /* raj's own edit stands too */
-    sync_ok(rosa, &rep, "rosa gets rita's late contact");
+    th_sync_ok(rosa, &rep, "rosa gets rita's late contact");
     TH_ASSERT_EQ(
         th_client_int(rosa, "SELECT count(*) FROM contact WHERE id = ?1", late_contact), 1);
     TH_ASSERT(th_matches_fresh(s, raj, "raj", "raj-demo", "raj after the transfer"));
@@ -382,9 +353,9 @@ void test_integration__transfer_realignment(void)
     TH_ASSERT(strstr(out, "realignment") != NULL);
 
     rove_sync_report rep;
-    sync_ok(rosa, &rep, "rosa after the realignment");
+    th_sync_ok(rosa, &rep, "rosa after the realignment");
     TH_ASSERT(rep.evicted > 0);
-    sync_ok(raj, &rep, "raj after the realignment");
+    th_sync_ok(raj, &rep, "raj after the realignment");
     TH_ASSERT(th_matches_fresh(s, rosa, "rosa", "rosa-demo", "rosa"));
     TH_ASSERT(th_matches_fresh(s, raj, "raj", "raj-demo", "raj"));
     TH_ASSERT_EQ(
@@ -516,8 +487,8 @@ void test_integration__delegation_leave(void)
 
     /* Before the start: rosa's devices get rita's two accounts, read-only. */
     rove_sync_report rep;
-    sync_ok(tablet, &rep, "tablet before the start");
-    sync_ok(phone, &rep, "phone before the start");
+    th_sync_ok(tablet, &rep, "tablet before the start");
+    th_sync_ok(phone, &rep, "phone before the start");
     TH_ASSERT_EQ(
         th_client_int(tablet, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id), 2);
     /* The tablet holds a signed lease: it refuses writes before the start
@@ -530,7 +501,7 @@ void test_integration__delegation_leave(void)
     TH_ASSERT_STR(rove_rows_text(q, 7), "scheduled");
     TH_ASSERT_EQ(rove_rows_next(q), 0);
     rove_rows_free(q);
-    TH_ASSERT_EQ(set_text_rc(tablet, "account", acc[0], "phone", "+31 20 000 0000"),
+    TH_ASSERT_EQ(th_set_text(tablet, "account", acc[0], "phone", "+31 20 000 0000"),
                  ROVE_EFORBIDDEN);
     th_log("before the start: %s", rove_client_errmsg(tablet));
     TH_ASSERT_EQ(th_client_pending(tablet), 0);
@@ -538,11 +509,11 @@ void test_integration__delegation_leave(void)
     /* During the window: applied on rita's behalf. */
     wait_until(from + 1200);
     state_is(s, admin, lid, "active");
-    set_text(tablet, "account", acc[0], "phone", "+31 20 111 1111");
+    TH_ASSERT_ROVE(tablet, th_set_text(tablet, "account", acc[0], "phone", "+31 20 111 1111"));
     char visit[ROVE_ID_SIZE];
     TH_ASSERT_ROVE(tablet, rove_visit_plan(tablet, visit, acc[0], NULL, "covering for rita",
                                            now_ms(), now_ms() + 1800000));
-    sync_ok(tablet, &rep, "tablet during the window");
+    th_sync_ok(tablet, &rep, "tablet during the window");
     TH_ASSERT_EQ(rep.rejected, 0);
     TH_ASSERT_EQ(rep.applied, 2);
     TH_ASSERT_EQ(
@@ -566,7 +537,7 @@ void test_integration__delegation_leave(void)
                                "payload || x'00'",
                                NULL, NULL, NULL) == SQLITE_OK);
         sqlite3_close(tdb);
-        TH_ASSERT_EQ(set_text_rc(tablet, "account", acc[0], "phone", "+31 20 222 2222"),
+        TH_ASSERT_EQ(th_set_text(tablet, "account", acc[0], "phone", "+31 20 222 2222"),
                      ROVE_EFORBIDDEN);
         th_log("tampered lease: %s", rove_client_errmsg(tablet));
         /* The next sync's digest differs from nothing: the device fetches the
@@ -576,7 +547,7 @@ void test_integration__delegation_leave(void)
         TH_ASSERT(sqlite3_exec(tdb, "UPDATE _rove_meta SET value = 0 WHERE key = 'lease_gen'",
                                NULL, NULL, NULL) == SQLITE_OK);
         sqlite3_close(tdb);
-        sync_ok(tablet, &rep, "tablet fetches its lease again");
+        th_sync_ok(tablet, &rep, "tablet fetches its lease again");
     }
     /* Rosa may not delete rita's records (refused on the device). */
     TH_ASSERT_EQ(rove_client_delete(tablet, "visit", visit), ROVE_EFORBIDDEN);
@@ -584,15 +555,17 @@ void test_integration__delegation_leave(void)
 
     /* Offline edits made before the end: one arrives within the grace
      * period (applied), one after it (quarantined). */
-    set_text(tablet, "account", acc[1], "address", "Edited Before The End, Synced In Grace");
-    set_text(phone, "account", acc[1], "notes", "Edited before the end, synced too late");
+    TH_ASSERT_ROVE(tablet, th_set_text(tablet, "account", acc[1], "address",
+                                       "Edited Before The End, Synced In Grace"));
+    TH_ASSERT_ROVE(phone, th_set_text(phone, "account", acc[1], "notes",
+                                      "Edited before the end, synced too late"));
     wait_until(to + 1500);
     /* After the end the lease stops the tablet, offline. */
-    TH_ASSERT_EQ(set_text_rc(tablet, "account", acc[1], "phone", "+31 20 999"),
+    TH_ASSERT_EQ(th_set_text(tablet, "account", acc[1], "phone", "+31 20 999"),
                  ROVE_EFORBIDDEN);
     th_log("after the end: %s", rove_client_errmsg(tablet));
     state_is(s, admin, lid, "expired");
-    sync_ok(tablet, &rep, "tablet in the grace period");
+    th_sync_ok(tablet, &rep, "tablet in the grace period");
     TH_ASSERT_EQ(rep.applied, 1);
     TH_ASSERT_EQ(rep.quarantined, 0);
     TH_ASSERT_EQ(
@@ -600,7 +573,7 @@ void test_integration__delegation_leave(void)
         0); /* evicted after the push */
     TH_ASSERT(th_matches_fresh(s, tablet, "rosa", "rosa-demo", "tablet after the end"));
     wait_until(to + 4000 + 1200);
-    sync_ok(phone, &rep, "phone after the grace period");
+    th_sync_ok(phone, &rep, "phone after the grace period");
     TH_ASSERT_EQ(rep.quarantined, 1);
     TH_ASSERT_EQ(
         th_client_int(phone, "SELECT count(*) FROM account WHERE owner_id = ?1", rita_id), 0);
@@ -651,7 +624,7 @@ void test_integration__delegation_leave(void)
     th_log("rita's digest in the app: %d items", nitems);
     TH_ASSERT_EQ(quarantined, 1);
     TH_ASSERT_EQ(open_visit, 1);
-    sync_ok(rita, &rep, "rita back");
+    th_sync_ok(rita, &rep, "rita back");
     TH_ASSERT(th_matches_fresh(s, rita, "rita", "rita-demo", "rita after the leave"));
     rove_client_free(rita);
     rove_client_free(tablet);
@@ -696,10 +669,10 @@ void test_integration__delegation_technician(void)
                                tom_id, NULL),
                  open);
     rove_sync_report rep;
-    sync_ok(tara, &rep, "tara covers");
+    th_sync_ok(tara, &rep, "tara covers");
     TH_ASSERT_EQ(th_client_int(tara, "SELECT count(*) FROM service_task", NULL),
                  tara_before + open);
-    sync_ok(tom, &rep, "tom away");
+    th_sync_ok(tom, &rep, "tom away");
     TH_ASSERT_EQ(th_client_int(tom,
                                "SELECT count(*) FROM service_task WHERE status NOT IN "
                                "('resolved', 'closed', 'cancelled')",
@@ -710,7 +683,7 @@ void test_integration__delegation_technician(void)
                    tom_id, task, sizeof(task));
     TH_ASSERT_ROVE(tara, rove_task_set_status(tara, task, "in_progress", NULL));
     TH_ASSERT_ROVE(tara, rove_task_set_status(tara, task, "resolved", "replaced the fuse"));
-    sync_ok(tara, &rep, "tara resolves one");
+    th_sync_ok(tara, &rep, "tara resolves one");
     TH_ASSERT_EQ(rep.rejected, 0);
     /* Automatic assignment skips the absent technician. */
     TH_ASSERT_EQ(th_server_int(
@@ -782,8 +755,8 @@ void test_integration__delegation_technician(void)
                                "username = 'tara')",
                                task, NULL),
                  1);
-    sync_ok(tara, &rep, "tara after the leave");
-    sync_ok(tom, &rep, "tom back");
+    th_sync_ok(tara, &rep, "tara after the leave");
+    th_sync_ok(tom, &rep, "tom back");
     TH_ASSERT(th_matches_fresh(s, tara, "tara", "tara-demo", "tara after the leave"));
     TH_ASSERT(th_matches_fresh(s, tom, "tom", "tom-demo", "tom back"));
     TH_ASSERT_EQ(th_client_int(tom,
