@@ -71,6 +71,44 @@ int roved_admin_valid_id(const char *s)
     return 1;
 }
 
+int64_t roved_admin_number_id(const char *s)
+{
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    return (end != s && *end == '\0' && v > 0) ? (int64_t)v : 0;
+}
+
+int roved_admin_item_path(const char *path, const char *collection, char *id, size_t size,
+                          const char **action)
+{
+    size_t n = strlen(collection);
+    *action = NULL;
+    id[0] = '\0';
+    if (strncmp(path, collection, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+        return 0;
+    if (path[n] == '\0')
+        return 1;
+    const char *rest = path + n + 1, *slash = strchr(rest, '/');
+    size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (len == 0 || len >= size)
+        return -1;
+    memcpy(id, rest, len);
+    id[len] = '\0';
+    *action = slash ? slash + 1 : NULL;
+    return 2;
+}
+
+int roved_admin_send_first(struct mg_connection *c, json_t *arr, const char *missing)
+{
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return roved_admin_error(c, ROVE_ENOTFOUND, missing);
+    }
+    json_t *e = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return roved_admin_send_json(c, 200, e);
+}
+
 int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
                       const char *row_id, const char *op, json_t *diff, int64_t now)
 {

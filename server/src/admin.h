@@ -35,6 +35,15 @@ json_t *roved_admin_read_json(struct mg_connection *c, int *code, const char **m
 
 /* 1 when s looks like a record id (26 characters of Crockford base 32). */
 int roved_admin_valid_id(const char *s);
+/* A positive decimal id (conflict log, quarantine entries), or 0. */
+int64_t roved_admin_number_id(const char *s);
+/* Splits "<collection>[/<id>[/<action>]]": 0 when path is not of that
+ * collection, 1 for the collection itself, 2 for an item (id copied,
+ * *action NULL or what follows its '/'), -1 for a malformed item id. */
+int roved_admin_item_path(const char *path, const char *collection, char *id, size_t size,
+                          const char **action);
+/* Sends the first element of arr (consumed), or 404 missing when empty. */
+int roved_admin_send_first(struct mg_connection *c, json_t *arr, const char *missing);
 /* Appends an audit event for a server command by actor (no device). */
 int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
                       const char *row_id, const char *op, json_t *diff, int64_t now);

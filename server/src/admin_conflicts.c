@@ -49,13 +49,6 @@ static int add_conflict_json(int64_t id, const roved_conflict *cf, void *payload
     return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int64_t parse_id(const char *s)
-{
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    return (end != s && *end == '\0' && v > 0) ? (int64_t)v : 0;
-}
-
 /* GET conflicts[?record=ID][&open=1] and GET conflicts/<id>. */
 static int list_conflicts(roved_server *srv, struct mg_connection *c, const char *one)
 {
@@ -69,7 +62,7 @@ static int list_conflicts(roved_server *srv, struct mg_connection *c, const char
         strcmp(open, "1") != 0 && strcmp(open, "0") != 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "open must be 0 or 1");
     int64_t id = 0;
-    if (one != NULL && (id = parse_id(one)) == 0)
+    if (one != NULL && (id = roved_admin_number_id(one)) == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the conflict id must be a number");
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
@@ -82,15 +75,8 @@ static int list_conflicts(roved_server *srv, struct mg_connection *c, const char
         json_decref(arr);
         return roved_admin_error(c, ROVE_ESTORE, "the conflict log could not be read");
     }
-    if (one != NULL) {
-        if (json_array_size(arr) == 0) {
-            json_decref(arr);
-            return roved_admin_error(c, ROVE_ENOTFOUND, "no such conflict");
-        }
-        json_t *e = json_incref(json_array_get(arr, 0));
-        json_decref(arr);
-        return roved_admin_send_json(c, 200, e);
-    }
+    if (one != NULL)
+        return roved_admin_send_first(c, arr, "no such conflict");
     return roved_admin_send_json(c, 200, json_pack("{s:o}", "conflicts", arr));
 }
 
@@ -122,7 +108,7 @@ static int keep_entry(int64_t id, const roved_conflict *cf, void *payload)
 static int decide(roved_server *srv, struct mg_connection *c, const roved_user *actor,
                   const char *id_s, int restore)
 {
-    int64_t id = parse_id(id_s);
+    int64_t id = roved_admin_number_id(id_s);
     if (id == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the conflict id must be a number");
     int64_t now = roved_util_now_ms();
@@ -255,23 +241,19 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
 int roved_admin_conflicts_route(roved_server *srv, struct mg_connection *c, const char *method,
                                 const char *path, const roved_user *actor)
 {
-    if (strncmp(path, "conflicts", 9) != 0 || (path[9] != '\0' && path[9] != '/'))
-        return 0;
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (path[9] == '\0')
-        return get ? list_conflicts(srv, c, NULL)
-                   : roved_admin_error(c, ROVE_EMETHOD, "use GET");
     char id[32];
-    const char *rest = path + 10, *slash = strchr(rest, '/');
-    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (n == 0 || n >= sizeof(id))
+    const char *action = NULL;
+    int kind = roved_admin_item_path(path, "conflicts", id, sizeof(id), &action);
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (kind == 0)
+        return 0;
+    if (kind < 0)
         return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    memcpy(id, rest, n);
-    id[n] = '\0';
-    if (slash == NULL)
-        return get ? list_conflicts(srv, c, id) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(slash, "/restore") == 0 || strcmp(slash, "/dismiss") == 0)
-        return post ? decide(srv, c, actor, id, strcmp(slash, "/restore") == 0)
+    if (kind == 1 || action == NULL)
+        return get ? list_conflicts(srv, c, kind == 1 ? NULL : id)
+                   : roved_admin_error(c, ROVE_EMETHOD, "use GET");
+    if (strcmp(action, "restore") == 0 || strcmp(action, "dismiss") == 0)
+        return post ? decide(srv, c, actor, id, strcmp(action, "restore") == 0)
                     : roved_admin_error(c, ROVE_EMETHOD, "use POST");
     return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

@@ -508,29 +508,27 @@ static int show_digest(roved_server *srv, struct mg_connection *c, const char *i
 int roved_admin_leave_route(roved_server *srv, struct mg_connection *c, const char *method,
                             const char *path, const roved_user *actor)
 {
-    if (strncmp(path, "leaves", 6) != 0 || (path[6] != '\0' && path[6] != '/'))
-        return 0;
+    char id[32];
+    const char *action = NULL;
+    int kind = roved_admin_item_path(path, "leaves", id, sizeof(id), &action);
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (path[6] == '\0') {
+    if (kind == 0)
+        return 0;
+    if (kind < 0)
+        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
+    if (kind == 1) {
         if (post)
             return create_leave(srv, c, actor);
         return get ? list(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
     }
-    char id[32];
-    const char *rest = path + 7, *slash = strchr(rest, '/');
-    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (n == 0 || n >= sizeof(id))
-        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    memcpy(id, rest, n);
-    id[n] = '\0';
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
-    if (slash == NULL)
+    if (action == NULL)
         return get ? show(srv, c, id) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(slash, "/digest") == 0)
+    if (strcmp(action, "digest") == 0)
         return get ? show_digest(srv, c, id) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(slash, "/end") == 0 || strcmp(slash, "/revoke") == 0)
-        return post ? stop(srv, c, actor, id, strcmp(slash, "/revoke") == 0)
+    if (strcmp(action, "end") == 0 || strcmp(action, "revoke") == 0)
+        return post ? stop(srv, c, actor, id, strcmp(action, "revoke") == 0)
                     : roved_admin_error(c, ROVE_EMETHOD, "use POST");
     return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

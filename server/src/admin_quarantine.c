@@ -45,13 +45,6 @@ static int add_quarantine_json(int64_t id, const roved_quarantine *q, void *payl
     return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int64_t parse_id(const char *s)
-{
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    return (end != s && *end == '\0' && v > 0) ? (int64_t)v : 0;
-}
-
 static int list_quarantine(roved_server *srv, struct mg_connection *c, const char *one)
 {
     const struct mg_request_info *ri = mg_get_request_info(c);
@@ -61,7 +54,7 @@ static int list_quarantine(roved_server *srv, struct mg_connection *c, const cha
         strcmp(all, "1") != 0 && strcmp(all, "0") != 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "all must be 0 or 1");
     int64_t id = 0;
-    if (one != NULL && (id = parse_id(one)) == 0)
+    if (one != NULL && (id = roved_admin_number_id(one)) == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the quarantine id must be a number");
     roved_db *db = NULL;
     int rc = roved_store_read_begin(srv->store, &db);
@@ -75,15 +68,8 @@ static int list_quarantine(roved_server *srv, struct mg_connection *c, const cha
         json_decref(arr);
         return roved_admin_error(c, ROVE_ESTORE, "the quarantine could not be read");
     }
-    if (one != NULL) {
-        if (json_array_size(arr) == 0) {
-            json_decref(arr);
-            return roved_admin_error(c, ROVE_ENOTFOUND, "no such quarantine entry");
-        }
-        json_t *e = json_incref(json_array_get(arr, 0));
-        json_decref(arr);
-        return roved_admin_send_json(c, 200, e);
-    }
+    if (one != NULL)
+        return roved_admin_send_first(c, arr, "no such quarantine entry");
     return roved_admin_send_json(c, 200, json_pack("{s:o}", "quarantine", arr));
 }
 
@@ -123,7 +109,7 @@ static const char *status_name(int st)
 static int decide(roved_server *srv, struct mg_connection *c, const roved_user *actor,
                   const char *id_s, int apply)
 {
-    int64_t id = parse_id(id_s);
+    int64_t id = roved_admin_number_id(id_s);
     if (id == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the quarantine id must be a number");
     const char *reason = NULL;
@@ -240,24 +226,19 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
 int roved_admin_quarantine_route(roved_server *srv, struct mg_connection *c, const char *method,
                                  const char *path, const roved_user *actor)
 {
-    if (strncmp(path, "quarantine", 10) != 0 || (path[10] != '\0' && path[10] != '/'))
-        return 0;
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (path[10] == '\0')
-        return get ? list_quarantine(srv, c, NULL)
-                   : roved_admin_error(c, ROVE_EMETHOD, "use GET");
     char id[32];
-    const char *rest = path + 11, *slash = strchr(rest, '/');
-    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (n == 0 || n >= sizeof(id))
+    const char *action = NULL;
+    int kind = roved_admin_item_path(path, "quarantine", id, sizeof(id), &action);
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (kind == 0)
+        return 0;
+    if (kind < 0)
         return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    memcpy(id, rest, n);
-    id[n] = '\0';
-    if (slash == NULL)
-        return get ? list_quarantine(srv, c, id)
+    if (kind == 1 || action == NULL)
+        return get ? list_quarantine(srv, c, kind == 1 ? NULL : id)
                    : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(slash, "/apply") == 0 || strcmp(slash, "/discard") == 0)
-        return post ? decide(srv, c, actor, id, strcmp(slash, "/apply") == 0)
+    if (strcmp(action, "apply") == 0 || strcmp(action, "discard") == 0)
+        return post ? decide(srv, c, actor, id, strcmp(action, "apply") == 0)
                     : roved_admin_error(c, ROVE_EMETHOD, "use POST");
     return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

@@ -747,26 +747,24 @@ static int run_transfer(roved_server *srv, struct mg_connection *c, const roved_
 int roved_admin_transfer_route(roved_server *srv, struct mg_connection *c, const char *method,
                                const char *path, const roved_user *actor)
 {
-    if (strncmp(path, "transfers", 9) != 0 || (path[9] != '\0' && path[9] != '/'))
-        return 0;
+    char id[32];
+    const char *action = NULL;
+    int kind = roved_admin_item_path(path, "transfers", id, sizeof(id), &action);
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (path[9] == '\0') {
+    if (kind == 0)
+        return 0;
+    if (kind < 0)
+        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
+    if (kind == 1) {
         if (post)
             return create_plan(srv, c, actor);
         return get ? list(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
     }
-    char id[32];
-    const char *rest = path + 10, *slash = strchr(rest, '/');
-    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (n == 0 || n >= sizeof(id))
-        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    memcpy(id, rest, n);
-    id[n] = '\0';
-    if (slash == NULL)
+    if (action == NULL)
         return get ? show(srv, c, id, 0) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(slash, "/preview") == 0)
+    if (strcmp(action, "preview") == 0)
         return get ? show(srv, c, id, 1) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(slash, "/run") == 0)
+    if (strcmp(action, "run") == 0)
         return post ? run_transfer(srv, c, actor, id)
                     : roved_admin_error(c, ROVE_EMETHOD, "use POST");
     return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");

@@ -2345,34 +2345,49 @@ int roved_store_quarantine_query(roved_db *db, int64_t id, int pending_only, int
     return rc == SQLITE_DONE ? 0 : fail(db, "quarantine_list");
 }
 
-int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status,
-                                  const char *by, int64_t at, const char *outcome)
+/*
+ * A person's decision on an open entry of a log (the conflict log, the
+ * quarantine): update_sql sets ?2 value, ?3 by, ?4 at (and ?5 note) on row
+ * ?1 while it is open. ROVE_ENOTFOUND when there is no such entry,
+ * ROVE_ESTATE when it was decided already.
+ */
+static int decide_entry(roved_db *db, uint64_t key, const char *update_sql, uint64_t count_key,
+                        const char *count_sql, int64_t id, const char *value, const char *by,
+                        int64_t at, const char *note)
 {
-    sqlite3_stmt *st = fixed(db, 1026,
-                             "UPDATE quarantine SET status = ?2, decided_by = ?3,"
-                             " decided_at = ?4, outcome = ?5 WHERE id = ?1 AND"
-                             " status = 'pending'");
+    sqlite3_stmt *st = fixed(db, key, update_sql);
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, status);
+    bind_text(st, 2, value);
     bind_text(st, 3, by);
     sqlite3_bind_int64(st, 4, at);
-    bind_text(st, 5, outcome);
-    int rc = run(db, st, "quarantine_decide");
+    if (sqlite3_bind_parameter_count(st) >= 5)
+        bind_text(st, 5, note);
+    int rc = run(db, st, "decide");
     if (rc != 0)
         return rc;
     if (sqlite3_changes(db->h) == 1)
         return 0;
-    st = fixed(db, 1027, "SELECT count(*) FROM quarantine WHERE id = ?1");
+    int64_t n = 0;
+    st = fixed(db, count_key, count_sql);
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_int64(st, 1, id);
-    int64_t n = 0;
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return n > 0 ? ROVE_ESTATE : ROVE_ENOTFOUND;
+}
+
+int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status,
+                                  const char *by, int64_t at, const char *outcome)
+{
+    return decide_entry(db, 1026,
+                        "UPDATE quarantine SET status = ?2, decided_by = ?3, decided_at = ?4,"
+                        " outcome = ?5 WHERE id = ?1 AND status = 'pending'",
+                        1027, "SELECT count(*) FROM quarantine WHERE id = ?1", id, status, by,
+                        at, outcome);
 }
 
 int roved_store_member_overlaps(roved_db *db, const char *territory_id, const char *user_id,
@@ -2537,29 +2552,11 @@ int roved_store_conflict_list(roved_db *db, const char *row_id, int64_t limit,
 int roved_store_conflict_resolve(roved_db *db, int64_t id, const char *resolution,
                                  const char *by, int64_t at)
 {
-    sqlite3_stmt *st = fixed(db, 2012,
-                             "UPDATE conflicts SET resolution = ?2, resolved_by = ?3, "
-                             "resolved_at = ?4 WHERE id = ?1 AND resolution IS NULL");
-    if (st == NULL)
-        return ROVE_ESTORE;
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, resolution);
-    bind_text(st, 3, by);
-    sqlite3_bind_int64(st, 4, at);
-    int rc = run(db, st, "conflict_resolve");
-    if (rc != 0)
-        return rc;
-    if (sqlite3_changes(db->h) == 1)
-        return 0;
-    st = fixed(db, 2013, "SELECT count(*) FROM conflicts WHERE id = ?1");
-    if (st == NULL)
-        return ROVE_ESTORE;
-    sqlite3_bind_int64(st, 1, id);
-    int64_t n = 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return n > 0 ? ROVE_ESTATE : ROVE_ENOTFOUND;
+    return decide_entry(db, 2012,
+                        "UPDATE conflicts SET resolution = ?2, resolved_by = ?3, resolved_at ="
+                        " ?4 WHERE id = ?1 AND resolution IS NULL",
+                        2013, "SELECT count(*) FROM conflicts WHERE id = ?1", id, resolution, by,
+                        at, NULL);
 }
 
 int roved_store_conflict_query(roved_db *db, const char *row_id, int64_t id, int open_only,
