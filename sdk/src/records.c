@@ -669,10 +669,34 @@ int rove__outbox_undo(rove_client *c, const rove__table *t, const char *id, int 
     if (op == ROVE__OP_UPDATE)
         return apply_values(c, t, id, ch.col, ch.val, ch.ncols, 0, NULL);
 
-    /* A refused delete: put the row back as it was. */
+    /* A refused delete: put the row back as it was, unless its account has
+     * left the replica meanwhile (evicted while the delete waited in the
+     * outbox): the row left with it, and restoring it would leave an orphan
+     * the server never evicts again. */
     rove__buf sql = ROVE__BUF_INIT;
     sqlite3_stmt *st = NULL;
     int rc;
+    int acol = rove__schema_col(t, "account_id", 10);
+    for (size_t k = 0; acol >= 0 && k < ch.ncols; k++) {
+        if (ch.col[k] != acol || ch.val[k].type != ROVE__T_TEXT)
+            continue;
+        rc = sqlite3_prepare_v2(c->db, "SELECT EXISTS(SELECT 1 FROM account WHERE id = ?1)", -1,
+                                &st, NULL);
+        int held = 1;
+        if (rc == SQLITE_OK) {
+            rove__bind_value(st, 1, &ch.val[k], 0);
+            if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                held = sqlite3_column_int(st, 0);
+                rc = SQLITE_OK;
+            }
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        if (rc != SQLITE_OK)
+            return rove__client_sqlerr(c, c->db, rc, "undo");
+        if (!held)
+            return 0;
+    }
     rove__buf_printf(&sql, "INSERT OR REPLACE INTO %s(", t->name);
     for (size_t k = 0; k < ch.ncols; k++)
         rove__buf_printf(&sql, "%s%s", k ? ", " : "", t->cols[ch.col[k]].name);

@@ -282,30 +282,8 @@ static int handle_sync(roved_server *srv, struct mg_connection *c)
  */
 static int handle_wiped(roved_server *srv, struct mg_connection *c)
 {
-    char hash[65];
     roved_device dev;
-    memset(&dev, 0, sizeof(dev));
-    int rc = roved_auth_bearer_hash(mg_get_header(c, "Authorization"), hash);
-    roved_db *db = NULL;
-    if (rc == 0 && (rc = roved_store_write_begin(srv->store, &db)) == 0) {
-        rc = roved_store_device_by_token(db, hash, &dev);
-        if (rc == ROVE_ENOTFOUND)
-            rc = ROVE_EAUTH;
-        else if (rc == 0 && dev.status == ROVED_DEVICE_ACTIVE)
-            rc = ROVE_ESTATE;
-        int64_t now = roved_util_now_ms();
-        if (rc == 0)
-            rc = roved_store_device_wiped(db, dev.id, now);
-        if (rc == 0) {
-            roved_audit a = {now, dev.user_id, dev.id, "device", dev.id, "device_wiped",
-                             0,   "{}",        NULL,   NULL};
-            rc = roved_store_audit_put(db, &a);
-        }
-        if (rc == 0)
-            rc = roved_store_write_commit(srv->store, db);
-        else
-            roved_store_write_rollback(srv->store, db);
-    }
+    int rc = roved_sync_wiped(srv, mg_get_header(c, "Authorization"), &dev);
     if (rc != 0) {
         roved_http_error(c, rc == ROVE_ESTORE ? ROVE_ESTORE : rc,
                          rc == ROVE_ESTATE  ? "only a revoked device reports a wipe"

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "assign.h"
+#include "auth.h"
 #include "hlc.h"
 #include "id.h"
 #include "lease.h"
@@ -1791,5 +1792,35 @@ int roved_sync_apply_held(roved_server *srv, roved_db *db, const roved_held *h,
     json_decref(cols); /* values borrowed from it until here */
     if (rc != 0)
         snprintf(err, errsize, "the change could not be stored");
+    return rc;
+}
+
+/* ---- a revoked device's wipe report ------------------------------------ */
+
+int roved_sync_wiped(roved_server *srv, const char *authorization, roved_device *dev)
+{
+    char hash[65];
+    memset(dev, 0, sizeof(*dev));
+    int rc = roved_auth_bearer_hash(authorization, hash);
+    roved_db *db = NULL;
+    if (rc == 0 && (rc = roved_store_write_begin(srv->store, &db)) == 0) {
+        rc = roved_store_device_by_token(db, hash, dev);
+        if (rc == ROVE_ENOTFOUND)
+            rc = ROVE_EAUTH;
+        else if (rc == 0 && dev->status == ROVED_DEVICE_ACTIVE)
+            rc = ROVE_ESTATE;
+        int64_t now = roved_util_now_ms();
+        if (rc == 0)
+            rc = roved_store_device_wiped(db, dev->id, now);
+        if (rc == 0) {
+            roved_audit a = {now, dev->user_id, dev->id, "device", dev->id, "device_wiped",
+                             0,   "{}",         NULL,    NULL};
+            rc = roved_store_audit_put(db, &a);
+        }
+        if (rc == 0)
+            rc = roved_store_write_commit(srv->store, db);
+        else
+            roved_store_write_rollback(srv->store, db);
+    }
     return rc;
 }

@@ -28,6 +28,15 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
                    const void *cbor, size_t len, rove__buf *out, rove__errinfo *err,
                    roved_sync_stats *stats);
 
+/*
+ * A revoked device reports that it wiped its replica (POST /v1/wiped):
+ * authorization is the request's Authorization header (the revoked token).
+ * Records wiped_at and audits device_wiped. Returns 0 with dev filled,
+ * ROVE_EAUTH (no or unknown token), ROVE_ESTATE (the device is not revoked)
+ * or ROVE_ESTORE.
+ */
+int roved_sync_wiped(roved_server *srv, const char *authorization, roved_device *dev);
+
 /* A change held in quarantine, as stored (store.h roved_quarantine). */
 typedef struct roved_held {
     const char *device_id, *user_id, *table, *row_id, *op, *change_id;

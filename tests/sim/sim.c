@@ -41,10 +41,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "auth.h"
 #include "compress.h"
 #include "config.h"
+#include "delegation.h"
 #include "domain.h"
 #include "internal.h"
 #include "log.h"
@@ -53,7 +55,9 @@
 #include "store.h"
 #include "sync.h"
 #include "testhook.h"
+#include "transfer.h"
 #include "util.h"
+#include "wire.h"
 
 #include "rove/rove.h"
 
@@ -63,6 +67,8 @@
 #define MAX_WRITES 8192
 #define MAX_OBS 32768
 #define TOK_SIZE 160
+#define MAX_MOVES 64
+#define MAX_CODES 16
 
 /* ---- deterministic randomness ------------------------------------------ */
 
@@ -101,8 +107,8 @@ static void sim_random(void *p, size_t n)
 #define SIM_EPOCH 1780000000000LL /* 2026-05-28: every seed starts here */
 
 static int64_t sim_now;
-static int sim_actor = -1; /* device index whose clock is read; -1: the server */
-static int64_t dev_skew[MAX_DEV];
+static int sim_actor = -1;            /* device index whose clock is read; -1: the server */
+static int64_t dev_skew[MAX_DEV + 1]; /* the last: fresh devices, never skewed */
 
 static int64_t sim_clock(void) { return sim_now + (sim_actor >= 0 ? dev_skew[sim_actor] : 0); }
 
@@ -122,6 +128,8 @@ typedef struct change {
     int lost_status; /* the receipt of an answer that was lost, -1 if none */
     int64_t lost_version;
     int error;
+    int64_t made_at; /* server time when the device made it */
+    int wiped;       /* still in the outbox when the device was wiped */
 } change;
 
 typedef struct wval {
@@ -137,21 +145,51 @@ typedef struct obs {
     char val[TOK_SIZE];
 } obs;
 
+enum { MONA, RITA, RAJ, ROSA, NPEOPLE };
+static const char *const usernames[NPEOPLE] = {"mona", "rita", "raj", "rosa"};
+
 typedef struct device {
     int idx;
+    int person;
     const char *user;
+    int revoked, wiped, drained;
+    int64_t revoked_at, drain_until;
     rove_client *c;
     char path[600];
     unsigned page_size, push_batch;
 } device;
 
+/* The one leave open at a time (created, not yet past its end and grace). */
+typedef struct leave {
+    int open, stopped;
+    char id[27];
+    int delegator, delegates[2], ndelegates;
+    int64_t starts_at, ends_at, grace_ms;
+} leave;
+
+/* One account a transfer moved: what the audit and owner history must show. */
+typedef struct move {
+    char account[27], transfer[27], from[27], to[27];
+} move;
+
 typedef struct sim {
     uint64_t seed;
     char dir[512];
+    sqlite3 *q; /* a reader of the server's database, for the checks */
+    char uid[NPEOPLE][27];
+    char terr[27];
+    int active[NPEOPLE], member[NPEOPLE];
+    leave lv;
+    move moves[MAX_MOVES];
+    int nmoves;
+    int leaves, returns, transfers, revocations, wipes, wiped_changes, quarantined;
+    const char *code_name[MAX_CODES];
+    int code_count[MAX_CODES];
     roved_config cfg;
     roved_server srv;
     device dev[MAX_DEV];
     int ndev;
+    device fresh[NPEOPLE]; /* the final scope check's reference replicas */
     char ids[NT][MAX_ROWS][ROVE_ID_SIZE];
     int nids[NT];
     change *ch;
@@ -343,6 +381,39 @@ static int in_conflict_log(sim *s, int t, const char *row, int col, const char *
     return q.found;
 }
 
+/* 1 when the quarantine holds change ci pending; with col >= 0, holding tok
+ * in that column. */
+static int in_quarantine(sim *s, int ci, int col, const char *tok, int kind)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(s->q,
+                           "SELECT payload FROM quarantine WHERE change_id = ?1 AND "
+                           "status = 'pending'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, s->ch[ci].id, -1, SQLITE_STATIC);
+    while (!found && sqlite3_step(st) == SQLITE_ROW) {
+        if (col < 0) {
+            found = 1;
+            break;
+        }
+        json_error_t e;
+        json_t *o = json_loads((const char *)sqlite3_column_text(st, 0), 0, &e);
+        json_t *v = json_object_get(o, table_of(s->ch[ci].table)->cols[col].name);
+        if (v != NULL) {
+            char *js = json_dumps(v, JSON_ENCODE_ANY);
+            char val[4096];
+            fmt_json(val, sizeof(val), js ? js : "null");
+            found = tok_in(tok, kind, val);
+            free(js);
+        }
+        json_decref(o);
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 /* 1 when a change after `after` by anyone saw tok in row/col and was stored
  * (applied or merged; with any_status, also one without a receipt yet). */
 static int seen_later(sim *s, int after, int t, const char *row, int col, const char *tok,
@@ -382,6 +453,9 @@ static int account_for(sim *s, const wval *w, int any_status, char *why, size_t 
     if (rc == 0 && !deleted && tok_in(w->tok, w->kind, cur))
         return 0;
     if (in_conflict_log(s, w->table, w->row, w->col, w->tok, w->kind))
+        return 0;
+    if (s->ch[w->change].status == ROVE_RECEIPT_QUARANTINED &&
+        in_quarantine(s, w->change, w->col, w->tok, w->kind))
         return 0;
     if (seen_later(s, w->change, w->table, w->row, w->col, w->tok, w->kind, any_status))
         return 0;
@@ -452,7 +526,7 @@ static int post_hook(void *ud, const char *path, const char *token, const void *
 {
     device *d = ud;
     sim *s = the_sim;
-    int is_sync = strcmp(path, "/v1/sync") == 0;
+    int is_sync = strcmp(path, "/v1/sync") == 0, is_wiped = strcmp(path, "/v1/wiped") == 0;
     if (is_sync && chance(s->p_lose)) {
         s->lost++;
         slog(s, "  dev%d: request lost", d->idx);
@@ -463,7 +537,19 @@ static int post_hook(void *ud, const char *path, const char *token, const void *
     int rc = rove__inflate(&cbor, body, len, ROVE__MAX_INFLATED);
     int saved = sim_actor;
     sim_actor = -1;
-    if (rc == 0 && !is_sync) {
+    if (rc == 0 && is_wiped) {
+        /* A revoked device reports its wipe (http.c handle_wiped). */
+        char auth[128];
+        snprintf(auth, sizeof(auth), "Bearer %s", token ? token : "");
+        roved_device dev;
+        rc = roved_sync_wiped(&s->srv, auth, &dev);
+        if (rc == 0) {
+            rove__w_map(&out, 1);
+            rove__w_text(&out, "wiped");
+            rove__w_bool(&out, 1);
+            s->wipes++;
+        }
+    } else if (rc == 0 && !is_sync) {
         char user_id[27] = "", device_id[27] = "";
         rc = roved_login_run(&s->srv, cbor.ptr, cbor.len, &out, &err, user_id, device_id);
     } else if (rc == 0) {
@@ -551,9 +637,27 @@ static int on_receipt(const rove_receipt *r, void *payload)
     c->version = r->version;
     c->error = r->error;
     switch (r->status) {
-    case ROVE_RECEIPT_REJECTED:
-    case ROVE_RECEIPT_QUARANTINED:
+    case ROVE_RECEIPT_REJECTED: {
         s->rejected++;
+        const char *code = rove_error_name(r->error);
+        int k = 0;
+        while (k < MAX_CODES - 1 && s->code_name[k] != NULL && strcmp(s->code_name[k], code))
+            k++;
+        s->code_name[k] = code;
+        s->code_count[k]++;
+        return 0;
+    }
+    case ROVE_RECEIPT_QUARANTINED:
+        /* Invariant 3 for a quarantine: the change waits there, pending,
+         * with every value it wrote. */
+        s->quarantined++;
+        if (!in_quarantine(s, ci, -1, NULL, K_EQ))
+            fail(s, "c%d: receipt quarantined but no pending quarantine entry holds it", ci);
+        for (int i = 0; i < s->nwr; i++)
+            if (s->wr[i].change == ci &&
+                !in_quarantine(s, ci, s->wr[i].col, s->wr[i].tok, s->wr[i].kind))
+                fail(s, "c%d: quarantined, but the entry lacks %s = \"%s\"", ci,
+                     table_of(s->wr[i].table)->cols[s->wr[i].col].name, s->wr[i].tok);
         return 0;
     case ROVE_RECEIPT_OVERRIDDEN:
         s->overridden++;
@@ -636,6 +740,7 @@ static int add_change(sim *s, device *d, int op, int t, const char *row)
     snprintf(c->row, sizeof(c->row), "%s", row);
     c->status = -1;
     c->lost_status = -1;
+    c->made_at = sim_now;
     return s->nch++;
 }
 
@@ -819,8 +924,18 @@ static int step_insert_contact(sim *s, device *d)
 {
     if (s->nids[T_CONTACT] >= MAX_ROWS)
         return 0;
-    const char *acct = s->ids[T_ACCOUNT][rnd(s->nids[T_ACCOUNT])];
+    /* An account the device holds (one outside its scope is refused). */
+    const char *acct = NULL;
     rove_record *r = NULL;
+    for (int k = 0; k < 4 && acct == NULL; k++) {
+        const char *a = s->ids[T_ACCOUNT][rnd(s->nids[T_ACCOUNT])];
+        if (rove_client_get(d->c, &r, "account", a) == 0)
+            acct = a;
+        rove_record_free(r);
+        r = NULL;
+    }
+    if (acct == NULL)
+        return 0;
     if (rove_record_new(&r, "contact") != 0)
         return fail(s, "rove_record_new");
     char name[64], title[64];
@@ -874,15 +989,52 @@ static int step_delete_contact(sim *s, device *d)
     return 0;
 }
 
+/* The server told revoked device d to wipe and it did: what was still in
+ * its outbox is gone, which is allowed only for changes made after the drain
+ * (until then the device could upload them; the sim makes it sync just
+ * before its drain ends). */
+static void dev_wiped(sim *s, device *d)
+{
+    d->wiped = 1;
+    slog(s, "dev%d: wiped (revoked at %lld, drain until %lld)", d->idx,
+         (long long)(d->revoked_at - SIM_EPOCH), (long long)(d->drain_until - SIM_EPOCH));
+    for (int i = 0; i < s->nch; i++) {
+        change *c = &s->ch[i];
+        if (c->dev != d->idx || c->status >= 0)
+            continue;
+        c->wiped = 1;
+        s->wiped_changes++;
+        if (c->made_at < d->drain_until)
+            fail(s,
+                 "c%d (dev%d) was made at %lld, inside the drain (until %lld), and wiped "
+                 "unsent",
+                 i, d->idx, (long long)(c->made_at - SIM_EPOCH),
+                 (long long)(d->drain_until - SIM_EPOCH));
+    }
+}
+
 static int dev_sync(sim *s, device *d, int must_succeed)
 {
+    if (d->wiped)
+        return 0; /* signed out; nothing left to sync */
     rove_sync_report rep;
     sim_actor = d->idx;
     int rc = rove_client_sync(d->c, &rep);
     sim_actor = -1;
-    slog(s, "dev%d: sync rc=%s pushed=%llu pulled=%llu trips=%u cursor=%lld", d->idx,
+    slog(s, "dev%d: sync rc=%s pushed=%llu pulled=%llu trips=%u cursor=%lld%s", d->idx,
          rove_error_name(rc), (unsigned long long)rep.pushed, (unsigned long long)rep.pulled,
-         rep.round_trips, (long long)rep.cursor);
+         rep.round_trips, (long long)rep.cursor, rep.wiped ? " wiped" : "");
+    if (rc == ROVE_EREVOKED && d->revoked) {
+        /* Draining: everything was uploaded, nothing comes down. Past the
+         * drain: refused, and the replica is wiped. */
+        if (rep.wiped)
+            dev_wiped(s, d);
+        else if (sim_now >= d->drain_until)
+            return fail(s, "dev%d: refused after its drain but not wiped", d->idx);
+        return 0;
+    }
+    if (rep.wiped)
+        return fail(s, "dev%d: wiped but never revoked", d->idx);
     if (rc != 0 && (must_succeed || rc != ROVE_ENET))
         return fail(s, "dev%d: sync failed: %s", d->idx, rove_client_errmsg(d->c));
     return 0;
@@ -962,17 +1114,26 @@ static int seed_org(sim *s)
     int rc = roved_store_write_begin(s->srv.store, &db);
     if (rc != 0)
         return fail(s, "write_begin: %s", rove_strerror(rc));
-    enum { MONA, RITA, RAJ, ROSA, NPEOPLE };
     person people[NPEOPLE] = {
         {"mona", "manager", ""}, {"rita", "rep", ""}, {"raj", "rep", ""}, {"rosa", "rep", ""}};
-    char terr[27];
+    char *terr = s->terr;
     roved_util_new_id(terr);
-    for (int i = 0; i < NPEOPLE && rc == 0; i++)
+    for (int i = 0; i < NPEOPLE && rc == 0; i++) {
         rc = add_user(s, db, &people[i], terr, i == MONA ? NULL : people[MONA].id);
+        snprintf(s->uid[i], sizeof(s->uid[i]), "%s", people[i].id);
+        s->active[i] = 1;
+    }
     if (rc == 0)
         rc = roved_store_territory_insert(db, terr, "North", NULL, people[MONA].id);
-    for (int i = RITA; i < NPEOPLE && rc == 0; i++)
-        rc = roved_store_territory_member_insert(db, terr, people[i].id, "rep", sim_now - 1, 0);
+    /* A rep who is a member of the territory sees all of its accounts; the
+     * others see the accounts they own (and those delegated to them), so
+     * leaves and transfers move records in and out of their replicas. */
+    for (int i = RITA; i < NPEOPLE && rc == 0; i++) {
+        s->member[i] = chance(30);
+        if (s->member[i])
+            rc = roved_store_territory_member_insert(db, terr, people[i].id, "rep", sim_now - 1,
+                                                     0);
+    }
     const char *actor = people[MONA].id;
     int naccounts = 2 + rnd(3);
     for (int a = 0; a < naccounts && rc == 0; a++) {
@@ -1033,6 +1194,367 @@ static int seed_org(sim *s)
     return 0;
 }
 
+/* ---- admin events: leaves, transfers, revocations ---------------------------- */
+
+static int admin_begin(sim *s, roved_db **db)
+{
+    int rc = roved_store_write_begin(s->srv.store, db);
+    if (rc != 0)
+        fail(s, "write_begin: %s", rove_strerror(rc));
+    return rc;
+}
+
+static int admin_end(sim *s, roved_db *db, int rc, const char *what)
+{
+    if (rc == 0)
+        rc = roved_store_write_commit(s->srv.store, db);
+    else
+        roved_store_write_rollback(s->srv.store, db);
+    if (rc != 0)
+        fail(s, "%s: %s", what, rove_strerror(rc));
+    return rc;
+}
+
+static void tick(sim *s)
+{
+    int steps = 0;
+    int rc = roved_delegation_tick(&s->srv, sim_now, &steps);
+    if (rc != 0)
+        fail(s, "delegation tick: %s", rove_strerror(rc));
+    else if (steps > 0)
+        slog(s, "server: %d delegation step(s) at %lld", steps,
+             (long long)(sim_now - SIM_EPOCH));
+}
+
+typedef struct id_list {
+    char id[MAX_ROWS][27];
+    int n;
+} id_list;
+
+static int add_id(const char *id, void *payload)
+{
+    id_list *l = payload;
+    if (l->n < MAX_ROWS)
+        snprintf(l->id[l->n++], sizeof(l->id[0]), "%s", id);
+    return 0;
+}
+
+static int involved_in_leave(sim *s, int p)
+{
+    if (!s->lv.open)
+        return 0;
+    if (s->lv.delegator == p)
+        return 1;
+    for (int i = 0; i < s->lv.ndelegates; i++)
+        if (s->lv.delegates[i] == p)
+            return 1;
+    return 0;
+}
+
+/* Active reps (other than `except`, and not in the open leave when free is
+ * set) into out; returns how many. */
+static int active_reps(sim *s, int except, int free_only, int out[NPEOPLE])
+{
+    int n = 0;
+    for (int p = RITA; p < NPEOPLE; p++)
+        if (s->active[p] && p != except && !(free_only && involved_in_leave(s, p)))
+            out[n++] = p;
+    return n;
+}
+
+/* A rep goes on leave: one delegate takes all or some of their accounts, or
+ * two split them (admin_leave.c create_leave, without the HTTP layer). */
+static int event_leave(sim *s)
+{
+    if (s->lv.open)
+        return 0;
+    int reps[NPEOPLE], others[NPEOPLE];
+    int nreps = active_reps(s, -1, 0, reps);
+    if (nreps < 2)
+        return 0;
+    int p = reps[rnd(nreps)];
+    int nothers = active_reps(s, p, 0, others);
+    roved_db *db = NULL;
+    if (admin_begin(s, &db) != 0)
+        return -1;
+    id_list *accs = calloc(1, sizeof(*accs));
+    int rc = accs ? roved_store_accounts_matching(db, s->uid[p], NULL, NULL, add_id, accs)
+                  : ROVE_ENOMEM;
+    leave *lv = &s->lv;
+    memset(lv, 0, sizeof(*lv));
+    lv->delegator = p;
+    lv->ndelegates = nothers >= 2 && accs && accs->n >= 2 && chance(40) ? 2 : 1;
+    int first = rnd(nothers);
+    for (int i = 0; i < lv->ndelegates; i++)
+        lv->delegates[i] = others[(first + i) % nothers];
+    lv->starts_at = sim_now + (chance(30) ? 0 : (int64_t)rnd(30) * 60000);
+    lv->ends_at = lv->starts_at + 20 * 60000 + (int64_t)rnd(100) * 60000;
+    lv->grace_ms = (int64_t)rnd(31) * 60000;
+    static const char *const policies[] = {"cover", "reschedule", "cancel"};
+    roved_delegation dg;
+    memset(&dg, 0, sizeof(dg));
+    roved_util_new_id(dg.id);
+    snprintf(lv->id, sizeof(lv->id), "%s", dg.id);
+    snprintf(dg.delegator_id, sizeof(dg.delegator_id), "%s", s->uid[p]);
+    snprintf(dg.status, sizeof(dg.status), "planned");
+    dg.starts_at = lv->starts_at;
+    dg.ends_at = lv->ends_at;
+    dg.grace_ms = lv->grace_ms;
+    snprintf(dg.visit_policy, sizeof(dg.visit_policy), "%s", policies[rnd(3)]);
+    snprintf(dg.created_by, sizeof(dg.created_by), "%s", s->uid[MONA]);
+    dg.created_at = sim_now;
+    snprintf(dg.reason, sizeof(dg.reason), "sim leave");
+    if (rc == 0)
+        rc = roved_store_delegation_put(db, &dg);
+    /* One delegate: scope all, or some of the accounts; two: a split. */
+    int all = lv->ndelegates == 1 && (accs->n == 0 || chance(50));
+    char desc[256] = "";
+    size_t dl = 0;
+    for (int i = 0; rc == 0 && i < lv->ndelegates; i++) {
+        roved_grant g;
+        memset(&g, 0, sizeof(g));
+        snprintf(g.delegation_id, sizeof(g.delegation_id), "%s", dg.id);
+        snprintf(g.delegate_id, sizeof(g.delegate_id), "%s", s->uid[lv->delegates[i]]);
+        snprintf(g.scope, sizeof(g.scope), "%s", all ? "all" : "accounts");
+        snprintf(g.actions, sizeof(g.actions), "visits,accounts,tasks");
+        rc = roved_store_grant_put(db, &g);
+        int given = 0;
+        for (int a = 0; rc == 0 && !all && a < accs->n; a++) {
+            /* Two delegates: account 0 to the first, 1 to the second, the
+             * rest at random; one delegate: a random non-empty subset. */
+            int to = lv->ndelegates == 1 ? (chance(60) || (a == accs->n - 1 && !given) ? 0 : -1)
+                     : a < 2             ? a
+                                         : rnd(2);
+            if (to != i)
+                continue;
+            rc = roved_store_grant_account_put(db, dg.id, g.delegate_id, accs->id[a]);
+            given++;
+        }
+        if (dl < sizeof(desc))
+            dl += (size_t)snprintf(desc + dl, sizeof(desc) - dl, " %s(%s)",
+                                   usernames[lv->delegates[i]], all ? "all" : "some");
+    }
+    char why[64];
+    snprintf(why, sizeof(why), "leave %s", dg.id);
+    if (rc == 0)
+        rc = roved_store_absence_add(db, s->uid[p], lv->starts_at, lv->ends_at, why);
+    if (rc == 0)
+        rc = roved_store_scope_bump(db); /* the delegates receive the records now */
+    free(accs);
+    if (admin_end(s, db, rc, "leave") != 0)
+        return -1;
+    lv->open = 1;
+    s->leaves++;
+    slog(s,
+         "admin: leave %s of %s from %+lld min to %+lld min, grace %lld min, visits %s,"
+         " delegates%s",
+         dg.id, usernames[p], (long long)(lv->starts_at - sim_now) / 60000,
+         (long long)(lv->ends_at - sim_now) / 60000, (long long)lv->grace_ms / 60000,
+         dg.visit_policy, desc);
+    tick(s);
+    return 0;
+}
+
+/* The delegator comes back early (admin_leave.c stop): ended, or revoked
+ * when the leave had not started. */
+static int event_return(sim *s)
+{
+    leave *lv = &s->lv;
+    if (!lv->open || lv->stopped || sim_now >= lv->ends_at)
+        return 0;
+    const char *status = sim_now < lv->starts_at ? "revoked" : "ended";
+    roved_db *db = NULL;
+    if (admin_begin(s, &db) != 0)
+        return -1;
+    int rc = roved_store_delegation_stop(db, lv->id, status, sim_now);
+    char why[64];
+    snprintf(why, sizeof(why), "leave %s", lv->id);
+    if (rc == 0)
+        rc = roved_store_absence_cut(db, s->uid[lv->delegator], why, sim_now);
+    if (admin_end(s, db, rc, "leave stop") != 0)
+        return -1;
+    lv->stopped = 1;
+    lv->ends_at = sim_now;
+    s->returns++;
+    slog(s, "admin: leave %s of %s %s early", lv->id, usernames[lv->delegator], status);
+    tick(s);
+    return 0;
+}
+
+static void mark_revoked(sim *s, device *d, int64_t drain_until)
+{
+    d->revoked = 1;
+    d->revoked_at = sim_now;
+    d->drain_until = drain_until;
+    slog(s, "admin: dev%d (%s) revoked, drain until %+lld min", d->idx, d->user,
+         (long long)(drain_until - sim_now) / 60000);
+}
+
+/* A rep resigns (admin_transfer.c plan and run, without the HTTP layer):
+ * their accounts go to one or two other reps, their open tasks to the
+ * dispatcher, their devices are revoked with a drain window, and they are
+ * deactivated. Two active reps always remain. */
+static int event_transfer(sim *s)
+{
+    int reps[NPEOPLE], targets[NPEOPLE];
+    if (active_reps(s, -1, 0, reps) < 3)
+        return 0;
+    int nfree = active_reps(s, -1, 1, reps);
+    if (nfree == 0)
+        return 0;
+    int p = reps[rnd(nfree)];
+    /* Not to someone on leave right now. */
+    int ntargets = 0;
+    for (int q = RITA; q < NPEOPLE; q++)
+        if (s->active[q] && q != p && !(s->lv.open && s->lv.delegator == q))
+            targets[ntargets++] = q;
+    if (ntargets == 0)
+        return 0;
+    if (ntargets > 1 && chance(50))
+        ntargets = 1 + rnd(ntargets); /* sometimes only one of them */
+    int64_t drain = 10 * 60000 + (int64_t)rnd(80) * 60000;
+    roved_db *db = NULL;
+    if (admin_begin(s, &db) != 0)
+        return -1;
+    roved_user mona;
+    id_list *accs = calloc(1, sizeof(*accs));
+    int rc = accs ? roved_store_user_by_id(db, s->uid[MONA], &mona) : ROVE_ENOMEM;
+    roved_transfer t;
+    memset(&t, 0, sizeof(t));
+    roved_util_new_id(t.id);
+    snprintf(t.leaver_id, sizeof(t.leaver_id), "%s", s->uid[p]);
+    snprintf(t.reason, sizeof(t.reason), "resignation");
+    snprintf(t.status, sizeof(t.status), "planned");
+    snprintf(t.created_by, sizeof(t.created_by), "%s", s->uid[MONA]);
+    t.created_at = sim_now;
+    t.batch_size = 50;
+    t.plan_json = "[]";
+    if (rc == 0)
+        rc = roved_store_transfer_create(db, &t);
+    if (rc == 0)
+        rc = roved_store_accounts_matching(db, s->uid[p], NULL, NULL, add_id, accs);
+    roved_move_stats st;
+    memset(&st, 0, sizeof(st));
+    int nmoved = 0;
+    for (int a = 0; rc == 0 && a < accs->n; a++) {
+        int to = targets[rnd(ntargets)], changed = 0;
+        rc = roved_store_transfer_item_add(db, t.id, accs->id[a], s->uid[to], 0);
+        if (rc == 0)
+            rc = roved_transfer_move_account(&s->srv, db, &mona, accs->id[a], s->uid[to], NULL,
+                                             t.id, t.reason, sim_now, &st, &changed);
+        if (rc == 0)
+            rc = roved_store_transfer_item_done(db, t.id, accs->id[a], sim_now);
+        if (rc == 0 && changed && s->nmoves < MAX_MOVES) {
+            move *m = &s->moves[s->nmoves++];
+            snprintf(m->account, sizeof(m->account), "%s", accs->id[a]);
+            snprintf(m->transfer, sizeof(m->transfer), "%s", t.id);
+            snprintf(m->from, sizeof(m->from), "%s", s->uid[p]);
+            snprintf(m->to, sizeof(m->to), "%s", s->uid[to]);
+            nmoved++;
+            slog(s, "admin: account %s %s -> %s", accs->id[a], usernames[p], usernames[to]);
+        }
+    }
+    if (rc == 0)
+        rc = roved_transfer_reassign_tasks(db, &mona, s->uid[p], t.id, sim_now, &st);
+    int64_t acc = 0, vis = 0, tasks = 0;
+    if (rc == 0)
+        rc = roved_store_user_references(db, s->uid[p], &acc, &vis, &tasks);
+    if (rc == 0 && (acc > 0 || vis > 0 || tasks > 0)) {
+        /* The admin API refuses to finish; so does the sim. */
+        roved_store_write_rollback(s->srv.store, db);
+        free(accs);
+        slog(s, "admin: transfer of %s refused: %lld accounts, %lld visits, %lld tasks left",
+             usernames[p], (long long)acc, (long long)vis, (long long)tasks);
+        s->nmoves -= nmoved;
+        return 0;
+    }
+    int revoked = 0;
+    if (rc == 0)
+        rc = roved_store_user_devices_revoke(db, s->uid[p], sim_now, sim_now + drain, &revoked);
+    if (rc == 0)
+        rc = roved_store_user_set_status(db, usernames[p], ROVED_USER_DEACTIVATED);
+    if (rc == 0)
+        rc = roved_store_transfer_set_status(db, t.id, "done", sim_now);
+    free(accs);
+    if (admin_end(s, db, rc, "transfer") != 0)
+        return -1;
+    s->active[p] = 0;
+    s->transfers++;
+    slog(s,
+         "admin: %s resigned, transfer %s: %d accounts, %lld visits followed, %d devices"
+         " revoked",
+         usernames[p], t.id, nmoved, (long long)st.visits, revoked);
+    for (int i = 0; i < s->ndev; i++)
+        if (s->dev[i].person == p && !s->dev[i].revoked)
+            mark_revoked(s, &s->dev[i], sim_now + drain);
+    return 0;
+}
+
+/* One device is revoked (lost tablet); at least two others stay. */
+static int event_revoke(sim *s)
+{
+    int live[MAX_DEV], n = 0;
+    for (int i = 0; i < s->ndev; i++)
+        if (!s->dev[i].revoked)
+            live[n++] = i;
+    if (n < 3)
+        return 0;
+    device *d = &s->dev[live[rnd(n)]];
+    int64_t drain = 10 * 60000 + (int64_t)rnd(80) * 60000;
+    roved_db *db = NULL;
+    if (admin_begin(s, &db) != 0)
+        return -1;
+    int rc = roved_store_device_revoke(db, d->c->device_id, sim_now, sim_now + drain);
+    if (admin_end(s, db, rc, "device revoke") != 0)
+        return -1;
+    s->revocations++;
+    mark_revoked(s, d, sim_now + drain);
+    return 0;
+}
+
+/* Moves server time forward by ms. Delegation steps run at their times (as
+ * roved's tick thread would), and a revoked device syncs for the last time
+ * in the last millisecond of its drain, over a reliable link: a change it made inside
+ * the drain is then never lost to the wipe. */
+static void advance(sim *s, int64_t ms)
+{
+    int64_t target = sim_now + ms;
+    while (s->failure[0] == 0) {
+        int64_t next = target;
+        int drain = -1;
+        for (int i = 0; i < s->ndev; i++) {
+            device *d = &s->dev[i];
+            /* When time crosses the end of the drain: the sync comes
+             * after every edit made inside it. */
+            int64_t at = d->drain_until - 1;
+            if (d->revoked && !d->wiped && !d->drained && d->drain_until <= target &&
+                at >= sim_now && at <= next) {
+                next = at;
+                drain = i;
+            }
+        }
+        if (s->lv.open && s->lv.starts_at > sim_now && s->lv.starts_at < next) {
+            next = s->lv.starts_at;
+            drain = -1;
+        }
+        if (s->lv.open && s->lv.ends_at > sim_now && s->lv.ends_at < next) {
+            next = s->lv.ends_at;
+            drain = -1;
+        }
+        sim_now = next;
+        tick(s);
+        if (drain >= 0) {
+            s->dev[drain].drained = 1;
+            slog(s, "dev%d: last sync before its drain ends", drain);
+            dev_sync(s, &s->dev[drain], 1);
+        }
+        if (s->lv.open && sim_now > s->lv.ends_at + s->lv.grace_ms)
+            s->lv.open = 0; /* over, grace included: another leave may come */
+        if (sim_now >= target)
+            break;
+    }
+}
+
 /* ---- final checks -------------------------------------------------------------- */
 
 static int count_rows(device *d, const char *table, int64_t *out)
@@ -1051,9 +1573,10 @@ static int count_rows(device *d, const char *table, int64_t *out)
     return rc;
 }
 
-/* Invariant 1: the replica of d equals the server (everything is in every
- * device's scope in this org). */
-static int check_replica(sim *s, device *d)
+/* Invariant 1: the replica of d holds exactly the rows of ref, a replica
+ * of the same user freshly pulled (its scope now), and every row equals the
+ * server's; with ref NULL (a wiped device), nothing at all. */
+static int check_replica(sim *s, device *d, rove_client *ref)
 {
     roved_db *db = NULL;
     int rc = roved_store_read_begin(s->srv.store, &db);
@@ -1061,27 +1584,34 @@ static int check_replica(sim *s, device *d)
         return fail(s, "read_begin: %s", rove_strerror(rc));
     for (int t = 0; t < NT && s->failure[0] == 0; t++) {
         const rove__table *tb = table_of(t);
-        int64_t live = 0, tomb = 0, here = 0;
-        roved_store_row_count(db, tb, &live, &tomb);
+        int64_t want = 0, here = 0;
+        device rd = {.idx = -1, .c = ref};
         if (count_rows(d, tb->name, &here) != 0)
             fail(s, "dev%d: count %s: %s", d->idx, tb->name, rove_client_errmsg(d->c));
-        else if (here != live)
-            fail(s, "dev%d holds %lld %s rows, the server %lld", d->idx, (long long)here,
-                 tb->name, (long long)live);
-        for (int i = 0; i < s->nids[t] && s->failure[0] == 0; i++) {
+        else if (ref != NULL && count_rows(&rd, tb->name, &want) != 0)
+            fail(s, "fresh %s: count %s: %s", d->user, tb->name, rove_client_errmsg(ref));
+        else if (here != want)
+            fail(s, "dev%d (%s%s) holds %lld %s rows, its scope %lld", d->idx, d->user,
+                 d->wiped ? ", wiped" : "", (long long)here, tb->name, (long long)want);
+        for (int i = 0; ref != NULL && i < s->nids[t] && s->failure[0] == 0; i++) {
             const char *id = s->ids[t][i];
             rove__value v[ROVE__MAX_COLS];
             rove__buf text = ROVE__BUF_INIT;
             int src = roved_store_row_get(db, tb, id, v, &text);
             int on_server = src == 0 && !(v[ROVE__COL_DELETED].type == ROVE__T_INT &&
                                           v[ROVE__COL_DELETED].i != 0);
-            rove_record *r = NULL;
+            rove_record *r = NULL, *rr = NULL;
             int drc = rove_client_get(d->c, &r, tb->name, id);
-            if (on_server != (drc == 0))
-                fail(s, "dev%d: %s %s is %s on the server but %s in the replica", d->idx,
-                     tb->name, id, on_server ? "live" : "absent",
+            int in_scope = rove_client_get(ref, &rr, tb->name, id) == 0;
+            rove_record_free(rr);
+            if (in_scope && !on_server)
+                fail(s, "fresh %s: pulled %s %s, which is not live on the server", d->user,
+                     tb->name, id);
+            else if (in_scope != (drc == 0))
+                fail(s, "dev%d: %s %s is %s the scope of %s but %s in the replica", d->idx,
+                     tb->name, id, in_scope ? "in" : "outside", d->user,
                      drc == 0 ? "present" : "absent");
-            for (size_t k = 0; on_server && drc == 0 && k < tb->ncols; k++) {
+            for (size_t k = 0; in_scope && drc == 0 && k < tb->ncols; k++) {
                 char a[4096], b[4096];
                 fmt_value(a, sizeof(a), &v[k]);
                 fmt_record(b, sizeof(b), r, &tb->cols[k]);
@@ -1099,16 +1629,96 @@ static int check_replica(sim *s, device *d)
     return s->failure[0] ? -1 : 0;
 }
 
+/* A new device of person p, logged in and synced to the end: the scope of
+ * its user as the server sees it now. */
+static rove_client *fresh_replica(sim *s, int p)
+{
+    device *f = &s->fresh[p];
+    if (f->c != NULL)
+        return f->c;
+    f->idx = MAX_DEV; /* no skew */
+    f->person = p;
+    f->user = usernames[p];
+    f->page_size = 50;
+    f->push_batch = 50;
+    snprintf(f->path, sizeof(f->path), "%s/fresh-%s.db", s->dir, usernames[p]);
+    if (dev_open(s, f) != 0)
+        return NULL;
+    sim_actor = -1;
+    rove_sync_report rep;
+    int rc = rove_client_login(f->c, f->user, "pw");
+    if (rc == 0)
+        rc = rove_client_sync(f->c, &rep);
+    if (rc != 0) {
+        fail(s, "fresh device of %s: %s", f->user, rove_client_errmsg(f->c));
+        return NULL;
+    }
+    return f->c;
+}
+
+static int query_int(sim *s, const char *sql, const char *a, const char *b, const char *c,
+                     const char *d, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    const char *args[4] = {a, b, c, d};
+    *out = -1;
+    if (sqlite3_prepare_v2(s->q, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "check query: %s", sqlite3_errmsg(s->q));
+    for (int i = 0; i < 4 && args[i]; i++)
+        sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Invariants 5 and 6: every account not deleted has an active owner; every
+ * account a transfer moved has its audit event and owner history row. */
+static int check_owners(sim *s)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->q,
+                           "SELECT a.id, a.owner_id, u.status FROM account a LEFT JOIN users u "
+                           "ON u.id = a.owner_id WHERE a.deleted = 0 AND (u.id IS NULL OR "
+                           "u.status <> 'active')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "owner query: %s", sqlite3_errmsg(s->q));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        fail(s, "account %s has owner %s, who is %s", sqlite3_column_text(st, 0),
+             sqlite3_column_text(st, 1),
+             sqlite3_column_type(st, 2) == SQLITE_NULL
+                 ? "unknown"
+                 : (const char *)sqlite3_column_text(st, 2));
+    sqlite3_finalize(st);
+    for (int i = 0; i < s->nmoves && s->failure[0] == 0; i++) {
+        move *m = &s->moves[i];
+        int64_t audits = 0, history = 0;
+        query_int(s,
+                  "SELECT COUNT(*) FROM audit WHERE table_name = 'account' AND row_id = ?1 AND "
+                  "op = 'transfer' AND instr(diff, ?2) > 0 AND instr(diff, ?3) > 0 AND "
+                  "instr(diff, ?4) > 0",
+                  m->account, m->transfer, m->from, m->to, &audits);
+        query_int(s,
+                  "SELECT COUNT(*) FROM account_owner_history WHERE account_id = ?1 AND "
+                  "transfer_id = ?2 AND from_owner = ?3 AND to_owner = ?4",
+                  m->account, m->transfer, m->from, m->to, &history);
+        if (audits != 1 || history != 1)
+            fail(s, "transfer %s moved account %s: %lld audit events, %lld owner history rows",
+                 m->transfer, m->account, (long long)audits, (long long)history);
+    }
+    return s->failure[0] ? -1 : 0;
+}
+
 static int check_writes(sim *s)
 {
     for (int i = 0; i < s->nch && s->failure[0] == 0; i++)
-        if (s->ch[i].status < 0)
+        if (s->ch[i].status < 0 && !s->ch[i].wiped)
             fail(s, "c%d (%s %s by dev%d) never got a receipt", i, tnames[s->ch[i].table],
                  s->ch[i].row, s->ch[i].dev);
     for (int i = 0; i < s->nwr && s->failure[0] == 0; i++) {
         wval *w = &s->wr[i];
         int st = s->ch[w->change].status;
-        if (st == ROVE_RECEIPT_REJECTED || st == ROVE_RECEIPT_QUARANTINED)
+        if (st == ROVE_RECEIPT_REJECTED || s->ch[w->change].wiped)
             continue;
         char why[300];
         if (account_for(s, w, 0, why, sizeof(why)) != 0)
@@ -1165,6 +1775,9 @@ static int run_steps(sim *s, int nsteps)
         d->idx = i;
         /* Device 1 is rita's second device; with three devices mona joins. */
         d->user = s->ndev == 3 && i == 2 ? "mona" : users[i];
+        for (int p = 0; p < NPEOPLE; p++)
+            if (strcmp(usernames[p], d->user) == 0)
+                d->person = p;
         d->page_size = 1 + (unsigned)rnd(8);
         d->push_batch = 1 + (unsigned)rnd(6);
         dev_skew[i] = chance(50) ? 0 : (int64_t)rnd(1200001) - 600000;
@@ -1185,9 +1798,22 @@ static int run_steps(sim *s, int nsteps)
     slog(s, "seed %llu: %d devices, lose %d%%, drop %d%%", (unsigned long long)s->seed, s->ndev,
          p_lose, p_drop);
     for (int step = 0; step < nsteps && s->failure[0] == 0; step++) {
-        sim_now += rnd(120000);
+        advance(s, rnd(120000));
         device *d = &s->dev[rnd(s->ndev)];
         int what = rnd(100);
+        if (what >= 94) {
+            /* An admin event; delegations also end by time (advance). */
+            int e = rnd(100);
+            if (e < 30)
+                event_leave(s);
+            else if (e < 50)
+                event_return(s);
+            else if (e < 70)
+                event_transfer(s);
+            else
+                event_revoke(s);
+            continue;
+        }
         sim_actor = d->idx;
         if (what < 45) {
             step_update(s, d);
@@ -1195,15 +1821,15 @@ static int run_steps(sim *s, int nsteps)
             step_insert_contact(s, d);
         } else if (what < 53) {
             step_delete_contact(s, d);
-        } else if (what < 85) {
+        } else if (what < 84) {
             s->p_lose = p_lose;
             s->p_drop = p_drop;
             dev_sync(s, d, 0);
             s->p_lose = s->p_drop = 0;
-        } else if (what < 92) {
+        } else if (what < 89) {
             dev_skew[d->idx] = (int64_t)rnd(1200001) - 600000;
             slog(s, "dev%d: clock skew now %lld ms", d->idx, (long long)dev_skew[d->idx]);
-        } else if (what < 95) {
+        } else if (what < 92) {
             /* A restart: everything the device knows comes from its file. */
             rove_client_free(d->c);
             d->c = NULL;
@@ -1211,8 +1837,8 @@ static int run_steps(sim *s, int nsteps)
             slog(s, "dev%d: restart", d->idx);
             dev_open(s, d);
         } else {
-            sim_now += 3600000; /* a long offline stretch */
             slog(s, "an hour passes");
+            advance(s, 3600000); /* a long offline stretch */
         }
         sim_actor = -1;
     }
@@ -1220,10 +1846,18 @@ static int run_steps(sim *s, int nsteps)
         return -1;
     /* Everyone syncs until there is nothing left to push, then once more so
      * the last pushes reach every replica. */
+    /* First past every drain, and past the end (and grace) of the leave. */
+    int64_t until = sim_now;
+    for (int i = 0; i < s->ndev; i++)
+        if (s->dev[i].revoked && s->dev[i].drain_until > until)
+            until = s->dev[i].drain_until;
+    if (s->lv.open && s->lv.ends_at + s->lv.grace_ms > until)
+        until = s->lv.ends_at + s->lv.grace_ms;
     slog(s, "-- quiesce");
+    advance(s, until - sim_now + 60000);
     for (int round = 0, extra = 0; round < 12 && s->failure[0] == 0; round++) {
         uint64_t pending = 0;
-        sim_now += 1000;
+        advance(s, 1000);
         for (int i = 0; i < s->ndev && s->failure[0] == 0; i++) {
             dev_sync(s, &s->dev[i], 1);
             uint64_t p = 0;
@@ -1235,10 +1869,17 @@ static int run_steps(sim *s, int nsteps)
         if (round == 11)
             fail(s, "still %llu changes pending after 12 rounds", (unsigned long long)pending);
     }
-    for (int i = 0; i < s->ndev && s->failure[0] == 0; i++)
-        check_replica(s, &s->dev[i]);
+    for (int i = 0; i < s->ndev && s->failure[0] == 0; i++) {
+        device *d = &s->dev[i];
+        if (d->revoked && !d->wiped)
+            fail(s, "dev%d: revoked, past its drain, not wiped", i);
+        else
+            check_replica(s, d, d->wiped ? NULL : fresh_replica(s, d->person));
+    }
     if (s->failure[0] == 0)
         check_writes(s);
+    if (s->failure[0] == 0)
+        check_owners(s);
     return s->failure[0] ? -1 : 0;
 }
 
@@ -1294,6 +1935,14 @@ static int run_seed(uint64_t seed, int nsteps, int verbose, uint64_t *digest)
         if (roved_store_open(&s->srv.store, &so) != 0)
             rc = fail(s, "cannot open the store in %s", srvdir);
     }
+    if (rc == 0) {
+        char dbpath[700];
+        snprintf(dbpath, sizeof(dbpath), "%s/rove.db", srvdir);
+        if (sqlite3_open_v2(dbpath, &s->q, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+            rc = fail(s, "cannot open %s for the checks", dbpath);
+        else
+            sqlite3_busy_timeout(s->q, 5000);
+    }
     if (rc == 0)
         rc = seed_org(s);
     if (rc == 0)
@@ -1303,6 +1952,17 @@ static int run_seed(uint64_t seed, int nsteps, int verbose, uint64_t *digest)
          "overridden, %d refused; %d requests and %d answers lost, %d restarts",
          (unsigned long long)seed, s->nch, s->nwr, s->applied, s->merged, s->overridden,
          s->rejected, s->lost, s->dropped, s->restarts);
+    char codes[256] = "";
+    size_t cl = 0;
+    for (int k = 0; k < MAX_CODES && s->code_name[k] != NULL && cl < sizeof(codes); k++)
+        cl += (size_t)snprintf(codes + cl, sizeof(codes) - cl, " %s %d", s->code_name[k],
+                               s->code_count[k]);
+    slog(s,
+         "seed %llu: %d quarantined; refused by code:%s; %d leaves (%d ended early), %d "
+         "transfers (%d accounts), %d revocations, %d wipes reported, %d unsent changes "
+         "wiped",
+         (unsigned long long)seed, s->quarantined, codes[0] ? codes : " none", s->leaves,
+         s->returns, s->transfers, s->nmoves, s->revocations, s->wipes, s->wiped_changes);
 
     /* The digest: the step log (ids included) and the final server version. */
     uint64_t h = 1469598103934665603ull;
@@ -1323,6 +1983,9 @@ static int run_seed(uint64_t seed, int nsteps, int verbose, uint64_t *digest)
     }
     for (int i = 0; i < s->ndev; i++)
         rove_client_free(s->dev[i].c);
+    for (int p = 0; p < NPEOPLE; p++)
+        rove_client_free(s->fresh[p].c);
+    sqlite3_close(s->q);
     if (s->srv.store != NULL) {
         roved_store_close(s->srv.store);
         pthread_mutex_destroy(&s->srv.hlc_lock);
