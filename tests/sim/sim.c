@@ -49,6 +49,7 @@
 #include "delegation.h"
 #include "domain.h"
 #include "internal.h"
+#include "lease.h"
 #include "log.h"
 #include "login.h"
 #include "roved.h"
@@ -183,6 +184,7 @@ typedef struct sim {
     move moves[MAX_MOVES];
     int nmoves;
     int leaves, returns, transfers, revocations, wipes, wiped_changes, quarantined;
+    int lease_refusals; /* local writes a delegation lease refused (no change made) */
     const char *code_name[MAX_CODES];
     int code_count[MAX_CODES];
     roved_config cfg;
@@ -527,6 +529,7 @@ static int post_hook(void *ud, const char *path, const char *token, const void *
     device *d = ud;
     sim *s = the_sim;
     int is_sync = strcmp(path, "/v1/sync") == 0, is_wiped = strcmp(path, "/v1/wiped") == 0;
+    int is_leases = strcmp(path, "/v1/leases") == 0;
     if (is_sync && chance(s->p_lose)) {
         s->lost++;
         slog(s, "  dev%d: request lost", d->idx);
@@ -549,6 +552,22 @@ static int post_hook(void *ud, const char *path, const char *token, const void *
             rove__w_bool(&out, 1);
             s->wipes++;
         }
+    } else if (rc == 0 && is_leases) {
+        /* A delegate fetches its signed leases (http.c handle_leases). */
+        char auth[128];
+        snprintf(auth, sizeof(auth), "Bearer %s", token ? token : "");
+        roved_device dev;
+        roved_user user;
+        roved_db *db = NULL;
+        rc = roved_store_read_begin(s->srv.store, &db);
+        if (rc == 0) {
+            rc = roved_auth_device(db, auth, &dev, &user);
+            roved_store_read_end(s->srv.store, db);
+        }
+        if (rc == 0 && dev.status != ROVED_DEVICE_ACTIVE)
+            rc = ROVE_EREVOKED;
+        if (rc == 0)
+            rc = roved_lease_run(&s->srv, &user, &out, &err);
     } else if (rc == 0 && !is_sync) {
         char user_id[27] = "", device_id[27] = "";
         rc = roved_login_run(&s->srv, cbor.ptr, cbor.len, &out, &err, user_id, device_id);
@@ -825,6 +844,16 @@ static const edit_col *edits_of(int t, int *n)
     }
 }
 
+/* A delegate's device refused a write by its signed lease (before the start,
+ * after the end, a delete, an action not granted): nothing was written, so
+ * there is nothing to track. */
+static int lease_refused(sim *s, device *d, const char *why)
+{
+    s->lease_refusals++;
+    slog(s, "dev%d: refused by its lease: %s", d->idx, why);
+    return 0;
+}
+
 static int step_update(sim *s, device *d)
 {
     int t = rnd(NT);
@@ -899,6 +928,8 @@ static int step_update(sim *s, device *d)
     }
     rc = rove_client_update(d->c, r);
     rove_record_free(r);
+    if (rc == ROVE_EFORBIDDEN) /* the device's lease: outside the window */
+        return lease_refused(s, d, rove_client_errmsg(d->c));
     if (rc != 0)
         return fail(s, "dev%d: update %s %s: %s", d->idx, tnames[t], row,
                     rove_client_errmsg(d->c));
@@ -948,6 +979,8 @@ static int step_insert_contact(sim *s, device *d)
     int rc = rove_client_insert(d->c, r);
     if (rc != 0) {
         rove_record_free(r);
+        if (rc == ROVE_EFORBIDDEN)
+            return lease_refused(s, d, rove_client_errmsg(d->c));
         return fail(s, "dev%d: insert contact: %s", d->idx, rove_client_errmsg(d->c));
     }
     char id[ROVE_ID_SIZE];
@@ -978,6 +1011,8 @@ static int step_delete_contact(sim *s, device *d)
         fmt_record(vals[i], sizeof(vals[i]), r, &tb->cols[i]);
     rove_record_free(r);
     rc = rove_client_delete(d->c, "contact", row);
+    if (rc == ROVE_EFORBIDDEN)
+        return lease_refused(s, d, rove_client_errmsg(d->c));
     if (rc != 0)
         return fail(s, "dev%d: delete contact %s: %s", d->idx, row, rove_client_errmsg(d->c));
     int ci = add_change(s, d, ROVE__OP_DELETE, T_CONTACT, row);
@@ -1934,6 +1969,9 @@ static int run_seed(uint64_t seed, int nsteps, int verbose, uint64_t *digest)
         roved_store_options so = {srvdir, 0, 2};
         if (roved_store_open(&s->srv.store, &so) != 0)
             rc = fail(s, "cannot open the store in %s", srvdir);
+        char kerr[300];
+        if (rc == 0 && roved_lease_key_load(srvdir, &s->srv.lease_key, kerr, sizeof(kerr)) != 0)
+            rc = fail(s, "lease key: %s", kerr);
     }
     if (rc == 0) {
         char dbpath[700];
@@ -1960,9 +1998,10 @@ static int run_seed(uint64_t seed, int nsteps, int verbose, uint64_t *digest)
     slog(s,
          "seed %llu: %d quarantined; refused by code:%s; %d leaves (%d ended early), %d "
          "transfers (%d accounts), %d revocations, %d wipes reported, %d unsent changes "
-         "wiped",
+         "wiped, %d writes refused by a lease",
          (unsigned long long)seed, s->quarantined, codes[0] ? codes : " none", s->leaves,
-         s->returns, s->transfers, s->nmoves, s->revocations, s->wipes, s->wiped_changes);
+         s->returns, s->transfers, s->nmoves, s->revocations, s->wipes, s->wiped_changes,
+         s->lease_refusals);
 
     /* The digest: the step log (ids included) and the final server version. */
     uint64_t h = 1469598103934665603ull;
@@ -1990,6 +2029,8 @@ static int run_seed(uint64_t seed, int nsteps, int verbose, uint64_t *digest)
         roved_store_close(s->srv.store);
         pthread_mutex_destroy(&s->srv.hlc_lock);
     }
+    roved_lease_key_free(s->srv.lease_key);
+    s->srv.lease_key = NULL;
     if (rc == 0 || getenv("ROVE_SIM_KEEP") == NULL)
         rm_tree(s->dir);
     else
