@@ -464,9 +464,6 @@ static int add_item(const char *table, const char *row_id, int64_t at, const cha
 
 int roved_admin_digest_json(roved_db *db, const roved_delegation *d, int64_t now, json_t **out)
 {
-    static const char *const names[ROVED_DIGEST_NKINDS] = {
-        "visits_done", "tasks_resolved", "new_accounts", "new_contacts", "stage_changes",
-        "open_visits", "open_tasks",     "quarantined",  "sla_breaches"};
     int64_t to = d->ends_at < now ? d->ends_at + d->grace_ms : now;
     json_t *o = delegation_json(db, d, now);
     int rc = o ? 0 : ROVE_ENOMEM;
@@ -475,7 +472,8 @@ int roved_admin_digest_json(roved_db *db, const roved_delegation *d, int64_t now
         rc = roved_store_digest(db, (roved_digest_kind)k, d->delegator_id, d->starts_at, to,
                                 now, add_item, &g);
         if (rc == 0)
-            json_object_set_new(o, names[k], g.items);
+            json_object_set_new(o, roved_delegation_digest_section((roved_digest_kind)k),
+                                g.items);
         else
             json_decref(g.items);
     }

@@ -13,6 +13,14 @@
 #include "util.h"
 #include "value.h"
 
+const char *roved_delegation_digest_section(roved_digest_kind kind)
+{
+    static const char *const names[ROVED_DIGEST_NKINDS] = {
+        "visits_done", "tasks_resolved", "new_accounts", "new_contacts", "stage_changes",
+        "open_visits", "open_tasks",     "quarantined",  "sla_breaches"};
+    return (int)kind >= 0 && kind < ROVED_DIGEST_NKINDS ? names[kind] : "unknown";
+}
+
 const char *roved_delegation_state(const roved_delegation *d, int64_t now)
 {
     if (strcmp(d->status, "revoked") == 0)

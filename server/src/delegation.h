@@ -24,6 +24,9 @@
 /* "scheduled", "active", "expired", "revoked" or "ended" at now. */
 const char *roved_delegation_state(const roved_delegation *d, int64_t now);
 
+/* The name of a digest section ("visits_done", "tasks_resolved", ...). */
+const char *roved_delegation_digest_section(roved_digest_kind kind);
+
 /* Runs the start and end steps that are due at now; *steps counts them. */
 int roved_delegation_tick(roved_server *srv, int64_t now, int *steps);
 

@@ -17,6 +17,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "compress.h"
+#include "delegation.h"
 #include "lease.h"
 #include "log.h"
 #include "login.h"
@@ -217,31 +218,47 @@ static int handle_login(roved_server *srv, struct mg_connection *c)
     return status;
 }
 
+/*
+ * Authenticates a device request (Bearer token). draining: a revoked device
+ * inside its drain window is let through (sync uploads only); otherwise it
+ * is refused like a revoked one. 0, or the HTTP status of the error sent.
+ */
+static int device_auth(roved_server *srv, struct mg_connection *c, roved_device *dev,
+                       roved_user *user, int draining)
+{
+    memset(dev, 0, sizeof(*dev));
+    memset(user, 0, sizeof(*user));
+    roved_db *db = NULL;
+    int rc = roved_store_read_begin(srv->store, &db);
+    if (rc == 0) {
+        rc = roved_auth_device(db, mg_get_header(c, "Authorization"), dev, user);
+        roved_store_read_end(srv->store, db);
+    }
+    if (rc == 0 && !draining && dev->status != ROVED_DEVICE_ACTIVE)
+        rc = ROVE_EREVOKED;
+    if (rc == 0)
+        return 0;
+    const char *msg = rc == ROVE_EAUTH        ? "missing or unknown bearer token"
+                      : rc == ROVE_EREVOKED   ? "this device has been revoked"
+                      : rc == ROVE_EFORBIDDEN ? "the user is not active"
+                                              : "the store is unavailable";
+    roved_http_error(c, rc, msg);
+    roved_log_warn("device_refused", "remote=%s device=%s code=%s",
+                   mg_get_request_info(c)->remote_addr, dev->id[0] ? dev->id : "-",
+                   rove_error_name(rc));
+    return rove_error_http_status(rc);
+}
+
 static int handle_sync(roved_server *srv, struct mg_connection *c)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     roved_device dev;
     roved_user user;
-    memset(&dev, 0, sizeof(dev));
-    memset(&user, 0, sizeof(user));
-    roved_db *db = NULL;
-    int rc = roved_store_read_begin(srv->store, &db);
-    if (rc == 0) {
-        rc = roved_auth_device(db, mg_get_header(c, "Authorization"), &dev, &user);
-        roved_store_read_end(srv->store, db);
-    }
-    if (rc != 0) {
-        const char *msg = rc == ROVE_EAUTH        ? "missing or unknown bearer token"
-                          : rc == ROVE_EREVOKED   ? "this device has been revoked"
-                          : rc == ROVE_EFORBIDDEN ? "the user is not active"
-                                                  : "the store is unavailable";
-        roved_http_error(c, rc, msg);
-        roved_log_warn("sync_refused", "remote=%s device=%s code=%s",
-                       mg_get_request_info(c)->remote_addr, dev.id[0] ? dev.id : "-",
-                       rove_error_name(rc));
-        return rove_error_http_status(rc);
-    }
+    int refused = device_auth(srv, c, &dev, &user, 1);
+    if (refused != 0)
+        return refused;
+    int rc = 0;
     rove__buf raw = ROVE__BUF_INIT, cbor = ROVE__BUF_INIT, out = ROVE__BUF_INIT;
     const char *msg = NULL;
     rove__errinfo err = {0, ""};
@@ -306,24 +323,10 @@ static int handle_leases(roved_server *srv, struct mg_connection *c)
 {
     roved_device dev;
     roved_user user;
-    memset(&dev, 0, sizeof(dev));
-    memset(&user, 0, sizeof(user));
-    roved_db *db = NULL;
-    int rc = roved_store_read_begin(srv->store, &db);
-    if (rc == 0) {
-        rc = roved_auth_device(db, mg_get_header(c, "Authorization"), &dev, &user);
-        roved_store_read_end(srv->store, db);
-    }
-    if (rc == 0 && dev.status != ROVED_DEVICE_ACTIVE)
-        rc = ROVE_EREVOKED; /* a draining device only uploads */
-    if (rc != 0) {
-        roved_http_error(c, rc,
-                         rc == ROVE_EAUTH        ? "missing or unknown bearer token"
-                         : rc == ROVE_EREVOKED   ? "this device has been revoked"
-                         : rc == ROVE_EFORBIDDEN ? "the user is not active"
-                                                 : "the store is unavailable");
-        return rove_error_http_status(rc);
-    }
+    int refused = device_auth(srv, c, &dev, &user, 0); /* a draining device only uploads */
+    if (refused != 0)
+        return refused;
+    int rc;
     rove__buf out = ROVE__BUF_INIT;
     rove__errinfo err = {0, ""};
     rc = roved_lease_run(srv, &user, &out, &err);
@@ -379,42 +382,33 @@ static int keep_latest(const roved_delegation *d, void *payload)
  * for their latest leave that has started (docs/delegation-transfer.md). */
 static int handle_digest(roved_server *srv, struct mg_connection *c)
 {
-    static const char *const sections[ROVED_DIGEST_NKINDS] = {
-        "visits_done", "tasks_resolved", "new_accounts", "new_contacts", "stage_changes",
-        "open_visits", "open_tasks",     "quarantined",  "sla_breaches"};
     roved_device dev;
     roved_user user;
-    memset(&dev, 0, sizeof(dev));
-    memset(&user, 0, sizeof(user));
+    int refused = device_auth(srv, c, &dev, &user, 0);
+    if (refused != 0)
+        return refused;
     roved_db *db = NULL;
     int rc = roved_store_read_begin(srv->store, &db);
     if (rc != 0) {
         roved_http_error(c, ROVE_ESTORE, "the store is unavailable");
         return 500;
     }
-    rc = roved_auth_device(db, mg_get_header(c, "Authorization"), &dev, &user);
-    if (rc == 0 && dev.status != ROVED_DEVICE_ACTIVE)
-        rc = ROVE_EREVOKED;
     latest l;
     memset(&l, 0, sizeof(l));
     l.now = roved_util_now_ms();
     digest_out d = {ROVE__BUF_INIT, 0, NULL};
-    if (rc == 0)
-        rc = roved_store_delegation_list(db, user.id, keep_latest, &l);
+    rc = roved_store_delegation_list(db, user.id, keep_latest, &l);
     int64_t to = l.d.ends_at < l.now ? l.d.ends_at + l.d.grace_ms : l.now;
     for (int k = 0; rc == 0 && l.found && k < ROVED_DIGEST_NKINDS; k++) {
-        d.section = sections[k];
+        d.section = roved_delegation_digest_section((roved_digest_kind)k);
         rc = roved_store_digest(db, (roved_digest_kind)k, user.id, l.d.starts_at, to, l.now,
                                 digest_item, &d);
     }
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         rove__buf_free(&d.items);
-        roved_http_error(c, rc,
-                         rc == ROVE_EAUTH        ? "missing or unknown bearer token"
-                         : rc == ROVE_EREVOKED   ? "this device has been revoked"
-                         : rc == ROVE_EFORBIDDEN ? "the user is not active"
-                                                 : "the digest could not be built");
+        roved_http_error(c, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
+                         "the digest could not be built");
         return rove_error_http_status(rc);
     }
     rove__buf out = ROVE__BUF_INIT;
