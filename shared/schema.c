@@ -263,3 +263,27 @@ int rove__schema_ddl(rove__buf *out, int side)
     }
     return rove__buf_status(out);
 }
+
+const char *rove__delegation_action(const rove__table *t)
+{
+    if (strcmp(t->name, "visit") == 0)
+        return "visits";
+    if (strcmp(t->name, "service_task") == 0)
+        return "tasks";
+    if (strcmp(t->name, "account") == 0 || strcmp(t->name, "contact") == 0)
+        return "accounts";
+    return NULL;
+}
+
+int rove__actions_has(const char *actions, const char *want)
+{
+    size_t n = strlen(want);
+    for (const char *p = actions; p != NULL && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && memcmp(p, want, n) == 0)
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}

@@ -103,4 +103,10 @@ const char *rove__role_name(unsigned role);
  */
 int rove__schema_ddl(rove__buf *out, int side);
 
+/* Delegations: the action a write to table t needs ("visits", "accounts",
+ * "tasks"; NULL: no delegate may write it), and whether a comma list of
+ * actions holds want. */
+const char *rove__delegation_action(const rove__table *t);
+int rove__actions_has(const char *actions, const char *want);
+
 #endif

@@ -285,30 +285,6 @@ int rove__lease_refresh(rove_client *c, int64_t gen)
     return rc;
 }
 
-static const char *action_of(const rove__table *t)
-{
-    if (strcmp(t->name, "visit") == 0)
-        return "visits";
-    if (strcmp(t->name, "service_task") == 0)
-        return "tasks";
-    if (strcmp(t->name, "account") == 0 || strcmp(t->name, "contact") == 0)
-        return "accounts";
-    return NULL;
-}
-
-static int has_action(const char *actions, const char *want)
-{
-    size_t n = strlen(want);
-    for (const char *p = actions; p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && memcmp(p, want, n) == 0)
-            return 1;
-        p = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
 int rove__lease_check(rove_client *c, const rove__table *t, const char *account_id, int op)
 {
     if (account_id == NULL || account_id[0] == '\0')
@@ -367,8 +343,8 @@ int rove__lease_check(rove_client *c, const rove__table *t, const char *account_
     if (op == ROVE__OP_DELETE)
         return rove__client_error(c, ROVE_EFORBIDDEN,
                                   "a delegate may not delete the delegator's records");
-    const char *want = action_of(t);
-    if (want == NULL || !has_action(actions, want))
+    const char *want = rove__delegation_action(t);
+    if (want == NULL || !rove__actions_has(actions, want))
         return rove__client_error(c, ROVE_EFORBIDDEN,
                                   "the delegation does not allow this (it allows: %s)", actions);
     return 0;

@@ -210,31 +210,6 @@ enum { HELD_NO = 0, HELD_APPLY = 1, HELD_QUARANTINED = 2 };
 
 enum { DELEG_NONE = 0, DELEG_APPLY = 1, DELEG_DONE = 2 };
 
-static const char *delegation_action(const rove__change *c)
-{
-    const char *t = c->table->name;
-    if (strcmp(t, "visit") == 0)
-        return "visits";
-    if (strcmp(t, "service_task") == 0)
-        return "tasks";
-    if (strcmp(t, "account") == 0 || strcmp(t, "contact") == 0)
-        return "accounts";
-    return NULL;
-}
-
-static int has_action(const char *actions, const char *want)
-{
-    size_t n = strlen(want);
-    for (const char *p = actions; p != NULL && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && memcmp(p, want, n) == 0)
-            return 1;
-        p = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
 /* own_rights: the user may write the record anyway (a territory member);
  * then a delegation only attributes the write, it never refuses it. */
 static int delegation_decision(apply_ctx *a, const rove__change *c, const roved_rowinfo *acct,
@@ -269,15 +244,15 @@ static int delegation_decision(apply_ctx *a, const rove__change *c, const roved_
         return quarantine_code(a, c, r, ROVE_ESCOPE,
                                "made after the delegation ended; held for the owner or a "
                                "manager");
-    const char *want = delegation_action(c);
+    const char *want = rove__delegation_action(c->table);
     if (own_rights && (c->op == ROVE__OP_DELETE || want == NULL ||
-                       !has_action(g.actions, want) || a->now > d.ends_at + d.grace_ms)) {
+                       !rove__actions_has(g.actions, want) || a->now > d.ends_at + d.grace_ms)) {
         *out = DELEG_NONE; /* their own rights, not the delegation's */
         return 0;
     }
     if (c->op == ROVE__OP_DELETE)
         return reject(r, ROVE_EFORBIDDEN, "a delegate may not delete the delegator's records");
-    if (want == NULL || !has_action(g.actions, want)) {
+    if (want == NULL || !rove__actions_has(g.actions, want)) {
         snprintf(msg, sizeof(msg), "the delegation does not allow %s (it allows: %s)",
                  want ? want : "this", g.actions);
         return reject(r, ROVE_EFORBIDDEN, msg);

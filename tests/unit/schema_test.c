@@ -292,3 +292,20 @@ void test_schema__ddl_errors(void)
     ASSERT_RC(rove__schema_ddl(&b, ROVE__DDL_SERVER), ROVE_ENOMEM);
     rove__buf_free(&b);
 }
+
+/* Delegations: which action a write needs, and action lists. */
+void test_schema__delegation_actions(void)
+{
+    ASSERT(strcmp(rove__delegation_action(rove__schema_table("visit", 5)), "visits") == 0);
+    ASSERT(strcmp(rove__delegation_action(rove__schema_table("contact", 7)), "accounts") == 0);
+    ASSERT(strcmp(rove__delegation_action(rove__schema_table("account", 7)), "accounts") == 0);
+    ASSERT(strcmp(rove__delegation_action(rove__schema_table("service_task", 12)), "tasks") ==
+           0);
+    ASSERT(rove__delegation_action(rove__schema_table("stage_change", 12)) == NULL);
+    ASSERT(rove__actions_has("visits,accounts,tasks", "tasks"));
+    ASSERT(rove__actions_has("visits", "visits"));
+    ASSERT(!rove__actions_has("visits,accounts", "tasks"));
+    ASSERT(!rove__actions_has("visitsx,accounts", "visits"));
+    ASSERT(!rove__actions_has("", "visits"));
+    ASSERT(!rove__actions_has(NULL, "visits"));
+}
