@@ -1483,8 +1483,8 @@ static int event_transfer(sim *s)
             move *m = &s->moves[s->nmoves++];
             snprintf(m->account, sizeof(m->account), "%s", accs->id[a]);
             snprintf(m->transfer, sizeof(m->transfer), "%s", t.id);
-            snprintf(m->from, sizeof(m->from), "%s", s->uid[p]);
-            snprintf(m->to, sizeof(m->to), "%s", s->uid[to]);
+            memcpy(m->from, s->uid[p], sizeof(m->from)); /* both hold 26 + NUL */
+            memcpy(m->to, s->uid[to], sizeof(m->to));
             nmoved++;
             slog(s, "admin: account %s %s -> %s", accs->id[a], usernames[p], usernames[to]);
         }
