@@ -439,6 +439,7 @@ int rove_client_wipe(rove_client *c)
     rove__buf_puts(&sql, "DELETE FROM _rove_outbox; DELETE FROM _rove_receipts;"
                          "DELETE FROM _rove_conflicts; DELETE FROM _rove_lease_accounts;"
                          "DELETE FROM _rove_leases; DELETE FROM _rove_digest;"
+                         "DELETE FROM _rove_history;"
                          "DELETE FROM _rove_meta WHERE key NOT IN ('server_url', 'ca_file', "
                          "'pinned_pubkey', 'created_at', 'lease_key');");
     if ((rc = rove__buf_status(&sql)) != 0) {

@@ -364,22 +364,18 @@ int rove_client_leases(rove_client *c, rove_rows **out)
     return rove__rows_open(c, out, sql, NULL, 0, &now, 1, 0);
 }
 
-/* ---- the "while you were away" digest ---------------------------------- */
+/* ---- lists the server builds for the app: digest, record history ------ */
 
-int rove_client_digest(rove_client *c, rove_rows **out)
+/*
+ * Posts body to path and stores the answer's list under key (arrays of
+ * ncols scalars: integers, booleans, text or null) into the scratch table
+ * (seq, then ncols columns), replacing what it held, in one transaction.
+ */
+static int fetch_list(rove_client *c, const char *path, const rove__buf *body, const char *key,
+                      const char *scratch, size_t ncols)
 {
-    if (c == NULL || out == NULL)
-        return ROVE_EINVAL;
-    rove__client_clear_error(c);
-    *out = NULL;
-    if (!rove_client_logged_in(c))
-        return rove__client_error(c, ROVE_ENOTLOGGEDIN, "log in first");
-    rove__buf req = ROVE__BUF_INIT, resp = ROVE__BUF_INIT;
-    rove__w_map(&req, 0);
-    int rc = rove__buf_status(&req);
-    if (rc == 0)
-        rc = rove__client_post(c, "/v1/digest", &req, &resp, 1);
-    rove__buf_free(&req);
+    rove__buf resp = ROVE__BUF_INIT;
+    int rc = rove__client_post(c, path, body, &resp, 1);
     if (rc != 0) {
         rove__buf_free(&resp);
         return rc;
@@ -396,7 +392,7 @@ int rove_client_digest(rove_client *c, rove_rows **out)
             rc = ROVE_EPROTO;
             break;
         }
-        if (kl == 5 && memcmp(k, "items", 5) == 0) {
+        if (kl == strlen(key) && memcmp(k, key, kl) == 0) {
             items = r;
             have = 1;
         }
@@ -407,48 +403,50 @@ int rove_client_digest(rove_client *c, rove_rows **out)
         rc = ROVE_EPROTO;
     if (rc != 0) {
         rove__buf_free(&resp);
-        return rove__client_error(c, rc, "bad digest answer");
+        return rove__client_error(c, rc, "bad answer from %s", path);
     }
+    char sql[160];
+    snprintf(sql, sizeof(sql), "DELETE FROM %s", scratch);
     sqlite3_stmt *ins = NULL;
     rc = rove__replica_begin(c);
     if (rc == 0)
-        rc = exec_sql(c, "DELETE FROM _rove_digest");
-    if (rc == 0 &&
-        sqlite3_prepare_v2(c->db,
-                           "INSERT INTO _rove_digest(seq, section, tbl, row_id, at, by_user, "
-                           "detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, &ins, NULL) != SQLITE_OK)
-        rc = rove__client_sqlerr(c, c->db, SQLITE_ERROR, "digest");
-    if (rc == 0 && rove__r_array(&items, &m) != 0)
-        rc = rove__client_error(c, ROVE_EPROTO, "bad digest items");
+        rc = exec_sql(c, sql);
+    size_t off = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES(?1", scratch);
+    for (size_t k = 0; k < ncols; k++)
+        off += (size_t)snprintf(sql + off, sizeof(sql) - off, ",?%zu", k + 2);
+    snprintf(sql + off, sizeof(sql) - off, ")");
+    if (rc == 0 && sqlite3_prepare_v2(c->db, sql, -1, &ins, NULL) != SQLITE_OK)
+        rc = rove__client_sqlerr(c, c->db, SQLITE_ERROR, path);
+    if (rc == 0 && (rove__r_array(&items, &m) != 0 || m > 100000))
+        rc = rove__client_error(c, ROVE_EPROTO, "bad list from %s", path);
     for (size_t i = 0; rc == 0 && i < m; i++) {
         size_t f;
-        const char *sv[6];
-        size_t sl[6];
-        int64_t at = 0;
-        if (rove__r_array(&items, &f) != 0 || f != 6) {
-            rc = rove__client_error(c, ROVE_EPROTO, "bad digest item");
+        if (rove__r_array(&items, &f) != 0 || f != ncols) {
+            rc = rove__client_error(c, ROVE_EPROTO, "bad item from %s", path);
             break;
         }
-        for (size_t k = 0; rc == 0 && k < 6; k++) {
-            if (k == 3 ? rove__r_int(&items, &at) != 0
-                       : rove__r_text_or_null(&items, &sv[k], &sl[k]) != 0 ||
-                             (sv[k] != NULL && !rove__utf8_valid(sv[k], sl[k])))
-                rc = rove__client_error(c, ROVE_EPROTO, "bad digest item");
-        }
-        if (rc != 0)
-            break;
         sqlite3_bind_int64(ins, 1, (int64_t)i);
-        for (int k = 0; k < 6; k++) {
-            if (k == 3)
-                sqlite3_bind_int64(ins, 5, at);
-            else if (sv[k] == NULL)
-                sqlite3_bind_null(ins, k < 3 ? k + 2 : k + 2);
+        for (size_t k = 0; rc == 0 && k < ncols; k++) {
+            rove__item it;
+            int col = (int)k + 2;
+            if (rove__r_next(&items, &it) != 0)
+                rc = ROVE_EPROTO;
+            else if (it.kind == ROVE__K_INT || it.kind == ROVE__K_BOOL)
+                sqlite3_bind_int64(ins, col, it.i);
+            else if (it.kind == ROVE__K_NULL)
+                sqlite3_bind_null(ins, col);
+            else if (it.kind == ROVE__K_TEXT && it.len <= ROVE__MAX_TEXT &&
+                     rove__utf8_valid(it.s, it.len))
+                sqlite3_bind_text(ins, col, it.s, (int)it.len, SQLITE_STATIC);
             else
-                sqlite3_bind_text(ins, k + 2, sv[k], (int)sl[k], SQLITE_STATIC);
+                rc = ROVE_EPROTO;
+        }
+        if (rc != 0) {
+            rc = rove__client_error(c, ROVE_EPROTO, "bad value from %s", path);
+            break;
         }
         if (sqlite3_step(ins) != SQLITE_DONE)
-            rc = rove__client_sqlerr(c, c->db, SQLITE_ERROR, "digest");
+            rc = rove__client_sqlerr(c, c->db, SQLITE_ERROR, path);
         sqlite3_reset(ins);
     }
     sqlite3_finalize(ins);
@@ -457,9 +455,53 @@ int rove_client_digest(rove_client *c, rove_rows **out)
         rove__replica_rollback(c);
         return rc;
     }
-    ROVE_TRY(rove__replica_commit(c));
+    return rove__replica_commit(c);
+}
+
+int rove_client_digest(rove_client *c, rove_rows **out)
+{
+    if (c == NULL || out == NULL)
+        return ROVE_EINVAL;
+    rove__client_clear_error(c);
+    *out = NULL;
+    if (!rove_client_logged_in(c))
+        return rove__client_error(c, ROVE_ENOTLOGGEDIN, "log in first");
+    rove__buf req = ROVE__BUF_INIT;
+    rove__w_map(&req, 0);
+    int rc = rove__buf_status(&req);
+    if (rc == 0)
+        rc = fetch_list(c, "/v1/digest", &req, "items", "_rove_digest", 6);
+    rove__buf_free(&req);
+    if (rc != 0)
+        return rc;
     return rove__rows_open(c, out,
                            "SELECT section, tbl AS \"table\", row_id AS record_id, at, "
                            "by_user AS \"by\", detail FROM _rove_digest ORDER BY seq",
+                           NULL, 0, NULL, 0, 0);
+}
+
+int rove_client_history(rove_client *c, rove_rows **out, const char *table, const char *id)
+{
+    if (c == NULL || out == NULL || table == NULL || id == NULL)
+        return c ? rove__client_error(c, ROVE_EINVAL, "invalid argument") : ROVE_EINVAL;
+    rove__client_clear_error(c);
+    *out = NULL;
+    if (!rove_client_logged_in(c))
+        return rove__client_error(c, ROVE_ENOTLOGGEDIN, "log in first");
+    rove__buf req = ROVE__BUF_INIT;
+    rove__w_map(&req, 2);
+    rove__w_text(&req, "table");
+    rove__w_text(&req, table);
+    rove__w_text(&req, "id");
+    rove__w_text(&req, id);
+    int rc = rove__buf_status(&req);
+    if (rc == 0)
+        rc = fetch_list(c, "/v1/history", &req, "events", "_rove_history", 7);
+    rove__buf_free(&req);
+    if (rc != 0)
+        return rc;
+    return rove__rows_open(c, out,
+                           "SELECT at, actor, on_behalf_of, delegation_id, op, late_sync, "
+                           "changes FROM _rove_history ORDER BY seq",
                            NULL, 0, NULL, 0, 0);
 }

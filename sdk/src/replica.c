@@ -67,7 +67,16 @@ static const char sdk_ddl[] =
     "  row_id TEXT,\n"
     "  at INTEGER,\n"
     "  by_user TEXT,\n"
-    "  detail TEXT);\n";
+    "  detail TEXT);\n"
+    "CREATE TABLE IF NOT EXISTS _rove_history(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  at INTEGER,\n"
+    "  actor TEXT,\n"
+    "  on_behalf_of TEXT,\n"
+    "  delegation_id TEXT,\n"
+    "  op TEXT,\n"
+    "  late_sync INTEGER,\n"
+    "  changes TEXT);\n";
 
 static int map_sqlite(int rc)
 {

@@ -18,12 +18,14 @@
 #include "auth.h"
 #include "compress.h"
 #include "delegation.h"
+#include "id.h"
 #include "lease.h"
 #include "log.h"
 #include "login.h"
 #include "proto.h"
 #include "rove/errors.h"
 #include "rove/version.h"
+#include "scope.h"
 #include "sync.h"
 #include "util.h"
 #include "wire.h"
@@ -433,6 +435,101 @@ static int handle_digest(roved_server *srv, struct mg_connection *c)
     return status;
 }
 
+static int history_event(int64_t id, const roved_audit *a, void *payload)
+{
+    digest_out *d = payload;
+    (void)id;
+    int late = a->diff_json != NULL && strstr(a->diff_json, "_late_sync_revoked_at") != NULL;
+    rove__w_array(&d->items, 7);
+    rove__w_int(&d->items, a->at);
+    rove__w_textn(&d->items, a->actor_user_id, a->actor_user_id ? strlen(a->actor_user_id) : 0);
+    rove__w_textn(&d->items, a->on_behalf_of, a->on_behalf_of ? strlen(a->on_behalf_of) : 0);
+    rove__w_textn(&d->items, a->delegation_id, a->delegation_id ? strlen(a->delegation_id) : 0);
+    rove__w_text(&d->items, a->op ? a->op : "");
+    rove__w_bool(&d->items, late);
+    rove__w_textn(&d->items, a->diff_json, a->diff_json ? strlen(a->diff_json) : 0);
+    d->n++;
+    return rove__buf_status(&d->items) ? ROVE_ENOMEM : 0;
+}
+
+/* POST /v1/history {"table", "id"}: who changed a record the device's user
+ * may see, when, for whom (delegations) and whether it came late from a
+ * revoked device (docs/protocol.md). */
+static int handle_history(roved_server *srv, struct mg_connection *c)
+{
+    roved_device dev;
+    roved_user user;
+    int refused = device_auth(srv, c, &dev, &user, 0);
+    if (refused != 0)
+        return refused;
+    rove__buf raw = ROVE__BUF_INIT, cbor = ROVE__BUF_INIT;
+    const char *msg = NULL;
+    int rc = read_device_body(c, &raw, &cbor, &msg);
+    release(&raw);
+    rove__flat_field f[] = {{"table", 0, {0}}, {"id", 0, {0}}};
+    rove__errinfo err = {0, ""};
+    char table[32] = "", id[32] = "";
+    if (rc == 0 && (rc = rove__flat_parse(cbor.ptr, cbor.len, f, 2, &err)) != 0)
+        msg = err.msg;
+    if (rc == 0 && (rove__flat_text(&f[0], table, sizeof(table)) != 0 ||
+                    rove__flat_text(&f[1], id, sizeof(id)) != 0)) {
+        rc = ROVE_EPROTO;
+        msg = "table and id are required";
+    }
+    release(&cbor);
+    const rove__table *t = rc == 0 ? rove__schema_table(table, strlen(table)) : NULL;
+    if (rc == 0 && (t == NULL || !rove__id_valid(id, strlen(id)))) {
+        rc = ROVE_EBADVALUE;
+        msg = "unknown table or invalid id";
+    }
+    if (rc != 0) {
+        roved_http_error(c, rc, msg ? msg : "bad request");
+        return rove_error_http_status(rc);
+    }
+    roved_db *db = NULL;
+    digest_out d = {ROVE__BUF_INIT, 0, NULL};
+    rc = roved_store_read_begin(srv->store, &db);
+    roved_rowinfo info;
+    memset(&info, 0, sizeof(info));
+    if (rc == 0) {
+        rc = roved_store_row_info(db, t, id, &info);
+        /* A record the user may not see answers like one that does not exist. */
+        int64_t now = roved_util_now_ms();
+        if (rc == 0 && !roved_scope_can_write(db, &user, t, &info, now)) {
+            /* ... or one delegated to them (held until the delegation ends). */
+            roved_delegation dl;
+            roved_grant g;
+            int held = info.account_id[0] != '\0' &&
+                       roved_store_delegation_covering(db, user.id, info.account_id, 0, &dl,
+                                                       &g) == 0 &&
+                       strcmp(dl.status, "planned") == 0 && dl.ends_at > now;
+            if (!held)
+                rc = ROVE_ENOTFOUND;
+        }
+        if (rc == 0)
+            rc = roved_store_audit_list(db, t->name, id, 1000, history_event, &d);
+        roved_store_read_end(srv->store, db);
+    }
+    if (rc != 0) {
+        rove__buf_free(&d.items);
+        roved_http_error(c, rc == ROVE_ENOTFOUND ? rc : ROVE_ESTORE,
+                         rc == ROVE_ENOTFOUND ? "no such record"
+                                              : "the history could not be read");
+        return rove_error_http_status(rc == ROVE_ENOTFOUND ? rc : ROVE_ESTORE);
+    }
+    rove__buf out = ROVE__BUF_INIT;
+    rove__w_map(&out, 2);
+    rove__w_text(&out, "v");
+    rove__w_int(&out, ROVE__PROTO_VERSION);
+    rove__w_text(&out, "events");
+    rove__w_array(&out, d.n);
+    rove__buf_put(&out, d.items.ptr, d.items.len);
+    rove__buf_free(&d.items);
+    int status = rove__buf_status(&out) == 0 ? send_cbor(srv, c, &out, 0) : 503;
+    rove__buf_free(&out);
+    return status;
+}
+
 static int handle_healthz(struct mg_connection *c, int head)
 {
     char body[128], clen[16];
@@ -474,6 +571,13 @@ static int route(struct mg_connection *c, void *cbdata)
             return 405;
         }
         return uri[4] == 'l' ? handle_login(srv, c) : handle_sync(srv, c);
+    }
+    if (strcmp(uri, "/v1/history") == 0) {
+        if (!is_post) {
+            roved_http_error(c, ROVE_EMETHOD, "use POST");
+            return 405;
+        }
+        return handle_history(srv, c);
     }
     if (strcmp(uri, "/v1/digest") == 0) {
         if (!is_post) {

@@ -630,4 +630,10 @@ int roved_store_delegations_of_delegate(roved_db *db, const char *user_id,
 int roved_store_active_delegate(roved_db *db, const char *delegator_id, int64_t now,
                                 char delegate_out[27]);
 
+/* The audit events of one record, oldest first (at most limit); fields of
+ * the event are borrowed for the call. */
+typedef int (*roved_audit_cb)(int64_t id, const roved_audit *a, void *payload);
+int roved_store_audit_list(roved_db *db, const char *table, const char *row_id, int64_t limit,
+                           roved_audit_cb cb, void *payload);
+
 #endif

@@ -3493,3 +3493,35 @@ int roved_store_active_delegate(roved_db *db, const char *delegator_id, int64_t 
            : rc == SQLITE_DONE ? ROVE_ENOTFOUND
                                : fail(db, "active_delegate");
 }
+
+int roved_store_audit_list(roved_db *db, const char *table, const char *row_id, int64_t limit,
+                           roved_audit_cb cb, void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 5040,
+                             "SELECT id, at, actor_user_id, device_id, table_name, row_id, op,"
+                             " client_hlc, diff, on_behalf_of, delegation_id FROM audit WHERE"
+                             " table_name = ?1 AND row_id = ?2 ORDER BY id LIMIT ?3");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, row_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, limit);
+    int rc, cbrc = 0;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        roved_audit a = {sqlite3_column_int64(st, 1),
+                         (const char *)sqlite3_column_text(st, 2),
+                         (const char *)sqlite3_column_text(st, 3),
+                         (const char *)sqlite3_column_text(st, 4),
+                         (const char *)sqlite3_column_text(st, 5),
+                         (const char *)sqlite3_column_text(st, 6),
+                         sqlite3_column_int64(st, 7),
+                         (const char *)sqlite3_column_text(st, 8),
+                         (const char *)sqlite3_column_text(st, 9),
+                         (const char *)sqlite3_column_text(st, 10)};
+        cbrc = cb(sqlite3_column_int64(st, 0), &a, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "audit_list");
+}

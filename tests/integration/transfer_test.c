@@ -265,6 +265,21 @@ void test_integration__transfer_resignation(void)
     th_client_text(raj, "SELECT phone FROM account WHERE id = ?1", north_acc, addr,
                    sizeof(addr));
     TH_ASSERT_STR(addr, "+31 20 555 1234"); /* raj's own edit stands too */
+    /* Raj, the new owner, sees the address came late from rita's revoked phone. */
+    rove_rows *hq = NULL;
+    TH_ASSERT_ROVE(raj, rove_client_history(raj, &hq, "account", north_acc));
+    int late = 0, transfers = 0;
+    while (rove_rows_next(hq) == 1) {
+        if (rove_rows_int(hq, 5) == 1 && strcmp(rove_rows_text(hq, 1), rita_id) == 0 &&
+            strstr(rove_rows_text(hq, 6), "Typed By Rita Before Leaving") != NULL)
+            late++;
+        transfers += strcmp(rove_rows_text(hq, 4), "transfer") == 0;
+    }
+    rove_rows_free(hq);
+    TH_ASSERT_EQ(late, 1);
+    TH_ASSERT_EQ(transfers, 1);
+    /* A record raj may not see has no history for him (no existence leak). */
+    TH_ASSERT_EQ(rove_client_history(raj, &hq, "account", south_acc[0]), ROVE_ENOTFOUND);
     th_sync_ok(rosa, &rep, "rosa gets rita's late contact");
     TH_ASSERT_EQ(
         th_client_int(rosa, "SELECT count(*) FROM contact WHERE id = ?1", late_contact), 1);
@@ -526,6 +541,15 @@ void test_integration__delegation_leave(void)
                                "SELECT count(*) FROM visit WHERE id = ?1 AND on_behalf_of = ?2",
                                visit, rita_id),
                  1);
+    /* "Performed by rosa for rita", in the record's history. */
+    rove_rows *hq = NULL;
+    TH_ASSERT_ROVE(tablet, rove_client_history(tablet, &hq, "account", acc[0]));
+    int for_rita = 0;
+    while (rove_rows_next(hq) == 1)
+        for_rita += !rove_rows_is_null(hq, 2) && strcmp(rove_rows_text(hq, 2), rita_id) == 0 &&
+                    strcmp(rove_rows_text(hq, 1), rove_client_user_id(tablet)) == 0;
+    rove_rows_free(hq);
+    TH_ASSERT_EQ(for_rita, 1);
     /* A lease edited in the replica file (a longer window) is not trusted. */
     {
         char tpath[700];

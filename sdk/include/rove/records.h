@@ -147,6 +147,17 @@ ROVE_EXTERN(int) rove_client_leases(rove_client *c, rove_rows **out);
  */
 ROVE_EXTERN(int) rove_client_digest(rove_client *c, rove_rows **out);
 
+/*
+ * Who changed a record, from the server's audit trail (needs the network):
+ * columns at (ms), actor (user id), on_behalf_of (the delegator when a
+ * delegate wrote it, else NULL), delegation_id, op ("insert", "update",
+ * "delete", "transfer", ...), late_sync (1: uploaded late by a revoked
+ * device), changes (JSON: {"column": {"old": ..., "new": ...}}). Oldest first.
+ * ROVE_ENOTFOUND when the record is not one the user may see.
+ */
+ROVE_EXTERN(int) rove_client_history(rove_client *c, rove_rows **out, const char *table,
+                                     const char *id);
+
 ROVE_END_DECLS
 
 #endif
