@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <civetweb.h>
 #include <jansson.h>
 
 #include "auth.h"
@@ -119,6 +120,40 @@ int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
     int rc = roved_store_audit_put(db, &a);
     free(text);
     return rc;
+}
+
+static int add_audit_json(int64_t id, const roved_audit *a, void *payload)
+{
+    json_error_t err;
+    json_t *diff = json_loads(a->diff_json ? a->diff_json : "{}", 0, &err);
+    json_t *o = json_pack("{s:I,s:I,s:s?,s:s?,s:s?,s:o?,s:s?,s:s?}", "id", (json_int_t)id, "at",
+                          (json_int_t)a->at, "actor", a->actor_user_id, "device", a->device_id,
+                          "op", a->op, "changes", diff, "on_behalf_of", a->on_behalf_of,
+                          "delegation", a->delegation_id);
+    return o && json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+}
+
+/* GET audit?table=T&record=ID: one record's audit trail, oldest first. */
+static int list_audit(roved_server *srv, struct mg_connection *c)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const char *q = ri->query_string ? ri->query_string : "";
+    char table[32] = "", record[64] = "";
+    mg_get_var(q, strlen(q), "table", table, sizeof(table));
+    mg_get_var(q, strlen(q), "record", record, sizeof(record));
+    if (!roved_admin_valid_id(record) || table[0] == '\0')
+        return roved_admin_error(c, ROVE_EBADVALUE, "table and record (an id) are required");
+    roved_db *db = NULL;
+    if (roved_store_read_begin(srv->store, &db) != 0)
+        return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
+    json_t *arr = json_array();
+    int rc = roved_store_audit_list(db, table, record, 1000, add_audit_json, arr);
+    roved_store_read_end(srv->store, db);
+    if (rc != 0) {
+        json_decref(arr);
+        return roved_admin_error(c, ROVE_ESTORE, "the audit trail could not be read");
+    }
+    return roved_admin_send_json(c, 200, json_pack("{s:o}", "events", arr));
 }
 
 /* The session's user, who must be an active manager or admin. */
@@ -487,6 +522,8 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
             return create_user(srv, c, &actor);
         return roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
     }
+    if (strcmp(path, "audit") == 0)
+        return get ? list_audit(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
     if (strcmp(path, "devices") == 0 || strcmp(path, "stats") == 0) {
         if (!get)
             return roved_admin_error(c, ROVE_EMETHOD, "use GET");

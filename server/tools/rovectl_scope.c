@@ -30,6 +30,7 @@ const char rovectl_scope_usage[] =
     "  quarantine show ID\n"
     "  quarantine apply ID              (apply by the merge rules, as its author's)\n"
     "  quarantine discard ID --reason TEXT\n"
+    "  audit TABLE RECORD_ID            (who changed it, for whom, late syncs)\n"
     "  conflicts list [--record ID] [--open]   (the newest 500 losing values)\n"
     "  conflicts show ID\n"
     "  conflicts restore ID             (write the losing value back)\n"
@@ -134,6 +135,27 @@ static int print_conflicts(json_t *j)
         free(kept);
     }
     printf("%zu entries\n", json_array_size(arr));
+    return 0;
+}
+
+static int print_audit(json_t *j)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "events"), i, e)
+    {
+        char *changes =
+            json_dumps(json_object_get(e, "changes"), JSON_ENCODE_ANY | JSON_COMPACT);
+        print_time(json_integer_value(json_object_get(e, "at")));
+        printf("  %-20s by %s", rovectl_str(e, "op"), rovectl_str(e, "actor"));
+        if (json_is_string(json_object_get(e, "on_behalf_of")))
+            printf(" for %s", rovectl_str(e, "on_behalf_of"));
+        if (changes != NULL && strstr(changes, "_late_sync_revoked_at") != NULL)
+            printf(" (late sync from a revoked device)");
+        printf("\n    %.200s\n", changes ? changes : "");
+        free(changes);
+    }
+    printf("%zu events\n", json_array_size(json_object_get(j, "events")));
     return 0;
 }
 
@@ -278,6 +300,17 @@ int rovectl_scope_command(rovectl *o)
         json_t *j = rovectl_call(o, show ? "GET" : "POST", path, req, &status);
         json_decref(req);
         return finish(o, j, print_decision);
+    }
+    if (n == 3 && !strcmp(w0, "audit")) {
+        static const char *const none[] = {NULL};
+        if (!rovectl_opts_ok(o, none))
+            return 2;
+        if (!rovectl_safe_key(w1) || !rovectl_safe_key(w2)) {
+            fprintf(stderr, "rovectl: audit TABLE RECORD_ID\n");
+            return 2;
+        }
+        snprintf(path, sizeof(path), "/v1/admin/audit?table=%s&record=%s", w1, w2);
+        return finish(o, rovectl_call(o, "GET", path, NULL, &status), print_audit);
     }
     if (n == 2 && !strcmp(w0, "quarantine") && !strcmp(w1, "list")) {
         static const char *const allowed[] = {"--all", NULL};

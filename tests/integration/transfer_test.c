@@ -278,6 +278,12 @@ void test_integration__transfer_resignation(void)
     rove_rows_free(hq);
     TH_ASSERT_EQ(late, 1);
     TH_ASSERT_EQ(transfers, 1);
+    /* The manager's view of the same trail. */
+    char out[16384], args[128];
+    snprintf(args, sizeof(args), "audit account %s", north_acc);
+    TH_ASSERT_EQ(th_rovectl(s, args, out, sizeof(out)), 0);
+    TH_ASSERT(strstr(out, "late sync from a revoked device") != NULL);
+    TH_ASSERT(strstr(out, "transfer") != NULL);
     /* A record raj may not see has no history for him (no existence leak). */
     TH_ASSERT_EQ(rove_client_history(raj, &hq, "account", south_acc[0]), ROVE_ENOTFOUND);
     th_sync_ok(rosa, &rep, "rosa gets rita's late contact");
