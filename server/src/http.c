@@ -565,40 +565,23 @@ static int route(struct mg_connection *c, void *cbdata)
         }
         return handle_healthz(c, strcmp(method, "HEAD") == 0);
     }
-    if (strcmp(uri, "/v1/login") == 0 || strcmp(uri, "/v1/sync") == 0) {
+    /* The device endpoints: POST only, CBOR bodies (docs/protocol.md). */
+    static const struct {
+        const char *uri;
+        int (*handle)(roved_server *, struct mg_connection *);
+    } device_endpoints[] = {
+        {"/v1/login", handle_login},     {"/v1/sync", handle_sync},
+        {"/v1/leases", handle_leases},   {"/v1/digest", handle_digest},
+        {"/v1/history", handle_history}, {"/v1/wiped", handle_wiped},
+    };
+    for (size_t i = 0; i < sizeof(device_endpoints) / sizeof(device_endpoints[0]); i++) {
+        if (strcmp(uri, device_endpoints[i].uri) != 0)
+            continue;
         if (!is_post) {
             roved_http_error(c, ROVE_EMETHOD, "use POST");
             return 405;
         }
-        return uri[4] == 'l' ? handle_login(srv, c) : handle_sync(srv, c);
-    }
-    if (strcmp(uri, "/v1/history") == 0) {
-        if (!is_post) {
-            roved_http_error(c, ROVE_EMETHOD, "use POST");
-            return 405;
-        }
-        return handle_history(srv, c);
-    }
-    if (strcmp(uri, "/v1/digest") == 0) {
-        if (!is_post) {
-            roved_http_error(c, ROVE_EMETHOD, "use POST");
-            return 405;
-        }
-        return handle_digest(srv, c);
-    }
-    if (strcmp(uri, "/v1/leases") == 0) {
-        if (!is_post) {
-            roved_http_error(c, ROVE_EMETHOD, "use POST");
-            return 405;
-        }
-        return handle_leases(srv, c);
-    }
-    if (strcmp(uri, "/v1/wiped") == 0) {
-        if (!is_post) {
-            roved_http_error(c, ROVE_EMETHOD, "use POST");
-            return 405;
-        }
-        return handle_wiped(srv, c);
+        return device_endpoints[i].handle(srv, c);
     }
     if (strncmp(uri, "/v1/admin/", 10) == 0)
         return roved_admin_handle(srv, c, method, uri + 10);

@@ -358,6 +358,20 @@ int rovectl_safe_key(const char *s)
     return 1;
 }
 
+void rovectl_print_time(long long ms)
+{
+    if (ms <= 0) {
+        printf("%-20s", "-");
+        return;
+    }
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("%-20s", buf);
+}
+
 const char *rovectl_opt(const rovectl *o, const char *name)
 {
     for (int i = 0; i + 1 < o->nargs; i++)

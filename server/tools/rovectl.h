@@ -49,6 +49,8 @@ const char *rovectl_str(json_t *o, const char *key);
 /* Parses TIME: ISO 8601 UTC (2026-11-23T10:00:00Z), a date (2026-11-23) or
  * milliseconds since the epoch; 0 on success. */
 int rovectl_parse_time(const char *s, long long *out);
+/* Prints ms as 2026-11-23T10:00:00Z, padded to 20 columns ("-" for <= 0). */
+void rovectl_print_time(long long ms);
 /* 1 when s is safe in a URL path segment (letters, digits, _ - .). */
 int rovectl_safe_key(const char *s);
 

@@ -65,16 +65,6 @@ static json_t *parse_delegate(const char *spec)
     return d;
 }
 
-static void print_time(long long ms)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char buf[32];
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("%s", buf);
-}
-
 static int print_leaves(rovectl *o, json_t *j)
 {
     if (j == NULL)
@@ -97,9 +87,9 @@ static int print_leaves(rovectl *o, json_t *j)
     {
         printf("%s  %-10s  %-9s  ", rovectl_str(l, "id"), rovectl_str(l, "delegator"),
                rovectl_str(l, "state"));
-        print_time(json_integer_value(json_object_get(l, "from")));
+        rovectl_print_time(json_integer_value(json_object_get(l, "from")));
         printf(" .. ");
-        print_time(json_integer_value(json_object_get(l, "to")));
+        rovectl_print_time(json_integer_value(json_object_get(l, "to")));
         printf("  visits: %s\n", rovectl_str(l, "visits"));
         size_t k;
         json_t *g;
@@ -131,9 +121,9 @@ static int print_digest(rovectl *o, json_t *j)
         {"sla_breaches", "SLA breaches"},
     };
     printf("While %s was away (", rovectl_str(j, "delegator"));
-    print_time(json_integer_value(json_object_get(j, "from")));
+    rovectl_print_time(json_integer_value(json_object_get(j, "from")));
     printf(" .. ");
-    print_time(json_integer_value(json_object_get(j, "to")));
+    rovectl_print_time(json_integer_value(json_object_get(j, "to")));
     printf(", %s):\n", rovectl_str(j, "state"));
     for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
         json_t *items = json_object_get(j, sections[s][0]);
@@ -147,7 +137,7 @@ static int print_digest(rovectl *o, json_t *j)
                 break;
             }
             printf("  ");
-            print_time(json_integer_value(json_object_get(it, "at")));
+            rovectl_print_time(json_integer_value(json_object_get(it, "at")));
             printf("  %-12s %s  %s\n", rovectl_str(it, "table"), rovectl_str(it, "id"),
                    rovectl_str(it, "detail"));
         }

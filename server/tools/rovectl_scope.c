@@ -36,20 +36,6 @@ const char rovectl_scope_usage[] =
     "  conflicts restore ID             (write the losing value back)\n"
     "  conflicts dismiss ID             (keep what won; close the entry)\n";
 
-static void print_time(long long ms)
-{
-    if (ms <= 0) {
-        printf("%-20s", "-");
-        return;
-    }
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char buf[32];
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("%-20s", buf);
-}
-
 static int time_opt(const rovectl *o, const char *name, json_t *req, const char *key)
 {
     const char *v = rovectl_opt(o, name);
@@ -94,9 +80,9 @@ static int print_members(json_t *j)
     json_array_foreach(json_object_get(j, "members"), i, m)
     {
         printf("%-12s  %-8s  ", rovectl_str(m, "username"), rovectl_str(m, "role"));
-        print_time(json_integer_value(json_object_get(m, "from")));
+        rovectl_print_time(json_integer_value(json_object_get(m, "from")));
         printf("  ");
-        print_time(json_integer_value(json_object_get(m, "to")));
+        rovectl_print_time(json_integer_value(json_object_get(m, "to")));
         printf("  %s\n", rovectl_str(m, "user_id"));
     }
     return 0;
@@ -126,7 +112,7 @@ static int print_conflicts(json_t *j)
         char *kept = json_dumps(json_object_get(cf, "kept"), JSON_ENCODE_ANY | JSON_COMPACT);
         const char *decision = json_string_value(json_object_get(cf, "resolution"));
         printf("%-6lld  ", (long long)json_integer_value(json_object_get(cf, "id")));
-        print_time(json_integer_value(json_object_get(cf, "at")));
+        rovectl_print_time(json_integer_value(json_object_get(cf, "at")));
         printf("  %-12s  %-26s  %-16s  %-12s  %-9s  %-24.24s  %.40s\n",
                rovectl_str(cf, "table"), rovectl_str(cf, "row_id"), rovectl_str(cf, "column"),
                rovectl_str(cf, "policy"), decision ? decision : "open", lost ? lost : "-",
@@ -146,7 +132,7 @@ static int print_audit(json_t *j)
     {
         char *changes =
             json_dumps(json_object_get(e, "changes"), JSON_ENCODE_ANY | JSON_COMPACT);
-        print_time(json_integer_value(json_object_get(e, "at")));
+        rovectl_print_time(json_integer_value(json_object_get(e, "at")));
         printf("  %-20s by %s", rovectl_str(e, "op"), rovectl_str(e, "actor"));
         if (json_is_string(json_object_get(e, "on_behalf_of")))
             printf(" for %s", rovectl_str(e, "on_behalf_of"));
@@ -175,7 +161,7 @@ static int print_quarantine(json_t *j)
     json_array_foreach(arr, i, q)
     {
         printf("%-6lld  ", (long long)json_integer_value(json_object_get(q, "id")));
-        print_time(json_integer_value(json_object_get(q, "at")));
+        rovectl_print_time(json_integer_value(json_object_get(q, "at")));
         printf("  %-12s  %-26s  %-8s  %-9s  %s\n", rovectl_str(q, "table"),
                rovectl_str(q, "row_id"), rovectl_str(q, "op"), rovectl_str(q, "status"),
                rovectl_str(q, "reason"));
