@@ -385,6 +385,30 @@ static void gen_responses(void)
     rove__sync_resp_finish(&b, &h);
     save_buf(T, "empty", &b);
 
+    /* An overridden receipt with its lost columns, a revoked device, leases. */
+    rove__buf lost = ROVE__BUF_INIT;
+    rove__lost_begin(&lost, acc, 2);
+    rove__value w1 = {ROVE__T_TEXT, 0, 0, "Newer address", 13};
+    rove__value w2 = {ROVE__T_REAL, 0, 15.0, NULL, 0};
+    rove__lost_add(&lost, &acc->cols[rove__schema_col(acc, "address", 7)], &w1, "lww");
+    rove__lost_add(&lost, &acc->cols[rove__schema_col(acc, "discount_pct", 12)], &w2, "server");
+    rove__sync_resp_begin(&b, 1);
+    rove__receipt lr = {.change_id = ulid(5),
+                        .change_id_len = ROVE__ID_LEN,
+                        .status = ROVE__RC_OVERRIDDEN,
+                        .code = "conflict",
+                        .code_len = 8,
+                        .version = 12,
+                        .lost_cbor = lost.ptr,
+                        .lost_cbor_len = lost.len};
+    rove__sync_resp_receipt(&b, &lr);
+    rove__sync_resp_tables_begin(&b, 0);
+    rove__sync_resp_evictions_begin(&b, 0);
+    rove__sync_resp_hdr hr = {1, 42, 0, 1700000000000, 123456, 1700000900000, 77};
+    rove__sync_resp_finish(&b, &hr);
+    save_buf(T, "lost_revoked_leases", &b);
+    rove__buf_free(&lost);
+
     rove__sync_resp_begin(&b, 4);
     rove__receipt r[4] = {
         {.change_id = ulid(1),
