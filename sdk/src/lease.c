@@ -293,7 +293,8 @@ int rove__lease_check(rove_client *c, const rove__table *t, const char *account_
     int rc = sqlite3_prepare_v2(
         c->db,
         "SELECT l.from_ms, l.to_ms, l.actions, l.payload, l.sig, "
-        "(SELECT value FROM _rove_meta WHERE key = 'lease_key') FROM _rove_leases l JOIN "
+        "(SELECT value FROM _rove_meta WHERE key = 'lease_key'), "
+        "(SELECT value FROM _rove_meta WHERE key = 'server_time') FROM _rove_leases l JOIN "
         "_rove_lease_accounts a ON a.lease_id = l.id WHERE a.account_id = ?1 "
         "ORDER BY l.to_ms DESC LIMIT 1",
         -1, &st, NULL);
@@ -316,6 +317,7 @@ int rove__lease_check(rove_client *c, const rove__table *t, const char *account_
         sscanf(key_hex + 2 * i, "%2x", &v);
         key[i] = (unsigned char)v;
     }
+    int64_t server_seen = sqlite3_column_int64(st, 6);
     const unsigned char *p = sqlite3_column_blob(st, 3);
     size_t plen = (size_t)sqlite3_column_bytes(st, 3);
     lease l;
@@ -331,7 +333,11 @@ int rove__lease_check(rove_client *c, const rove__table *t, const char *account_
     if (!ok)
         return rove__client_error(c, ROVE_EFORBIDDEN,
                                   "the delegation lease for this account is not valid");
+    /* The device clock, but never before the last server time seen: winding
+     * the clock back does not reopen a window that has ended. */
     int64_t now = rove__platform_now_ms();
+    if (now < server_seen)
+        now = server_seen;
     if (now < from)
         return rove__client_error(c, ROVE_EFORBIDDEN,
                                   "the delegation for this account starts at %lld",

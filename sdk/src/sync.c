@@ -789,8 +789,12 @@ static int apply_page(rove_client *c, page *pg, const rove__buf *resp, rove__syn
     }
     uint64_t h = rove__hlc_recv(&c->hlc, (uint64_t)hdr->hlc, (uint64_t)rove__platform_now_ms(),
                                 MAX_SKEW_MS, NULL);
+    /* The latest server time seen: a device clock set back cannot reopen a
+     * delegation window that the server's clock has already closed. */
     if ((rc = rove__meta_set_int(c, "cursor", hdr->cursor)) != 0 ||
-        (rc = rove__meta_set_int(c, "hlc", (int64_t)h)) != 0) {
+        (rc = rove__meta_set_int(c, "hlc", (int64_t)h)) != 0 ||
+        (hdr->server_time > 0 &&
+         (rc = rove__meta_set_int(c, "server_time", hdr->server_time)) != 0)) {
         rove__replica_rollback(c);
         return rc;
     }

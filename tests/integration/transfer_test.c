@@ -579,6 +579,23 @@ void test_integration__delegation_leave(void)
         sqlite3_close(tdb);
         th_sync_ok(tablet, &rep, "tablet fetches its lease again");
     }
+    /* A device clock set back cannot reopen a closed window: the SDK never
+     * judges by a time before the last server time it saw (here: forged to
+     * after the end). */
+    {
+        char tpath[700], sql[160];
+        snprintf(tpath, sizeof(tpath), "%s/rosa-tablet.db", dir);
+        sqlite3 *tdb = NULL;
+        TH_ASSERT(sqlite3_open(tpath, &tdb) == SQLITE_OK);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE _rove_meta SET value = %lld WHERE key = 'server_time'",
+                 (long long)(to + 1000));
+        TH_ASSERT(sqlite3_exec(tdb, sql, NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(tdb);
+        TH_ASSERT_EQ(th_set_text(tablet, "account", acc[0], "phone", "+31 20 333 3333"),
+                     ROVE_EFORBIDDEN);
+        th_sync_ok(tablet, &rep, "tablet hears the real server time again");
+    }
     /* Rosa may not delete rita's records (refused on the device). */
     TH_ASSERT_EQ(rove_client_delete(tablet, "visit", visit), ROVE_EFORBIDDEN);
     TH_ASSERT_EQ(th_client_int(tablet, "SELECT count(*) FROM visit WHERE id = ?1", visit), 1);
