@@ -596,6 +596,61 @@ static int domain_derive(apply_ctx *a, const rove__change *c, const rove__value 
     return rc;
 }
 
+/*
+ * What the server derives again when an update changes an input of it: a
+ * service task's SLA dues when its priority changes (while it is open), and
+ * an account's next visit due when its visit frequency changes.
+ */
+static int derive_again(apply_ctx *a, const rove__change *c, const rove__value *cur,
+                        const int *cols, size_t n, derived *d)
+{
+    const rove__table *t = c->table;
+    int changed_prio = 0, changed_freq = 0;
+    for (size_t i = 0; i < n; i++) {
+        changed_prio |= is_table(t, "service_task") && cols[i] == roved_col(t, "priority");
+        changed_freq |= is_table(t, "account") && cols[i] == roved_col(t, "visit_freq_days");
+    }
+    if (changed_prio) {
+        char status[16], prio[16], tier[8] = "";
+        roved_text_copy(after(t, c, cur, "status"), status, sizeof(status));
+        if (!strcmp(status, "resolved") || !strcmp(status, "closed") ||
+            !strcmp(status, "cancelled"))
+            return 0;
+        roved_text_copy(after(t, c, cur, "priority"), prio, sizeof(prio));
+        const rove__value *rv = after(t, c, cur, "reported_at");
+        int64_t reported = rv != NULL && rv->type == ROVE__T_INT ? rv->i : a->now;
+        rove__value acc[ROVE__MAX_COLS];
+        rove__buf acc_text = ROVE__BUF_INIT;
+        int rc = read_account(a, after(t, c, cur, "account_id"), acc, &acc_text);
+        if (rc == 0)
+            roved_text_copy(acc_val(acc, "tier"), tier, sizeof(tier));
+        rove__buf_free(&acc_text);
+        if (rc != 0 && rc != ROVE_ENOTFOUND)
+            return rc;
+        int64_t resp = 0, resolve = 0;
+        roved_domain_sla(a->policy, roved_domain_tier(tier, strlen(tier)),
+                         roved_domain_priority(prio, strlen(prio)), reported, &resp, &resolve);
+        derive(d, t, "sla_response_due", roved_int(resp));
+        derive(d, t, "sla_resolve_due", roved_int(resolve));
+    }
+    if (changed_freq) {
+        char tier[8];
+        int64_t freq = 0, last = 0;
+        const rove__value *fv = after(t, c, cur, "visit_freq_days");
+        const rove__value *lv = after(t, c, cur, "last_visit_at");
+        if (fv != NULL && fv->type == ROVE__T_INT)
+            freq = fv->i;
+        if (lv != NULL && lv->type == ROVE__T_INT)
+            last = lv->i;
+        roved_text_copy(after(t, c, cur, "tier"), tier, sizeof(tier));
+        int64_t next = roved_domain_next_visit_due(
+            a->policy, roved_domain_tier(tier, strlen(tier)), freq, last);
+        derive(d, t, "next_visit_due",
+               next ? roved_int(next) : (rove__value){ROVE__T_NULL, 0, 0, NULL, 0});
+    }
+    return 0;
+}
+
 /* A visit of account_id was completed at `at`: the account's last visit and
  * next visit due follow (a new version, so devices pull them). */
 static int account_visited(apply_ctx *a, const rove__value *account_id, int64_t at)
@@ -1117,6 +1172,8 @@ static int merge_update(apply_ctx *a, const rove__change *c, roved_receipt_row *
     derived d = {0};
     if (rc == 0 && status_won)
         rc = domain_derive(a, c, cur, when, &d, &completed);
+    if (rc == 0)
+        rc = derive_again(a, c, cur, cols, n, &d);
     for (size_t j = 0; rc == 0 && j < d.n; j++) {
         cols[n] = d.cols[j];
         vals[n++] = d.vals[j];

@@ -253,6 +253,20 @@ void test_integration__domain_tasks(void)
     th_client_text(rep, "SELECT status FROM service_task WHERE id = ?1", task, st0,
                    sizeof(st0));
     TH_ASSERT_STR(st0, "assigned");
+    /* The priority drops to low: the SLA dues follow, from the same report
+     * time. */
+    TH_ASSERT_ROVE(rep, th_set_text(rep, "service_task", task, "priority", "low"));
+    TH_ASSERT_ROVE(rep, rove_client_sync(rep, NULL));
+    static const int low_h[4][2] = {{8, 48}, {24, 96}, {48, 168}, {72, 336}};
+    TH_ASSERT_EQ(th_client_int(rep, "SELECT sla_resolve_due FROM service_task WHERE id = ?1",
+                               task) -
+                     reported,
+                 (int64_t)low_h[ti][1] * 3600000);
+    TH_ASSERT_ROVE(rep, th_set_text(rep, "service_task", task, "priority", "urgent"));
+    TH_ASSERT_ROVE(rep, rove_client_sync(rep, NULL));
+    TH_ASSERT_EQ(th_client_int(rep, "SELECT sla_resolve_due FROM service_task WHERE id = ?1",
+                               task),
+                 resolve);
     /* ...and it reaches the technician's device with its account. */
     TH_ASSERT_ROVE(tech, rove_client_sync(tech, NULL));
     TH_ASSERT_EQ(th_client_int(tech, "SELECT count(*) FROM service_task WHERE id = ?1", task),
@@ -393,6 +407,28 @@ void test_integration__domain_stage_tier(void)
     th_client_text(c, "SELECT tier FROM account WHERE id = ?1", acc, tier, sizeof(tier));
     const char *to_stage = strcmp(stage, "ordered") == 0 ? "user" : "ordered";
     const char *to_tier = strcmp(tier, "VIP") == 0 ? "A" : "VIP";
+
+    /* The rep sets the account's own visit frequency: its next visit due
+     * follows from the last visit. */
+    {
+        char visited[ROVE_ID_SIZE];
+        th_client_text(c,
+                       "SELECT id FROM account WHERE owner_id = ?1 AND last_visit_at > 0 "
+                       "ORDER BY id LIMIT 1",
+                       rove_client_user_id(c), visited, sizeof(visited));
+        TH_ASSERT(visited[0] != '\0');
+        int64_t last =
+            th_client_int(c, "SELECT last_visit_at FROM account WHERE id = ?1", visited);
+        rove_record *r = NULL;
+        TH_ASSERT_ROVE(c, rove_client_get(c, &r, "account", visited));
+        TH_ASSERT_ROVE(c, rove_record_set_int(r, "visit_freq_days", 3));
+        TH_ASSERT_ROVE(c, rove_client_update(c, r));
+        rove_record_free(r);
+        TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+        TH_ASSERT_EQ(th_client_int(c, "SELECT next_visit_due FROM account WHERE id = ?1",
+                                   visited),
+                     last + 3LL * 86400000);
+    }
 
     char admin[128], code[64], body[200], path[128];
     th_admin_login(s, "admin", "admin-demo", admin, sizeof(admin));
