@@ -1332,6 +1332,21 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
     if (c->op == ROVE__OP_UPDATE)
         return merge_update(a, c, r);
 
+    /* Closed history is kept: a completed visit, a closed task. */
+    if (is_table(t, "visit") || is_table(t, "service_task")) {
+        rove__value cur[ROVE__MAX_COLS];
+        rove__buf text = ROVE__BUF_INIT;
+        char status[16] = "";
+        if ((rc = roved_store_row_get(a->db, t, c->id, cur, &text)) == 0)
+            roved_text_copy(&cur[roved_col(t, "status")], status, sizeof(status));
+        rove__buf_free(&text);
+        if (rc != 0)
+            return rc;
+        if (!strcmp(status, "completed") || !strcmp(status, "closed"))
+            return reject(r, ROVE_ESTATE,
+                          is_table(t, "visit") ? "a completed visit is kept; it cannot be deleted"
+                                               : "a closed task is kept; it cannot be deleted");
+    }
     if ((rc = delete_conflicts(a, c)) != 0)
         return rc;
     int64_t version;

@@ -172,6 +172,13 @@ void test_integration__domain_visits(void)
     th_client_text(c, "SELECT outcome FROM visit WHERE id = ?1", visit, outcome,
                    sizeof(outcome));
     TH_ASSERT_STR(outcome, "Ordered 10 cases");
+    /* ...and it is never deleted: the delete is refused and undone on the
+     * device. */
+    l.n = 0;
+    TH_ASSERT_ROVE(c, rove_client_delete(c, "visit", visit));
+    TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
+    TH_ASSERT_EQ(l.status, ROVE_RECEIPT_REJECTED);
+    TH_ASSERT_EQ(th_client_int(c, "SELECT count(*) FROM visit WHERE id = ?1", visit), 1);
 
     /* Far away, and without any position but with a reason. */
     char v2[ROVE_ID_SIZE], v3[ROVE_ID_SIZE];
