@@ -644,8 +644,7 @@ int rove__sync_resp_parse(const void *buf, size_t len, const rove__sync_resp_han
                 return rove__err(err, ROVE_EPROTO, "'leases' must be an integer");
         } else if (rove__text_eq(key, klen, "revoked")) {
             if (rove__r_int(&r, &hdr->revoked_until) != 0 || hdr->revoked_until < 0)
-                return rove__err(err, ROVE_EPROTO,
-                                 "'revoked' must be a non-negative integer");
+                return rove__err(err, ROVE_EPROTO, "'revoked' must be a non-negative integer");
         } else if (rove__r_skip_value(&r) != 0) {
             return rove__err(err, ROVE_EPROTO, "malformed value in response");
         }

@@ -65,9 +65,9 @@ typedef struct rove__column {
     rove__coltype type;
     unsigned flags;
     rove__merge merge;
-    unsigned visible;                /* ROVE__ROLE_* mask that receives it */
-    const char *const *enum_values;  /* NULL-terminated, for ROVE__COL_ENUM */
-    const char *ref_table;           /* for ROVE__COL_REF */
+    unsigned visible;               /* ROVE__ROLE_* mask that receives it */
+    const char *const *enum_values; /* NULL-terminated, for ROVE__COL_ENUM */
+    const char *ref_table;          /* for ROVE__COL_REF */
 } rove__column;
 
 typedef struct rove__table {

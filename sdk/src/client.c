@@ -5,10 +5,10 @@
 
 #include <curl/curl.h>
 
+#include "compress.h"
 #include "id.h"
 #include "internal.h"
 #include "wire.h"
-#include "compress.h"
 
 static _Thread_local char open_error[512];
 
@@ -17,25 +17,13 @@ int rove_global_init(void)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : ROVE_ENOMEM;
 }
 
-void rove_global_cleanup(void)
-{
-    curl_global_cleanup();
-}
+void rove_global_cleanup(void) { curl_global_cleanup(); }
 
-const char *rove_version(void)
-{
-    return ROVE_VERSION_STRING;
-}
+const char *rove_version(void) { return ROVE_VERSION_STRING; }
 
-int64_t rove_client_cursor(const rove_client *c)
-{
-    return c ? c->cursor : 0;
-}
+int64_t rove_client_cursor(const rove_client *c) { return c ? c->cursor : 0; }
 
-const char *rove_last_open_error(void)
-{
-    return open_error;
-}
+const char *rove_last_open_error(void) { return open_error; }
 
 int rove__client_error(rove_client *c, int code, const char *fmt, ...)
 {
@@ -193,25 +181,13 @@ int rove_client_logged_in(const rove_client *c)
     return c != NULL && c->token != NULL && c->token[0] != 0;
 }
 
-const char *rove_client_user_id(const rove_client *c)
-{
-    return c ? c->user_id : NULL;
-}
+const char *rove_client_user_id(const rove_client *c) { return c ? c->user_id : NULL; }
 
-const char *rove_client_user_name(const rove_client *c)
-{
-    return c ? c->user_name : NULL;
-}
+const char *rove_client_user_name(const rove_client *c) { return c ? c->user_name : NULL; }
 
-const char *rove_client_role(const rove_client *c)
-{
-    return c ? c->role : NULL;
-}
+const char *rove_client_role(const rove_client *c) { return c ? c->role : NULL; }
 
-const char *rove_client_device_id(const rove_client *c)
-{
-    return c ? c->device_id : NULL;
-}
+const char *rove_client_device_id(const rove_client *c) { return c ? c->device_id : NULL; }
 
 void rove_client_on_progress(rove_client *c, rove_progress_cb cb, void *payload)
 {
@@ -239,8 +215,8 @@ void rove__client_set_post_hook(rove_client *c, rove__post_hook fn, void *ud)
     c->post_hook_ud = ud;
 }
 
-int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
-                      rove__buf *out, int with_token)
+int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor, rove__buf *out,
+                      int with_token)
 {
     rove__buf url = ROVE__BUF_INIT;
     rove__buf *body = &c->tx_body, *raw = &c->rx_raw;
@@ -273,8 +249,8 @@ int rove__client_post(rove_client *c, const char *path, const rove__buf *cbor,
             snprintf(detail, sizeof(detail), "test transport: %s", rove_strerror(rc));
     } else {
         rc = rove__transport_post(c->transport, (const char *)url.ptr,
-                                  with_token ? c->token : NULL, body->ptr, body->len, raw,
-                                  &res, detail, sizeof(detail));
+                                  with_token ? c->token : NULL, body->ptr, body->len, raw, &res,
+                                  detail, sizeof(detail));
     }
     if (rc != 0) {
         rove__client_error(c, rc, "%s: %s", (const char *)url.ptr, detail);
@@ -352,8 +328,8 @@ int rove_client_login(rove_client *c, const char *user, const char *password)
     if ((rc = rove__client_post(c, "/v1/login", &req, &resp, 0)) != 0)
         goto cleanup;
 
-    rove__flat_field f[] = {{"v", 0, {0}},       {"token", 0, {0}},    {"user_id", 0, {0}},
-                            {"role", 0, {0}},    {"name", 0, {0}},     {"device_id", 0, {0}},
+    rove__flat_field f[] = {{"v", 0, {0}},          {"token", 0, {0}}, {"user_id", 0, {0}},
+                            {"role", 0, {0}},       {"name", 0, {0}},  {"device_id", 0, {0}},
                             {"server_time", 0, {0}}};
     rove__errinfo ei = {0};
     if ((rc = rove__flat_parse(resp.ptr, resp.len, f, sizeof(f) / sizeof(f[0]), &ei)) != 0) {

@@ -182,10 +182,11 @@ static int store_leases(rove_client *c, const rove__buf *resp, int64_t gen)
     rc = exec_sql(c, "DELETE FROM _rove_lease_accounts; DELETE FROM _rove_leases;");
     sqlite3_stmt *ins = NULL, *acc = NULL;
     if (rc == 0 &&
-        ((rc = sqlite3_prepare_v2(c->db,
-                                  "INSERT INTO _rove_leases(id, delegator, from_ms, to_ms, "
-                                  "grace_ms, actions, payload, sig) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-                                  -1, &ins, NULL)) != SQLITE_OK ||
+        ((rc = sqlite3_prepare_v2(
+              c->db,
+              "INSERT INTO _rove_leases(id, delegator, from_ms, to_ms, "
+              "grace_ms, actions, payload, sig) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+              -1, &ins, NULL)) != SQLITE_OK ||
          (rc = sqlite3_prepare_v2(c->db,
                                   "INSERT OR IGNORE INTO _rove_lease_accounts(lease_id, "
                                   "account_id) VALUES(?1, ?2)",
@@ -343,16 +344,15 @@ int rove__lease_check(rove_client *c, const rove__table *t, const char *account_
                                   "the delegation for this account starts at %lld",
                                   (long long)from);
     if (now >= to)
-        return rove__client_error(c, ROVE_EFORBIDDEN,
-                                  "the delegation for this account ended at %lld",
-                                  (long long)to);
+        return rove__client_error(
+            c, ROVE_EFORBIDDEN, "the delegation for this account ended at %lld", (long long)to);
     if (op == ROVE__OP_DELETE)
         return rove__client_error(c, ROVE_EFORBIDDEN,
                                   "a delegate may not delete the delegator's records");
     const char *want = rove__delegation_action(t);
     if (want == NULL || !rove__actions_has(actions, want))
-        return rove__client_error(c, ROVE_EFORBIDDEN,
-                                  "the delegation does not allow this (it allows: %s)", actions);
+        return rove__client_error(
+            c, ROVE_EFORBIDDEN, "the delegation does not allow this (it allows: %s)", actions);
     return 0;
 }
 

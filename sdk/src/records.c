@@ -67,20 +67,11 @@ void rove_record_free(rove_record *r)
     free(r);
 }
 
-const char *rove_record_table(const rove_record *r)
-{
-    return r ? r->t->name : NULL;
-}
+const char *rove_record_table(const rove_record *r) { return r ? r->t->name : NULL; }
 
-const char *rove_record_id(const rove_record *r)
-{
-    return r ? r->id : "";
-}
+const char *rove_record_id(const rove_record *r) { return r ? r->id : ""; }
 
-const rove__table *rove__record_schema(const rove_record *r)
-{
-    return r->t;
-}
+const rove__table *rove__record_schema(const rove_record *r) { return r->t; }
 
 static int poison(rove_record *r, int code)
 {
@@ -484,9 +475,8 @@ static int delete_local(rove_client *c, const rove__table *t, const char *id)
 static int set_before(rove_client *c, int64_t seq, const rove__buf *before)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db,
-                                "UPDATE _rove_outbox SET before_image = ?1 WHERE seq = ?2", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        c->db, "UPDATE _rove_outbox SET before_image = ?1 WHERE seq = ?2", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         if (before != NULL)
             sqlite3_bind_blob(st, 1, before->ptr, (int)before->len, SQLITE_STATIC);
@@ -637,8 +627,8 @@ int rove__outbox_reapply(rove_client *c, const rove__table *t, const char *id)
             continue;
         }
         if (rove__payload_decode(t, list[k].p, list[k].len, &ch) != 0) {
-            rc = rove__client_error(c, ROVE_ECORRUPT, "outbox entry for %s is corrupt",
-                                    t->name);
+            rc =
+                rove__client_error(c, ROVE_ECORRUPT, "outbox entry for %s is corrupt", t->name);
             break;
         }
         rc = read_before(c, t, id, ch.col, ch.ncols, &before);
@@ -748,8 +738,7 @@ static int row_version(rove_client *c, const rove__table *t, const char *id, int
 {
     char sql[128];
     sqlite3_stmt *st = NULL;
-    snprintf(sql, sizeof(sql), "SELECT version FROM %s WHERE id = ?1 AND deleted = 0",
-             t->name);
+    snprintf(sql, sizeof(sql), "SELECT version FROM %s WHERE id = ?1 AND deleted = 0", t->name);
     int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rove__client_sqlerr(c, c->db, rc, "lookup");

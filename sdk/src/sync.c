@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "id.h"
-#include "wire.h"
 #include "internal.h"
+#include "wire.h"
 
 /* A remote HLC further ahead than this is clamped (a device clock far in the
  * future must not drag ours with it). */

@@ -57,20 +57,16 @@ int roved_admin_org_route(roved_server *srv, struct mg_connection *c, const char
                           const char *path, const roved_user *actor);
 int roved_admin_scope_route(roved_server *srv, struct mg_connection *c, const char *method,
                             const char *path, const roved_user *actor);
-int roved_admin_conflicts_route(roved_server *srv, struct mg_connection *c,
-                                 const char *method, const char *path,
-                                 const roved_user *actor);
-int roved_admin_quarantine_route(roved_server *srv, struct mg_connection *c,
-                                  const char *method, const char *path,
-                                  const roved_user *actor);
-int roved_admin_transfer_route(roved_server *srv, struct mg_connection *c,
-                                const char *method, const char *path,
-                                const roved_user *actor);
+int roved_admin_conflicts_route(roved_server *srv, struct mg_connection *c, const char *method,
+                                const char *path, const roved_user *actor);
+int roved_admin_quarantine_route(roved_server *srv, struct mg_connection *c, const char *method,
+                                 const char *path, const roved_user *actor);
+int roved_admin_transfer_route(roved_server *srv, struct mg_connection *c, const char *method,
+                               const char *path, const roved_user *actor);
 int roved_admin_leave_route(roved_server *srv, struct mg_connection *c, const char *method,
                             const char *path, const roved_user *actor);
 /* The "while you were away" digest of delegation d at now, as JSON. */
-int roved_admin_digest_json(roved_db *db, const roved_delegation *d, int64_t now,
-                            json_t **out);
+int roved_admin_digest_json(roved_db *db, const roved_delegation *d, int64_t now, json_t **out);
 int roved_admin_domain_route(roved_server *srv, struct mg_connection *c, const char *method,
                              const char *path, const roved_user *actor);
 

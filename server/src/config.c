@@ -99,8 +99,8 @@ static const option options[] = {
      "it is told to wipe its replica. A revocation may give its own drain.",
      INT(drain_hours), 0, 0, 720},
     {"max-leave-days", OPT_INT, "90",
-     "Longest delegation window (leave) a manager may create, in days.", INT(max_leave_days),
-     0, 1, 3650},
+     "Longest delegation window (leave) a manager may create, in days.", INT(max_leave_days), 0,
+     1, 3650},
     {"leave-grace-hours", OPT_INT, "24",
      "Default grace period after a delegation ends: a delegate's edit made before the end "
      "and received within it is applied, later ones are quarantined.",

@@ -389,8 +389,8 @@ int roved_store_quarantine_query(roved_db *db, int64_t id, int pending_only, int
                                  roved_quarantine_cb cb, void *payload);
 /* Records the decision on a pending entry (status "applied" or "discarded");
  * ROVE_ENOTFOUND, or ROVE_ESTATE when it was decided already. */
-int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status,
-                                  const char *by, int64_t at, const char *outcome);
+int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status, const char *by,
+                                  int64_t at, const char *outcome);
 
 /* ---- domain: open service tasks of an account --------------------------- */
 
@@ -465,8 +465,8 @@ int roved_store_transfer_open_for(roved_db *db, const char *leaver_id, char id_o
                                   int *found);
 
 /* One account of a plan and where it goes. */
-int roved_store_transfer_item_add(roved_db *db, const char *transfer_id,
-                                  const char *account_id, const char *to_user_id, int line);
+int roved_store_transfer_item_add(roved_db *db, const char *transfer_id, const char *account_id,
+                                  const char *to_user_id, int line);
 typedef struct roved_transfer_item {
     char account_id[27];
     char to_user_id[27];
@@ -492,8 +492,7 @@ int roved_store_workload(roved_db *db, const char *user_id, int64_t *out);
 typedef struct roved_account_counts {
     int64_t contacts, open_visits, closed_visits, open_tasks;
 } roved_account_counts;
-int roved_store_account_counts(roved_db *db, const char *account_id,
-                               roved_account_counts *out);
+int roved_store_account_counts(roved_db *db, const char *account_id, roved_account_counts *out);
 /* Open visits (planned, needs_replan) of the account, as ids. */
 int roved_store_open_visits(roved_db *db, const char *account_id, roved_id_cb cb,
                             void *payload);
@@ -518,9 +517,8 @@ int roved_store_transfer_sources(roved_db *db, const char *transfer_id, roved_so
 /* The account's owner history: one row per change of owner or territory. */
 int roved_store_owner_history_put(roved_db *db, const char *account_id, const char *from_owner,
                                   const char *to_owner, const char *from_territory,
-                                  const char *to_territory, int64_t at,
-                                  const char *transfer_id, const char *reason,
-                                  const char *actor_id);
+                                  const char *to_territory, int64_t at, const char *transfer_id,
+                                  const char *reason, const char *actor_id);
 
 /* ---- delegations (docs/delegation-transfer.md) ------------------------- */
 

@@ -382,7 +382,8 @@ static const char server_ddl[] =
     "  transfer_id TEXT,\n"
     "  reason TEXT,\n"
     "  actor_id TEXT);\n"
-    "CREATE INDEX IF NOT EXISTS account_owner_history_acc ON account_owner_history(account_id, at);\n"
+    "CREATE INDEX IF NOT EXISTS account_owner_history_acc ON account_owner_history(account_id, "
+    "at);\n"
     "CREATE TABLE IF NOT EXISTS user_absences (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  user_id TEXT NOT NULL REFERENCES users(id),\n"
@@ -939,8 +940,8 @@ int roved_store_territory_member_of(roved_db *db, const char *territory_id, cons
 
 /* ---- devices and sessions --------------------------------------------- */
 
-#define DEVICE_COLS                                                                        \
-    "id, user_id, name, status, registered_at, last_sync_at, last_cursor, revoked_at, "   \
+#define DEVICE_COLS                                                                            \
+    "id, user_id, name, status, registered_at, last_sync_at, last_cursor, revoked_at, "        \
     "drain_until, wiped_at"
 
 static void read_device(sqlite3_stmt *st, roved_device *d)
@@ -1531,7 +1532,7 @@ int roved_store_conflict_put(roved_db *db, const roved_conflict *c)
 #define DELEGATED(NOW)                                                                         \
     "(SELECT da.id FROM delegation_grants g JOIN delegations d ON d.id = g.delegation_id"      \
     " JOIN account da ON da.owner_id = d.delegator_id WHERE g.delegate_id = ?1 AND d.status"   \
-    " = 'planned' AND d.ends_at > " NOW " AND (g.scope = 'all' OR (g.scope = 'territory' AND" \
+    " = 'planned' AND d.ends_at > " NOW " AND (g.scope = 'all' OR (g.scope = 'territory' AND"  \
     " da.territory_id = g.territory_id) OR (g.scope = 'accounts' AND EXISTS (SELECT 1 FROM"    \
     " delegation_accounts x WHERE x.delegation_id = d.id AND x.delegate_id = ?1 AND"           \
     " x.account_id = da.id))))"
@@ -1566,12 +1567,11 @@ static const char *scope_drive_sql(unsigned role, int ti)
 {
     switch (role) {
     case ROVE__ROLE_REP:
-        return ti == T_ACCOUNT
-                   ? "(r.owner_id = ?1 OR r.territory_id IN " REP_TERRITORIES(
-                         "?4") " OR r.id IN " DELEGATED("?4") ")"
-                   : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1"
-                     " OR territory_id IN " REP_TERRITORIES("?4") " OR id IN " DELEGATED(
-                         "?4") ")";
+        return ti == T_ACCOUNT ? "(r.owner_id = ?1 OR r.territory_id IN " REP_TERRITORIES(
+                                     "?4") " OR r.id IN " DELEGATED("?4") ")"
+                               : "r.account_id IN (SELECT id FROM account WHERE owner_id = ?1"
+                                 " OR territory_id IN " REP_TERRITORIES(
+                                     "?4") " OR id IN " DELEGATED("?4") ")";
     case ROVE__ROLE_TECH:
         switch (ti) {
         case T_ACCOUNT:
@@ -1600,10 +1600,9 @@ static const char *scope_walk_sql(unsigned role, int ti)
     case ROVE__ROLE_ADMIN:
         return "1";
     case ROVE__ROLE_REP:
-        return ti == T_ACCOUNT
-                   ? "(+r.owner_id = ?1 OR +r.territory_id IN " REP_TERRITORIES(
-                         "?4") " OR +r.id IN " DELEGATED("?4") ")"
-                   : REP_ACCOUNT;
+        return ti == T_ACCOUNT ? "(+r.owner_id = ?1 OR +r.territory_id IN " REP_TERRITORIES(
+                                     "?4") " OR +r.id IN " DELEGATED("?4") ")"
+                               : REP_ACCOUNT;
     case ROVE__ROLE_TECH:
         switch (ti) {
         case T_ACCOUNT:
@@ -2380,8 +2379,8 @@ static int decide_entry(roved_db *db, uint64_t key, const char *update_sql, uint
     return n > 0 ? ROVE_ESTATE : ROVE_ENOTFOUND;
 }
 
-int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status,
-                                  const char *by, int64_t at, const char *outcome)
+int roved_store_quarantine_decide(roved_db *db, int64_t id, const char *status, const char *by,
+                                  int64_t at, const char *outcome)
 {
     return decide_entry(db, 1026,
                         "UPDATE quarantine SET status = ?2, decided_by = ?3, decided_at = ?4,"
@@ -2555,8 +2554,8 @@ int roved_store_conflict_resolve(roved_db *db, int64_t id, const char *resolutio
     return decide_entry(db, 2012,
                         "UPDATE conflicts SET resolution = ?2, resolved_by = ?3, resolved_at ="
                         " ?4 WHERE id = ?1 AND resolution IS NULL",
-                        2013, "SELECT count(*) FROM conflicts WHERE id = ?1", id, resolution, by,
-                        at, NULL);
+                        2013, "SELECT count(*) FROM conflicts WHERE id = ?1", id, resolution,
+                        by, at, NULL);
 }
 
 int roved_store_conflict_query(roved_db *db, const char *row_id, int64_t id, int open_only,
@@ -2602,10 +2601,11 @@ int roved_store_conflict_query(roved_db *db, const char *row_id, int64_t id, int
 
 int roved_store_transfer_create(roved_db *db, const roved_transfer *t)
 {
-    sqlite3_stmt *st = fixed(db, 4000,
-                             "INSERT INTO transfers (id, leaver_id, reason, status, created_by,"
-                             " created_at, batch_size, plan) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                             " ?8)");
+    sqlite3_stmt *st =
+        fixed(db, 4000,
+              "INSERT INTO transfers (id, leaver_id, reason, status, created_by,"
+              " created_at, batch_size, plan) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+              " ?8)");
     if (st == NULL)
         return ROVE_ESTORE;
     bind_text(st, 1, t->id);
@@ -2619,8 +2619,8 @@ int roved_store_transfer_create(roved_db *db, const roved_transfer *t)
     return run(db, st, "transfer_create");
 }
 
-#define TRANSFER_COLS                                                                       \
-    "id, leaver_id, reason, status, created_by, created_at, coalesce(started_at, 0),"     \
+#define TRANSFER_COLS                                                                          \
+    "id, leaver_id, reason, status, created_by, created_at, coalesce(started_at, 0),"          \
     " coalesce(finished_at, 0), batch_size, plan"
 
 static int read_transfer(sqlite3_stmt *st, roved_transfer *t)
@@ -2695,9 +2695,10 @@ int roved_store_transfer_open_for(roved_db *db, const char *leaver_id, char id_o
                                   int *found)
 {
     *found = 0;
-    sqlite3_stmt *st = fixed(db, 4004,
-                             "SELECT id FROM transfers WHERE leaver_id = ?1 AND status != 'done'"
-                             " LIMIT 1");
+    sqlite3_stmt *st =
+        fixed(db, 4004,
+              "SELECT id FROM transfers WHERE leaver_id = ?1 AND status != 'done'"
+              " LIMIT 1");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, leaver_id, -1, SQLITE_STATIC);
@@ -2710,8 +2711,8 @@ int roved_store_transfer_open_for(roved_db *db, const char *leaver_id, char id_o
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "transfer_open_for");
 }
 
-int roved_store_transfer_item_add(roved_db *db, const char *transfer_id,
-                                  const char *account_id, const char *to_user_id, int line)
+int roved_store_transfer_item_add(roved_db *db, const char *transfer_id, const char *account_id,
+                                  const char *to_user_id, int line)
 {
     sqlite3_stmt *st = fixed(db, 4005,
                              "INSERT INTO transfer_items (transfer_id, account_id, to_user_id,"
@@ -2792,13 +2793,13 @@ static int stream_ids(roved_db *db, sqlite3_stmt *st, roved_id_cb cb, void *payl
                       const char *what)
 {
     /* Collected first: callbacks may write to the same tables. */
-    char (*ids)[27] = NULL;
+    char(*ids)[27] = NULL;
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
-            char (*ni)[27] = realloc(ids, ncap * sizeof(*ni));
+            char(*ni)[27] = realloc(ids, ncap * sizeof(*ni));
             if (ni == NULL) {
                 sqlite3_reset(st);
                 free(ids);
@@ -2838,10 +2839,11 @@ int roved_store_accounts_matching(roved_db *db, const char *owner_id, const char
 
 int roved_store_workload(roved_db *db, const char *user_id, int64_t *out)
 {
-    sqlite3_stmt *st = fixed(db, 4009,
-                             "SELECT (SELECT count(*) FROM account WHERE deleted = 0 AND"
-                             " owner_id = ?1) + (SELECT count(*) FROM visit WHERE deleted = 0"
-                             " AND planned_for = ?1 AND status IN ('planned', 'needs_replan'))");
+    sqlite3_stmt *st =
+        fixed(db, 4009,
+              "SELECT (SELECT count(*) FROM account WHERE deleted = 0 AND"
+              " owner_id = ?1) + (SELECT count(*) FROM visit WHERE deleted = 0"
+              " AND planned_for = ?1 AND status IN ('planned', 'needs_replan'))");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
@@ -2877,8 +2879,7 @@ int roved_store_account_counts(roved_db *db, const char *account_id, roved_accou
     return rc == SQLITE_ROW ? 0 : fail(db, "account_counts");
 }
 
-int roved_store_open_visits(roved_db *db, const char *account_id, roved_id_cb cb,
-                            void *payload)
+int roved_store_open_visits(roved_db *db, const char *account_id, roved_id_cb cb, void *payload)
 {
     sqlite3_stmt *st = fixed(db, 4011,
                              "SELECT id FROM visit WHERE deleted = 0 AND account_id = ?1 AND"
@@ -2910,13 +2911,13 @@ int roved_store_visit_clash(roved_db *db, const char *user_id, const char *visit
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(db, "visit_clash");
 }
 
-int roved_store_tasks_assigned(roved_db *db, const char *user_id, roved_id_cb cb,
-                               void *payload)
+int roved_store_tasks_assigned(roved_db *db, const char *user_id, roved_id_cb cb, void *payload)
 {
-    sqlite3_stmt *st = fixed(db, 4013,
-                             "SELECT id FROM service_task WHERE deleted = 0 AND assignee_id = ?1"
-                             " AND status NOT IN ('resolved', 'closed', 'cancelled') ORDER BY"
-                             " id");
+    sqlite3_stmt *st =
+        fixed(db, 4013,
+              "SELECT id FROM service_task WHERE deleted = 0 AND assignee_id = ?1"
+              " AND status NOT IN ('resolved', 'closed', 'cancelled') ORDER BY"
+              " id");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
@@ -2948,9 +2949,8 @@ int roved_store_user_references(roved_db *db, const char *user_id, int64_t *acco
 
 int roved_store_owner_history_put(roved_db *db, const char *account_id, const char *from_owner,
                                   const char *to_owner, const char *from_territory,
-                                  const char *to_territory, int64_t at,
-                                  const char *transfer_id, const char *reason,
-                                  const char *actor_id)
+                                  const char *to_territory, int64_t at, const char *transfer_id,
+                                  const char *reason, const char *actor_id)
 {
     sqlite3_stmt *st = fixed(db, 4015,
                              "INSERT INTO account_owner_history (account_id, from_owner,"
@@ -3055,8 +3055,8 @@ int roved_store_grant_account_put(roved_db *db, const char *delegation_id,
     return run(db, st, "grant_account_put");
 }
 
-#define DELEGATION_COLS                                                                     \
-    "d.id, d.delegator_id, d.status, d.starts_at, d.ends_at, d.grace_ms, d.visit_policy,"  \
+#define DELEGATION_COLS                                                                        \
+    "d.id, d.delegator_id, d.status, d.starts_at, d.ends_at, d.grace_ms, d.visit_policy,"      \
     " d.created_by, d.created_at, d.activated, d.closed, coalesce(d.reason, '')"
 
 static void read_delegation(sqlite3_stmt *st, int c0, roved_delegation *d)
@@ -3087,7 +3087,9 @@ int roved_store_delegation_get(roved_db *db, const char *id, roved_delegation *o
     if (rc == SQLITE_ROW)
         read_delegation(st, 0, out);
     sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "delegation_get");
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? ROVE_ENOTFOUND
+                               : fail(db, "delegation_get");
 }
 
 static int stream_delegations(roved_db *db, sqlite3_stmt *st, roved_delegation_cb cb,
@@ -3241,12 +3243,12 @@ int roved_store_user_delegating(roved_db *db, const char *user_id, int64_t from,
 
 /* The accounts of a grant: the delegator's own accounts, all of them, those
  * of a territory, or those listed. ?1 delegation, ?2 delegate. */
-#define GRANT_ACCOUNTS                                                                       \
-    "SELECT a.id FROM account a JOIN delegations d ON d.id = ?1 JOIN delegation_grants g ON" \
-    " g.delegation_id = d.id AND g.delegate_id = ?2 WHERE a.deleted = 0 AND a.owner_id ="     \
-    " d.delegator_id AND (g.scope = 'all' OR (g.scope = 'territory' AND a.territory_id ="     \
-    " g.territory_id) OR (g.scope = 'accounts' AND EXISTS (SELECT 1 FROM delegation_accounts" \
-    " x WHERE x.delegation_id = d.id AND x.delegate_id = g.delegate_id AND x.account_id ="    \
+#define GRANT_ACCOUNTS                                                                         \
+    "SELECT a.id FROM account a JOIN delegations d ON d.id = ?1 JOIN delegation_grants g ON"   \
+    " g.delegation_id = d.id AND g.delegate_id = ?2 WHERE a.deleted = 0 AND a.owner_id ="      \
+    " d.delegator_id AND (g.scope = 'all' OR (g.scope = 'territory' AND a.territory_id ="      \
+    " g.territory_id) OR (g.scope = 'accounts' AND EXISTS (SELECT 1 FROM delegation_accounts"  \
+    " x WHERE x.delegation_id = d.id AND x.delegate_id = g.delegate_id AND x.account_id ="     \
     " a.id)))"
 
 int roved_store_grant_accounts(roved_db *db, const roved_delegation *d, const roved_grant *g,
@@ -3269,7 +3271,8 @@ int roved_store_delegation_covering(roved_db *db, const char *delegate_id,
         "SELECT " DELEGATION_COLS ", g.scope, coalesce(g.territory_id, ''), g.actions FROM"
         " delegations d JOIN delegation_grants g ON g.delegation_id = d.id AND g.delegate_id ="
         " ?1 JOIN account a ON a.id = ?2 AND a.owner_id = d.delegator_id WHERE (?3 = 0 OR"
-        " (d.starts_at <= ?3 AND d.ends_at >= ?3)) AND (g.scope = 'all' OR (g.scope = 'territory' AND"
+        " (d.starts_at <= ?3 AND d.ends_at >= ?3)) AND (g.scope = 'all' OR (g.scope = "
+        "'territory' AND"
         " a.territory_id = g.territory_id) OR (g.scope = 'accounts' AND EXISTS (SELECT 1 FROM"
         " delegation_accounts x WHERE x.delegation_id = d.id AND x.delegate_id = g.delegate_id"
         " AND x.account_id = a.id))) ORDER BY d.ends_at DESC LIMIT 1");
@@ -3398,8 +3401,7 @@ static const char *const digest_sql[ROVED_DIGEST_NKINDS] = {
 };
 
 int roved_store_digest(roved_db *db, roved_digest_kind kind, const char *delegator_id,
-                       int64_t from, int64_t to, int64_t now, roved_digest_cb cb,
-                       void *payload)
+                       int64_t from, int64_t to, int64_t now, roved_digest_cb cb, void *payload)
 {
     if ((int)kind < 0 || kind >= ROVED_DIGEST_NKINDS)
         return ROVE_EINVAL;
@@ -3463,10 +3465,11 @@ int roved_store_user_covering(roved_db *db, const char *user_id, int64_t from, i
 int roved_store_delegations_of_delegate(roved_db *db, const char *user_id,
                                         roved_delegation_cb cb, void *payload)
 {
-    sqlite3_stmt *st = fixed(db, 5032,
-                             "SELECT " DELEGATION_COLS " FROM delegations d WHERE EXISTS (SELECT"
-                             " 1 FROM delegation_grants g WHERE g.delegation_id = d.id AND"
-                             " g.delegate_id = ?1) ORDER BY d.starts_at DESC, d.id LIMIT 64");
+    sqlite3_stmt *st =
+        fixed(db, 5032,
+              "SELECT " DELEGATION_COLS " FROM delegations d WHERE EXISTS (SELECT"
+              " 1 FROM delegation_grants g WHERE g.delegation_id = d.id AND"
+              " g.delegate_id = ?1) ORDER BY d.starts_at DESC, d.id LIMIT 64");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
@@ -3476,11 +3479,12 @@ int roved_store_delegations_of_delegate(roved_db *db, const char *user_id,
 int roved_store_active_delegate(roved_db *db, const char *delegator_id, int64_t now,
                                 char delegate_out[27])
 {
-    sqlite3_stmt *st = fixed(db, 5033,
-                             "SELECT g.delegate_id FROM delegations d JOIN delegation_grants g"
-                             " ON g.delegation_id = d.id WHERE d.delegator_id = ?1 AND d.status ="
-                             " 'planned' AND d.starts_at <= ?2 AND d.ends_at > ?2 AND g.scope ="
-                             " 'all' ORDER BY d.starts_at DESC LIMIT 1");
+    sqlite3_stmt *st =
+        fixed(db, 5033,
+              "SELECT g.delegate_id FROM delegations d JOIN delegation_grants g"
+              " ON g.delegation_id = d.id WHERE d.delegator_id = ?1 AND d.status ="
+              " 'planned' AND d.starts_at <= ?2 AND d.ends_at > ?2 AND g.scope ="
+              " 'all' ORDER BY d.starts_at DESC LIMIT 1");
     if (st == NULL)
         return ROVE_ESTORE;
     sqlite3_bind_text(st, 1, delegator_id, -1, SQLITE_STATIC);

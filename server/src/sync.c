@@ -245,8 +245,9 @@ static int delegation_decision(apply_ctx *a, const rove__change *c, const roved_
                                "made after the delegation ended; held for the owner or a "
                                "manager");
     const char *want = rove__delegation_action(c->table);
-    if (own_rights && (c->op == ROVE__OP_DELETE || want == NULL ||
-                       !rove__actions_has(g.actions, want) || a->now > d.ends_at + d.grace_ms)) {
+    if (own_rights &&
+        (c->op == ROVE__OP_DELETE || want == NULL || !rove__actions_has(g.actions, want) ||
+         a->now > d.ends_at + d.grace_ms)) {
         *out = DELEG_NONE; /* their own rights, not the delegation's */
         return 0;
     }
@@ -1344,8 +1345,9 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
             return rc;
         if (!strcmp(status, "completed") || !strcmp(status, "closed"))
             return reject(r, ROVE_ESTATE,
-                          is_table(t, "visit") ? "a completed visit is kept; it cannot be deleted"
-                                               : "a closed task is kept; it cannot be deleted");
+                          is_table(t, "visit")
+                              ? "a completed visit is kept; it cannot be deleted"
+                              : "a closed task is kept; it cannot be deleted");
     }
     if ((rc = delete_conflicts(a, c)) != 0)
         return rc;

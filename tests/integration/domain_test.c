@@ -265,15 +265,15 @@ void test_integration__domain_tasks(void)
     TH_ASSERT_ROVE(rep, th_set_text(rep, "service_task", task, "priority", "low"));
     TH_ASSERT_ROVE(rep, rove_client_sync(rep, NULL));
     static const int low_h[4][2] = {{8, 48}, {24, 96}, {48, 168}, {72, 336}};
-    TH_ASSERT_EQ(th_client_int(rep, "SELECT sla_resolve_due FROM service_task WHERE id = ?1",
-                               task) -
-                     reported,
-                 (int64_t)low_h[ti][1] * 3600000);
+    TH_ASSERT_EQ(
+        th_client_int(rep, "SELECT sla_resolve_due FROM service_task WHERE id = ?1", task) -
+            reported,
+        (int64_t)low_h[ti][1] * 3600000);
     TH_ASSERT_ROVE(rep, th_set_text(rep, "service_task", task, "priority", "urgent"));
     TH_ASSERT_ROVE(rep, rove_client_sync(rep, NULL));
-    TH_ASSERT_EQ(th_client_int(rep, "SELECT sla_resolve_due FROM service_task WHERE id = ?1",
-                               task),
-                 resolve);
+    TH_ASSERT_EQ(
+        th_client_int(rep, "SELECT sla_resolve_due FROM service_task WHERE id = ?1", task),
+        resolve);
     /* ...and it reaches the technician's device with its account. */
     TH_ASSERT_ROVE(tech, rove_client_sync(tech, NULL));
     TH_ASSERT_EQ(th_client_int(tech, "SELECT count(*) FROM service_task WHERE id = ?1", task),
@@ -432,9 +432,9 @@ void test_integration__domain_stage_tier(void)
         TH_ASSERT_ROVE(c, rove_client_update(c, r));
         rove_record_free(r);
         TH_ASSERT_ROVE(c, rove_client_sync(c, NULL));
-        TH_ASSERT_EQ(th_client_int(c, "SELECT next_visit_due FROM account WHERE id = ?1",
-                                   visited),
-                     last + 3LL * 86400000);
+        TH_ASSERT_EQ(
+            th_client_int(c, "SELECT next_visit_due FROM account WHERE id = ?1", visited),
+            last + 3LL * 86400000);
     }
 
     char admin[128], code[64], body[200], path[128];

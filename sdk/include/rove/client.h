@@ -33,20 +33,23 @@ ROVE_EXTERN(const char *) rove_version(void);
 #define ROVE_CLIENT_OPTIONS_VERSION 1
 
 typedef struct rove_client_options {
-    unsigned int version;        /* ROVE_CLIENT_OPTIONS_VERSION */
-    const char *db_path;         /* replica file; created when missing (required) */
+    unsigned int version; /* ROVE_CLIENT_OPTIONS_VERSION */
+    const char *db_path;  /* replica file; created when missing (required) */
     /* server_url, ca_file and pinned_pubkey are remembered in the replica; NULL
      * means "as remembered" (ca_file: the system CA store if never given). */
-    const char *server_url;      /* e.g. "https://localhost:8443" (may be NULL offline) */
-    const char *ca_file;         /* PEM CA bundle to verify the server; NULL: system */
-    const char *pinned_pubkey;   /* "sha256//<base64>" list separated by ';', or NULL */
-    const char *device_name;     /* shown to admins; NULL: "librove" */
-    long timeout_ms;             /* per request; 0: 30000 */
-    unsigned int page_size;      /* rows per pulled page; 0: 5000 (server caps it) */
-    unsigned int push_batch;     /* changes per request; 0: 500 */
+    const char *server_url;    /* e.g. "https://localhost:8443" (may be NULL offline) */
+    const char *ca_file;       /* PEM CA bundle to verify the server; NULL: system */
+    const char *pinned_pubkey; /* "sha256//<base64>" list separated by ';', or NULL */
+    const char *device_name;   /* shown to admins; NULL: "librove" */
+    long timeout_ms;           /* per request; 0: 30000 */
+    unsigned int page_size;    /* rows per pulled page; 0: 5000 (server caps it) */
+    unsigned int push_batch;   /* changes per request; 0: 500 */
 } rove_client_options;
 
-#define ROVE_CLIENT_OPTIONS_INIT {ROVE_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}
+#define ROVE_CLIENT_OPTIONS_INIT                                                               \
+    {                                                                                          \
+        ROVE_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, 0                     \
+    }
 
 /*
  * Opens (creating if needed) the replica at opts->db_path. *out is set to a new
@@ -105,17 +108,17 @@ typedef struct rove_receipt {
     const char *table;
     const char *record_id;
     rove_receipt_status status;
-    int error;            /* ROVE_E* code when rejected/quarantined, else 0 */
-    const char *message;  /* server's reason, or NULL */
-    int64_t version;      /* server version after the change, or 0 */
+    int error;           /* ROVE_E* code when rejected/quarantined, else 0 */
+    const char *message; /* server's reason, or NULL */
+    int64_t version;     /* server version after the change, or 0 */
 } rove_receipt;
 
 typedef struct rove_progress {
-    int phase;            /* ROVE_PHASE_PUSH or ROVE_PHASE_PULL */
-    uint64_t pushed;      /* changes pushed so far in this sync */
-    uint64_t pulled;      /* rows pulled so far in this sync */
-    uint64_t pending;     /* changes still in the outbox */
-    int64_t cursor;       /* committed cursor */
+    int phase;        /* ROVE_PHASE_PUSH or ROVE_PHASE_PULL */
+    uint64_t pushed;  /* changes pushed so far in this sync */
+    uint64_t pulled;  /* rows pulled so far in this sync */
+    uint64_t pending; /* changes still in the outbox */
+    int64_t cursor;   /* committed cursor */
 } rove_progress;
 
 #define ROVE_PHASE_PUSH 1
@@ -136,14 +139,14 @@ typedef int (*rove_evict_cb)(const char *table, const char *id, const char *reas
  * for null); strings are borrowed for the callback.
  */
 typedef struct rove_conflict {
-    int64_t id;             /* for rove_client_conflict_dismiss() */
-    const char *change_id;  /* the pushed change */
+    int64_t id;            /* for rove_client_conflict_dismiss() */
+    const char *change_id; /* the pushed change */
     const char *table;
     const char *record_id;
     const char *column;
-    const char *mine;       /* the value this device wrote */
-    const char *theirs;     /* the value that won (NULL when the record was deleted) */
-    const char *policy;     /* "lww", "server", "rank", "append", "delete" or a
+    const char *mine;   /* the value this device wrote */
+    const char *theirs; /* the value that won (NULL when the record was deleted) */
+    const char *policy; /* "lww", "server", "rank", "append", "delete" or a
                                custom resolver's name */
 } rove_conflict;
 typedef int (*rove_conflict_cb)(const rove_conflict *cf, void *payload);
@@ -156,16 +159,16 @@ ROVE_EXTERN(void) rove_client_on_evict(rove_client *c, rove_evict_cb cb, void *p
 ROVE_EXTERN(void) rove_client_on_conflict(rove_client *c, rove_conflict_cb cb, void *payload);
 
 typedef struct rove_sync_report {
-    uint64_t pushed;       /* changes sent and acknowledged */
-    uint64_t applied;      /* receipts applied or merged */
-    uint64_t rejected;     /* receipts rejected */
-    uint64_t quarantined;  /* receipts quarantined */
-    uint64_t pulled;       /* rows received */
-    uint64_t evicted;      /* rows removed from the replica */
-    uint64_t pages;        /* pull pages */
-    int64_t cursor;        /* cursor after the sync */
+    uint64_t pushed;      /* changes sent and acknowledged */
+    uint64_t applied;     /* receipts applied or merged */
+    uint64_t rejected;    /* receipts rejected */
+    uint64_t quarantined; /* receipts quarantined */
+    uint64_t pulled;      /* rows received */
+    uint64_t evicted;     /* rows removed from the replica */
+    uint64_t pages;       /* pull pages */
+    int64_t cursor;       /* cursor after the sync */
     unsigned int round_trips;
-    int wiped;             /* 1: the device was revoked and the replica wiped */
+    int wiped; /* 1: the device was revoked and the replica wiped */
 } rove_sync_report;
 
 /*

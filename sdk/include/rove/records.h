@@ -58,8 +58,8 @@ ROVE_EXTERN(int) rove_client_insert(rove_client *c, rove_record *r);
 ROVE_EXTERN(int) rove_client_update(rove_client *c, rove_record *r);
 ROVE_EXTERN(int) rove_client_delete(rove_client *c, const char *table, const char *id);
 /* Loads one record; ROVE_ENOTFOUND when absent or deleted. */
-ROVE_EXTERN(int) rove_client_get(rove_client *c, rove_record **out, const char *table,
-                                 const char *id);
+ROVE_EXTERN(int)
+rove_client_get(rove_client *c, rove_record **out, const char *table, const char *id);
 
 /* ---- read-only queries --------------------------------------------------- */
 
@@ -69,8 +69,9 @@ typedef struct rove_rows rove_rows;
  * Runs a read-only SQL statement on the replica (anything that would write is
  * refused with ROVE_EREADONLY). params are bound as text to ?1..?n.
  */
-ROVE_EXTERN(int) rove_client_query(rove_client *c, rove_rows **out, const char *sql,
-                                   const char *const *params, size_t nparams);
+ROVE_EXTERN(int)
+rove_client_query(rove_client *c, rove_rows **out, const char *sql, const char *const *params,
+                  size_t nparams);
 /* 1 when a row is available, 0 at the end, or a negative ROVE_E* code. */
 ROVE_EXTERN(int) rove_rows_next(rove_rows *q);
 ROVE_EXTERN(int) rove_rows_columns(const rove_rows *q);
@@ -80,7 +81,6 @@ ROVE_EXTERN(int64_t) rove_rows_int(rove_rows *q, int i);
 ROVE_EXTERN(double) rove_rows_real(rove_rows *q, int i);
 ROVE_EXTERN(int) rove_rows_is_null(rove_rows *q, int i);
 ROVE_EXTERN(void) rove_rows_free(rove_rows *q);
-
 
 /* ---- per-record sync state ---------------------------------------------- */
 
@@ -99,8 +99,9 @@ typedef enum rove_sync_state {
  * NULL) receives the server's reason or NULL; it is borrowed, valid until the
  * next call on c. ROVE_ENOTFOUND when the replica has never seen the record.
  */
-ROVE_EXTERN(int) rove_client_record_state(rove_client *c, const char *table, const char *id,
-                                          rove_sync_state *state, const char **message);
+ROVE_EXTERN(int)
+rove_client_record_state(rove_client *c, const char *table, const char *id,
+                         rove_sync_state *state, const char **message);
 /* "synced", "pending", "rejected", "quarantined", "overridden" or "unknown". */
 ROVE_EXTERN(const char *) rove_sync_state_name(int state);
 
@@ -122,8 +123,9 @@ ROVE_EXTERN(int) rove_client_receipts(rove_client *c, rove_rows **out, int probl
  * seen. table and id (both may be NULL) narrow it to one table or record;
  * unseen_only leaves out dismissed ones. Free with rove_rows_free().
  */
-ROVE_EXTERN(int) rove_client_conflicts(rove_client *c, rove_rows **out, const char *table,
-                                       const char *id, int unseen_only);
+ROVE_EXTERN(int)
+rove_client_conflicts(rove_client *c, rove_rows **out, const char *table, const char *id,
+                      int unseen_only);
 /* Marks a conflict (id from the query or callback; 0 = all) as seen. */
 ROVE_EXTERN(int) rove_client_conflict_dismiss(rove_client *c, int64_t id);
 
@@ -155,8 +157,8 @@ ROVE_EXTERN(int) rove_client_digest(rove_client *c, rove_rows **out);
  * device), changes (JSON: {"column": {"old": ..., "new": ...}}). Oldest first.
  * ROVE_ENOTFOUND when the record is not one the user may see.
  */
-ROVE_EXTERN(int) rove_client_history(rove_client *c, rove_rows **out, const char *table,
-                                     const char *id);
+ROVE_EXTERN(int)
+rove_client_history(rove_client *c, rove_rows **out, const char *table, const char *id);
 
 ROVE_END_DECLS
 

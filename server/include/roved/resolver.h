@@ -53,13 +53,13 @@ typedef struct roved_conflict_in {
     const char *table;
     const char *column;
     const char *record_id;
-    roved_value server;       /* the stored value */
-    roved_value device;       /* the pushed value */
-    int64_t server_hlc;       /* when the stored value was written (HLC, bounded) */
-    int64_t device_hlc;       /* when the pushed value was written (HLC, bounded) */
-    const char *server_user;  /* who wrote the stored value (user id), or NULL */
-    const char *device_user;  /* who pushed (user id) */
-    const char *device_role;  /* "rep", "technician", "manager" or "admin" */
+    roved_value server;      /* the stored value */
+    roved_value device;      /* the pushed value */
+    int64_t server_hlc;      /* when the stored value was written (HLC, bounded) */
+    int64_t device_hlc;      /* when the pushed value was written (HLC, bounded) */
+    const char *server_user; /* who wrote the stored value (user id), or NULL */
+    const char *device_user; /* who pushed (user id) */
+    const char *device_role; /* "rep", "technician", "manager" or "admin" */
 } roved_conflict_in;
 
 /* What a resolver answers. */
