@@ -99,6 +99,24 @@ int roved_admin_item_path(const char *path, const char *collection, char *id, si
     return 2;
 }
 
+int roved_admin_manages_record(roved_db *db, const roved_user *actor, const roved_rowinfo *info,
+                               int64_t now)
+{
+    return actor->role == ROVE__ROLE_ADMIN ||
+           (info->territory_id[0] != '\0' &&
+            roved_store_territory_manages(db, info->territory_id, actor->id, now)) ||
+           (info->owner_id[0] != '\0' && strcmp(info->owner_id, actor->id) == 0);
+}
+
+int roved_admin_manages_user(roved_db *db, const roved_user *actor, const roved_user *user,
+                             int64_t now)
+{
+    return actor->role == ROVE__ROLE_ADMIN ||
+           (user->home_territory_id[0] != '\0' &&
+            roved_store_territory_manages(db, user->home_territory_id, actor->id, now)) ||
+           strcmp(user->manager_id, actor->id) == 0;
+}
+
 int roved_admin_send_first(struct mg_connection *c, json_t *arr, const char *missing)
 {
     if (json_array_size(arr) == 0) {

@@ -42,6 +42,14 @@ int64_t roved_admin_number_id(const char *s);
  * *action NULL or what follows its '/'), -1 for a malformed item id. */
 int roved_admin_item_path(const char *path, const char *collection, char *id, size_t size,
                           const char **action);
+/* 1 when actor (admin, or manager) may act on a record described by info:
+ * admins on any, managers on their territories' records and their own. */
+int roved_admin_manages_record(roved_db *db, const roved_user *actor, const roved_rowinfo *info,
+                               int64_t now);
+/* 1 when actor may act for user: admins always, managers for the people
+ * of the territories they manage or who report to them. */
+int roved_admin_manages_user(roved_db *db, const roved_user *actor, const roved_user *user,
+                             int64_t now);
 /* Sends the first element of arr (consumed), or 404 missing when empty. */
 int roved_admin_send_first(struct mg_connection *c, json_t *arr, const char *missing);
 /* Appends an audit event for a server command by actor (no device). */

@@ -132,9 +132,7 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         status = roved_admin_error(c, ROVE_ESTATE, "the logged column no longer exists");
     else if (rc == 0 && (rc = roved_store_row_info(db, t, e.row_id, &info)) == ROVE_ENOTFOUND)
         rc = 0, info.deleted = 1;
-    if (status == 0 && rc == 0 && actor->role != ROVE__ROLE_ADMIN &&
-        !roved_store_territory_manages(db, info.territory_id, actor->id, now) &&
-        strcmp(info.owner_id, actor->id) != 0)
+    if (status == 0 && rc == 0 && !roved_admin_manages_record(db, actor, &info, now))
         status = roved_admin_error(c, ROVE_EFORBIDDEN,
                                    "managers may decide only on their territories' records");
     rove__value restored;
@@ -162,15 +160,8 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         if (rc == 0)
             rc = roved_store_clock_get(db, t, e.row_id, clocks);
         if (rc == 0)
-            rc = roved_store_version_next(db, &version);
-        if (rc == 0) {
-            int cols[4] = {col, ROVE__COL_VERSION, ROVE__COL_UPDATED_BY, ROVE__COL_UPDATED_AT};
-            rove__value vals[4] = {restored,
-                                   {ROVE__T_INT, version, 0, NULL, 0},
-                                   {ROVE__T_TEXT, 0, 0, actor->id, strlen(actor->id)},
-                                   {ROVE__T_INT, now, 0, NULL, 0}};
-            rc = roved_store_row_update(db, t, e.row_id, cols, vals, 4);
-        }
+            rc = roved_store_row_write(db, t, e.row_id, &col, &restored, 1, actor->id, now,
+                                       &version);
         if (rc == 0) {
             pthread_mutex_lock(&srv->hlc_lock);
             clocks[col].hlc = (int64_t)rove__hlc_now(&srv->hlc, (uint64_t)now);

@@ -108,9 +108,7 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
     rc = roved_store_row_info(db, acc_t, account_id, &info);
     if (rc == ROVE_ENOTFOUND || (rc == 0 && info.deleted))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such account");
-    else if (rc == 0 && actor->role != ROVE__ROLE_ADMIN &&
-             !roved_store_territory_manages(db, info.territory_id, actor->id, now) &&
-             strcmp(info.owner_id, actor->id) != 0)
+    else if (rc == 0 && !roved_admin_manages_record(db, actor, &info, now))
         status = roved_admin_error(c, ROVE_EFORBIDDEN,
                                    "managers may change only their territories' accounts");
     else if (rc == 0)

@@ -131,9 +131,7 @@ static int create_leave(roved_server *srv, struct mg_connection *c, const roved_
              overlap)
         status = roved_admin_error(c, ROVE_EEXISTS,
                                    "the delegator already has a leave over these days");
-    else if (rc == 0 && actor->role != ROVE__ROLE_ADMIN &&
-             !roved_store_territory_manages(db, delegator.home_territory_id, actor->id, now) &&
-             strcmp(delegator.manager_id, actor->id) != 0)
+    else if (rc == 0 && !roved_admin_manages_user(db, actor, &delegator, now))
         status = roved_admin_error(c, ROVE_EFORBIDDEN,
                                    "managers create leaves for the people they manage");
     grant_in gs[MAX_DELEGATES];
@@ -405,9 +403,7 @@ static int stop(roved_server *srv, struct mg_connection *c, const roved_user *ac
         rc = roved_store_user_by_id(db, d.delegator_id, &delegator);
     if (rc == ROVE_ENOTFOUND)
         status = roved_admin_error(c, rc, "no such leave");
-    else if (rc == 0 && actor->role != ROVE__ROLE_ADMIN &&
-             !roved_store_territory_manages(db, delegator.home_territory_id, actor->id, now) &&
-             strcmp(delegator.manager_id, actor->id) != 0)
+    else if (rc == 0 && !roved_admin_manages_user(db, actor, &delegator, now))
         status = roved_admin_error(c, ROVE_EFORBIDDEN,
                                    "managers change leaves of the people they manage");
     else if (rc == 0 && (rc = roved_store_delegation_stop(db, id, revoke ? "revoked" : "ended",

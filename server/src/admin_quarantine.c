@@ -162,10 +162,7 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         if (rc == ROVE_ENOTFOUND) /* only admins decide on what has no account */
             rc = 0;
     }
-    if (status == 0 && rc == 0 && actor->role != ROVE__ROLE_ADMIN &&
-        (info.territory_id[0] == '\0' ||
-         !roved_store_territory_manages(db, info.territory_id, actor->id, now)) &&
-        strcmp(info.owner_id, actor->id) != 0)
+    if (status == 0 && rc == 0 && !roved_admin_manages_record(db, actor, &info, now))
         status = roved_admin_error(c, ROVE_EFORBIDDEN,
                                    "managers may decide only on their territories' records");
     roved_receipt_row r;

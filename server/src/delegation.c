@@ -34,19 +34,11 @@ const char *roved_delegation_state(const roved_delegation *d, int64_t now)
 
 /* A server write of cols of one row, as the system (attributed to the
  * delegation in the audit). */
-static int write_row(roved_db *db, const rove__table *t, const char *id, int *cols,
-                     rove__value *vals, size_t n, const roved_delegation *d, const char *op,
-                     json_t *diff, int64_t now)
+static int write_row(roved_db *db, const rove__table *t, const char *id, const int *cols,
+                     const rove__value *vals, size_t n, const roved_delegation *d,
+                     const char *op, json_t *diff, int64_t now)
 {
-    int64_t version = 0;
-    int rc = roved_store_version_next(db, &version);
-    if (rc != 0)
-        return rc;
-    cols[n] = ROVE__COL_VERSION;
-    vals[n++] = (rove__value){ROVE__T_INT, version, 0, NULL, 0};
-    cols[n] = ROVE__COL_UPDATED_AT;
-    vals[n++] = (rove__value){ROVE__T_INT, now, 0, NULL, 0};
-    rc = roved_store_row_update(db, t, id, cols, vals, n);
+    int rc = roved_store_row_write(db, t, id, cols, vals, n, NULL, now, NULL);
     char *text_diff = rc == 0 ? json_dumps(diff, JSON_COMPACT) : NULL;
     if (rc == 0 && text_diff == NULL)
         rc = ROVE_ENOMEM;

@@ -14,6 +14,7 @@
 #include <mbedtls/sha256.h>
 
 #include "rove/errors.h"
+#include "scope.h"
 #include "util.h"
 #include "wire.h"
 
@@ -111,10 +112,8 @@ static int add_account(const char *id, void *payload)
     int rc = roved_store_row_info(ls->db, &rove__schema_tables(&nt)[0], id, &info);
     if (rc != 0)
         return rc == ROVE_ENOTFOUND ? 0 : rc;
-    if (strcmp(info.owner_id, ls->user->id) == 0 ||
-        roved_store_territory_member_of(ls->db, info.territory_id, ls->user->id, "rep",
-                                        ls->now))
-        return 0;
+    if (roved_scope_can_write(ls->db, ls->user, &rove__schema_tables(&nt)[0], &info, ls->now))
+        return 0; /* their own rights: the lease does not limit it */
     rove__w_text(&ls->ids, id);
     ls->nids++;
     return 0;
@@ -190,17 +189,52 @@ static int build(roved_db *db, const roved_user *user, int64_t now, lease_set *l
     return roved_store_delegations_of_delegate(db, user->id, add_delegation, ls);
 }
 
+typedef struct gen_acc {
+    int64_t now;
+    uint64_t h;
+    size_t n;
+} gen_acc;
+
+static void mix(gen_acc *g, const void *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        g->h = (g->h ^ ((const unsigned char *)p)[i]) * 1099511628211ull;
+}
+
+static int gen_delegation(const roved_delegation *d, void *payload)
+{
+    gen_acc *g = payload;
+    if (strcmp(d->status, "revoked") == 0 || d->ends_at <= g->now)
+        return 0;
+    mix(g, d->id, strlen(d->id));
+    mix(g, &d->starts_at, sizeof(d->starts_at));
+    mix(g, &d->ends_at, sizeof(d->ends_at));
+    mix(g, d->status, strlen(d->status));
+    g->n++;
+    return 0;
+}
+
+/*
+ * Cheap, on every sync response: the current delegations (their window and
+ * state) and the scope epoch, which moves whenever ownership or membership
+ * changes and so whenever the accounts a lease lists may change. The leases
+ * themselves are built and signed only when a device asks (roved_lease_run).
+ */
 int roved_lease_gen(roved_db *db, const roved_user *user, int64_t now, int64_t *gen)
 {
-    lease_set ls;
-    int rc = build(db, user, now, &ls);
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; rc == 0 && i < ls.n; i++)
-        for (size_t k = 0; k < ls.payloads[i].len; k++)
-            h = (h ^ ls.payloads[i].ptr[k]) * 1099511628211ull;
-    *gen = rc == 0 && ls.n > 0 ? (int64_t)(h >> 1) | 1 : 0;
-    lease_set_free(&ls);
-    return rc;
+    *gen = 0;
+    if (user->role != ROVE__ROLE_REP)
+        return 0;
+    gen_acc g = {now, 1469598103934665603ull, 0};
+    int rc = roved_store_delegations_of_delegate(db, user->id, gen_delegation, &g);
+    if (rc != 0 || g.n == 0)
+        return rc;
+    int64_t epoch = 0;
+    if ((rc = roved_store_scope_epoch(db, &epoch)) != 0)
+        return rc;
+    mix(&g, &epoch, sizeof(epoch));
+    *gen = (int64_t)(g.h >> 1) | 1;
+    return 0;
 }
 
 int roved_lease_run(roved_server *srv, const roved_user *user, rove__buf *out,

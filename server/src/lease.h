@@ -27,8 +27,9 @@ typedef struct roved_lease_key roved_lease_key; /* struct tag used in roved.h */
 int roved_lease_key_load(const char *data_dir, roved_lease_key **out, char *err, size_t size);
 void roved_lease_key_free(roved_lease_key *k);
 
-/* The leases of user at now: *gen is a digest of their contents (0: none),
- * sent in every sync response so a device fetches them only on a change. */
+/* A digest of the user's current leases (0: none), cheap enough for every
+ * sync response: their delegations' windows and states and the scope epoch.
+ * A device fetches the leases only when it changes. */
 int roved_lease_gen(roved_db *db, const roved_user *user, int64_t now, int64_t *gen);
 
 /*

@@ -197,6 +197,12 @@ int roved_store_row_info(roved_db *db, const rove__table *t, const char *id,
 /* Inserts a row; vals[i] is the value of schema column i (t->ncols values). */
 int roved_store_row_insert(roved_db *db, const rove__table *t, const rove__value *vals);
 /* Sets the given columns of row id (schema column indexes). */
+/* A server command's write of cols[0..n) (at most 12) of row id: a new
+ * version (in *version_out, may be NULL), updated_at = at and, when by is
+ * not NULL, updated_by = by. Every device in scope pulls it. */
+int roved_store_row_write(roved_db *db, const rove__table *t, const char *id, const int *cols,
+                          const rove__value *vals, size_t n, const char *by, int64_t at,
+                          int64_t *version_out);
 int roved_store_row_update(roved_db *db, const rove__table *t, const char *id, const int *cols,
                            const rove__value *vals, size_t n);
 int roved_store_row_count(roved_db *db, const rove__table *t, int64_t *live,

@@ -1309,6 +1309,33 @@ int roved_store_row_insert(roved_db *db, const rove__table *t, const rove__value
     return rc;
 }
 
+int roved_store_row_write(roved_db *db, const rove__table *t, const char *id, const int *cols,
+                          const rove__value *vals, size_t n, const char *by, int64_t at,
+                          int64_t *version_out)
+{
+    int c[16];
+    rove__value v[16];
+    if (n > 12)
+        return ROVE_EINVAL;
+    memcpy(c, cols, n * sizeof(*c));
+    memcpy(v, vals, n * sizeof(*v));
+    int64_t version = 0;
+    int rc = roved_store_version_next(db, &version);
+    if (rc != 0)
+        return rc;
+    c[n] = ROVE__COL_VERSION;
+    v[n++] = (rove__value){ROVE__T_INT, version, 0, NULL, 0};
+    if (by != NULL) {
+        c[n] = ROVE__COL_UPDATED_BY;
+        v[n++] = (rove__value){ROVE__T_TEXT, 0, 0, by, strlen(by)};
+    }
+    c[n] = ROVE__COL_UPDATED_AT;
+    v[n++] = (rove__value){ROVE__T_INT, at, 0, NULL, 0};
+    if (version_out != NULL)
+        *version_out = version;
+    return roved_store_row_update(db, t, id, c, v, n);
+}
+
 int roved_store_row_update(roved_db *db, const rove__table *t, const char *id, const int *cols,
                            const rove__value *vals, size_t n)
 {

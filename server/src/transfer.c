@@ -12,31 +12,6 @@
 #include "value.h"
 
 /* Sets cols[0..n) of row id in t to vals with a new version, by actor. */
-static int server_write(roved_db *db, const rove__table *t, const char *id, const int *cols,
-                        const rove__value *vals, size_t n, const roved_user *actor, int64_t now,
-                        int64_t *version_out)
-{
-    int c[16];
-    rove__value v[16];
-    if (n > 12)
-        return ROVE_EINVAL;
-    memcpy(c, cols, n * sizeof(*c));
-    memcpy(v, vals, n * sizeof(*v));
-    int64_t version = 0;
-    int rc = roved_store_version_next(db, &version);
-    if (rc != 0)
-        return rc;
-    c[n] = ROVE__COL_VERSION;
-    v[n++] = roved_int(version);
-    c[n] = ROVE__COL_UPDATED_BY;
-    v[n++] = roved_text(actor->id);
-    c[n] = ROVE__COL_UPDATED_AT;
-    v[n++] = roved_int(now);
-    if (version_out != NULL)
-        *version_out = version;
-    return roved_store_row_update(db, t, id, c, v, n);
-}
-
 typedef struct follow {
     roved_db *db;
     const roved_user *actor;
@@ -76,7 +51,7 @@ static int follow_visit(const char *visit_id, void *payload)
     int cols[2] = {roved_col(vt, "planned_for"), roved_col(vt, "status")};
     rove__value vals[2] = {roved_text(f->to_owner),
                            roved_text(clash ? "needs_replan" : status)};
-    rc = server_write(f->db, vt, visit_id, cols, vals, 2, f->actor, f->now, NULL);
+    rc = roved_store_row_write(f->db, vt, visit_id, cols, vals, 2, f->actor->id, f->now, NULL);
     if (rc == 0) {
         json_t *diff = json_pack("{s:{s:s?,s:s},s:s?,s:b}", "planned_for", "old",
                                  planned_for[0] ? planned_for : NULL, "new", f->to_owner,
@@ -140,7 +115,7 @@ int roved_transfer_move_account(roved_server *srv, roved_db *db, const roved_use
     if (transfer_id != NULL)
         json_object_set_new(diff, "transfer", json_string(transfer_id));
     int64_t version = 0;
-    rc = server_write(db, acc, account_id, cols, vals, n, actor, now, &version);
+    rc = roved_store_row_write(db, acc, account_id, cols, vals, n, actor->id, now, &version);
     if (rc == 0)
         rc = roved_admin_audit(db, actor, "account", account_id,
                                transfer_id ? "transfer" : "assign", diff, now);
@@ -192,7 +167,7 @@ static int reassign_task(const char *task_id, void *payload)
     int cols[2] = {roved_col(tt, "assignee_id"), roved_col(tt, "queue")};
     rove__value vals[2] = {found ? roved_text(to) : roved_text(NULL),
                            found ? roved_text(NULL) : roved_text("dispatcher")};
-    rc = server_write(r->db, tt, task_id, cols, vals, 2, r->actor, r->now, NULL);
+    rc = roved_store_row_write(r->db, tt, task_id, cols, vals, 2, r->actor->id, r->now, NULL);
     if (rc == 0) {
         json_t *diff = json_pack("{s:{s:s,s:s?},s:s?,s:s?}", "assignee_id", "old", r->from,
                                  "new", found ? to : NULL, "queue", found ? NULL : "dispatcher",
