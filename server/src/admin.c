@@ -117,8 +117,9 @@ static int add_audit_json(int64_t id, const roved_audit *a, void *payload)
  * manager reads the trails of records they reach; other subjects (users,
  * devices, leaves, transfers) are for admins. */
 int roved_admin_audit_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                           const char *const *arg)
+                           const char *const *arg, int variant)
 {
+    (void)variant;
     (void)arg;
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *q = ri->query_string ? ri->query_string : "";
@@ -137,9 +138,9 @@ int roved_admin_audit_list(roved_server *srv, struct mg_connection *c, const rov
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         json_decref(arr);
-        return rc == ROVE_ENOTFOUND ? roved_admin_error(c, rc, "no such record")
-                                    : roved_admin_error(c, ROVE_ESTORE,
-                                                        "the audit trail could not be read");
+        return rc == ROVE_ENOTFOUND
+                   ? roved_admin_error(c, rc, "no such record")
+                   : roved_admin_error(c, ROVE_ESTORE, "the audit trail could not be read");
     }
     return roved_admin_send_json(c, 200, json_pack("{s:o}", "events", arr));
 }
@@ -283,8 +284,10 @@ static int add_device(const roved_device *d, void *payload)
 }
 
 /* GET users and GET devices: those of the people the actor reaches. */
-static int list(roved_server *srv, struct mg_connection *c, const roved_user *actor, int users)
+int roved_admin_people_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *const *arg, int users)
 {
+    (void)arg;
     roved_admin_lister l = {NULL, actor, roved_util_now_ms(), json_array()};
     int rc = roved_store_read_begin(srv->store, &l.db);
     if (rc == 0) {
@@ -297,26 +300,14 @@ static int list(roved_server *srv, struct mg_connection *c, const roved_user *ac
         return roved_admin_error(c, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
                                  "the list could not be read");
     }
-    return roved_admin_send_json(c, 200, json_pack("{s:o}", users ? "users" : "devices", l.arr));
-}
-
-int roved_admin_users_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                           const char *const *arg)
-{
-    (void)arg;
-    return list(srv, c, actor, 1);
-}
-
-int roved_admin_devices_list(roved_server *srv, struct mg_connection *c,
-                             const roved_user *actor, const char *const *arg)
-{
-    (void)arg;
-    return list(srv, c, actor, 0);
+    return roved_admin_send_json(c, 200,
+                                 json_pack("{s:o}", users ? "users" : "devices", l.arr));
 }
 
 int roved_admin_users_create(roved_server *srv, struct mg_connection *c,
-                             const roved_user *actor, const char *const *arg)
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     (void)arg;
     int code = 0;
     const char *msg = NULL;
@@ -382,8 +373,9 @@ int roved_admin_users_create(roved_server *srv, struct mg_connection *c,
 }
 
 int roved_admin_stats(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                      const char *const *arg)
+                      const char *const *arg, int variant)
 {
+    (void)variant;
     (void)actor;
     (void)arg;
     roved_db *db = NULL;
@@ -415,9 +407,10 @@ int roved_admin_stats(roved_server *srv, struct mg_connection *c, const roved_us
 }
 
 /* POST devices/<id>/revoke and users/<username>/status {"status": ...}: admin only. */
-static int set_status(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                      int device, const char *key)
+int roved_admin_set_status(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                           const char *const *arg, int device)
 {
+    const char *key = arg[0];
     int status = ROVED_DEVICE_REVOKED;
     int code = 0;
     const char *msg = NULL;
@@ -482,23 +475,12 @@ static int set_status(roved_server *srv, struct mg_connection *c, const roved_us
     return roved_admin_send_json(c, 200, answer);
 }
 
-int roved_admin_device_revoke(roved_server *srv, struct mg_connection *c,
-                              const roved_user *actor, const char *const *arg)
-{
-    return set_status(srv, c, actor, 1, arg[0]);
-}
-
-int roved_admin_user_status(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                            const char *const *arg)
-{
-    return set_status(srv, c, actor, 0, arg[0]);
-}
-
 int roved_admin_login(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                      const char *const *arg)
+                      const char *const *arg, int variant)
 {
     (void)actor;
     (void)arg;
+    (void)variant;
     return do_login(srv, c);
 }
 
@@ -510,8 +492,10 @@ static const struct route {
     const char *method, *pattern;
     int who;
     roved_admin_handler *handle;
+    int variant;
 } routes[] = {
-#define ROVED_ADMIN_ROW(method, pattern, who, handler) {#method, pattern, WHO_##who, handler},
+#define ROVED_ADMIN_ROW(method, pattern, who, handler, variant)                                \
+    {#method, pattern, WHO_##who, handler, variant},
     ROVED_ADMIN_ROUTES(ROVED_ADMIN_ROW)
 #undef ROVED_ADMIN_ROW
 };
@@ -560,7 +544,7 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
                        const char *path)
 {
     char buf[MAX_SEGMENTS][MAX_SEGMENT];
-    const char *seg[MAX_SEGMENTS], *arg[MAX_SEGMENTS];
+    const char *seg[MAX_SEGMENTS], *arg[MAX_SEGMENTS] = {NULL};
     int n = split(path, buf, seg);
     const struct route *hit = NULL;
     char allow[64] = "";
@@ -580,11 +564,11 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
     if (hit == NULL || hit->who != WHO_ANYONE) {
         int rc = session_user(srv, c, &actor);
         if (rc != 0)
-            return roved_admin_error(c, rc,
-                                     rc == ROVE_EAUTH ? "missing, unknown or expired session token"
-                                     : rc == ROVE_EFORBIDDEN
-                                         ? "only active managers and admins may use this API"
-                                         : "the store is unavailable");
+            return roved_admin_error(
+                c, rc,
+                rc == ROVE_EAUTH        ? "missing, unknown or expired session token"
+                : rc == ROVE_EFORBIDDEN ? "only active managers and admins may use this API"
+                                        : "the store is unavailable");
     }
     if (hit == NULL && allow[0] != '\0') {
         roved_http_error_allow(c, ROVE_EMETHOD, "method not allowed", allow);
@@ -594,5 +578,5 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
         return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
     if (hit->who == WHO_ADMIN && actor.role != ROVE__ROLE_ADMIN)
         return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may do this");
-    return hit->handle(srv, c, &actor, arg);
+    return hit->handle(srv, c, &actor, arg, hit->variant);
 }

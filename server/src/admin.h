@@ -79,11 +79,12 @@ int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
 /*
  * The route handlers, one per line of ROVED_ADMIN_ROUTES (routes.h), called
  * after the session and the route's role are checked. arg holds the path's
- * ":name" segments in order. Each returns the HTTP status it sent.
+ * ":name" segments in order (NULL past them); variant is the route's. Each
+ * returns the HTTP status it sent.
  */
 typedef int roved_admin_handler(roved_server *srv, struct mg_connection *c,
-                                const roved_user *actor, const char *const *arg);
-#define ROVED_ADMIN_DECLARE(method, pattern, who, handler) roved_admin_handler handler;
+                                const roved_user *actor, const char *const *arg, int variant);
+#define ROVED_ADMIN_DECLARE(method, pattern, who, handler, variant) roved_admin_handler handler;
 ROVED_ADMIN_ROUTES(ROVED_ADMIN_DECLARE)
 #undef ROVED_ADMIN_DECLARE
 

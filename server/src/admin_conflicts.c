@@ -53,9 +53,11 @@ static int add_conflict_json(int64_t id, const roved_conflict *cf, void *payload
 }
 
 /* GET conflicts[?record=ID][&open=1] and GET conflicts/<id>. */
-static int list_conflicts(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                          const char *one)
+int roved_admin_conflicts_get(roved_server *srv, struct mg_connection *c,
+                              const roved_user *actor, const char *const *arg, int variant)
 {
+    const char *one = arg[0];
+    (void)variant;
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *q = ri->query_string;
     char record[64] = "", open[8] = "";
@@ -110,9 +112,10 @@ static int keep_entry(int64_t id, const roved_conflict *cf, void *payload)
  * (dismiss). Everything in one write transaction; any refusal changes
  * nothing.
  */
-static int decide(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                  const char *id_s, int restore)
+int roved_admin_conflict_decide(roved_server *srv, struct mg_connection *c,
+                                const roved_user *actor, const char *const *arg, int restore)
 {
+    const char *id_s = arg[0];
     int64_t id = roved_admin_number_id(id_s);
     if (id == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the conflict id must be a number");
@@ -230,29 +233,4 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         json_object_set_new(answer, "version", json_integer(version));
     }
     return roved_admin_send_json(c, 200, answer);
-}
-
-int roved_admin_conflicts_list(roved_server *srv, struct mg_connection *c,
-                               const roved_user *actor, const char *const *arg)
-{
-    (void)arg;
-    return list_conflicts(srv, c, actor, NULL);
-}
-
-int roved_admin_conflict_show(roved_server *srv, struct mg_connection *c,
-                              const roved_user *actor, const char *const *arg)
-{
-    return list_conflicts(srv, c, actor, arg[0]);
-}
-
-int roved_admin_conflict_restore(roved_server *srv, struct mg_connection *c,
-                                 const roved_user *actor, const char *const *arg)
-{
-    return decide(srv, c, actor, arg[0], 1);
-}
-
-int roved_admin_conflict_dismiss(roved_server *srv, struct mg_connection *c,
-                                 const roved_user *actor, const char *const *arg)
-{
-    return decide(srv, c, actor, arg[0], 0);
 }

@@ -68,9 +68,10 @@ static int retier_tasks(roved_server *srv, roved_db *db, const roved_user *actor
     return rc;
 }
 
-static int change_account(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                          const char *account_id, int stage_cmd)
+int roved_admin_account_change(roved_server *srv, struct mg_connection *c,
+                               const roved_user *actor, const char *const *arg, int stage_cmd)
 {
+    const char *account_id = arg[0];
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -215,8 +216,9 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
 /* ---- tasks/<id>/assign {"to": USERNAME} | {"auto": true} ------------------ */
 
 int roved_admin_task_assign(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                            const char *const *arg)
+                            const char *const *arg, int variant)
 {
+    (void)variant;
     const char *task_id = arg[0];
     int code = 0;
     const char *msg = NULL;
@@ -248,8 +250,8 @@ int roved_admin_task_assign(roved_server *srv, struct mg_connection *c, const ro
     int rc = roved_store_row_info(db, t, task_id, &info);
     /* A task out of reach answers like one that does not exist. */
     if (rc == ROVE_ENOTFOUND ||
-        (rc == 0 && (info.deleted || !roved_admin_reaches_territory(db, actor, info.territory_id,
-                                                                    now))))
+        (rc == 0 &&
+         (info.deleted || !roved_admin_reaches_territory(db, actor, info.territory_id, now))))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such task");
     if (status == 0 && rc == 0 &&
         (rc = roved_store_row_get(db, t, task_id, cur, &cur_text)) == 0) {
@@ -380,8 +382,10 @@ static int add_absence(const char *username, int64_t from, int64_t to, const cha
 }
 
 /* GET tasks/queue and GET absences: those the actor reaches. */
-static int list(roved_server *srv, struct mg_connection *c, const roved_user *actor, int queue)
+int roved_admin_domain_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *const *arg, int queue)
 {
+    (void)arg;
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
@@ -398,8 +402,9 @@ static int list(roved_server *srv, struct mg_connection *c, const roved_user *ac
 }
 
 int roved_admin_absence_add(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                            const char *const *arg)
+                            const char *const *arg, int variant)
 {
+    (void)variant;
     const char *username = arg[0];
     int code = 0;
     const char *msg = NULL;
@@ -444,30 +449,4 @@ int roved_admin_absence_add(roved_server *srv, struct mg_connection *c, const ro
     return roved_admin_send_json(c, 201,
                                  json_pack("{s:s,s:I,s:I}", "username", username, "from",
                                            (json_int_t)from, "to", (json_int_t)to));
-}
-
-int roved_admin_task_queue(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                           const char *const *arg)
-{
-    (void)arg;
-    return list(srv, c, actor, 1);
-}
-
-int roved_admin_absences_list(roved_server *srv, struct mg_connection *c,
-                              const roved_user *actor, const char *const *arg)
-{
-    (void)arg;
-    return list(srv, c, actor, 0);
-}
-
-int roved_admin_account_stage(roved_server *srv, struct mg_connection *c,
-                              const roved_user *actor, const char *const *arg)
-{
-    return change_account(srv, c, actor, arg[0], 1);
-}
-
-int roved_admin_account_tier(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                             const char *const *arg)
-{
-    return change_account(srv, c, actor, arg[0], 0);
 }

@@ -68,8 +68,9 @@ typedef struct grant_in {
 } grant_in;
 
 int roved_admin_leave_create(roved_server *srv, struct mg_connection *c,
-                             const roved_user *actor, const char *const *arg)
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     (void)arg;
     int code = 0;
     const char *msg = NULL;
@@ -353,8 +354,9 @@ static int add_delegation(const roved_delegation *d, void *payload)
 }
 
 int roved_admin_leaves_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                            const char *const *arg)
+                            const char *const *arg, int variant)
 {
+    (void)variant;
     (void)arg;
     const struct mg_request_info *ri = mg_get_request_info(c);
     char user[64] = "";
@@ -389,8 +391,9 @@ static int get_leave(roved_db *db, const roved_user *actor, const char *id, int6
 }
 
 int roved_admin_leave_show(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                           const char *const *arg)
+                           const char *const *arg, int variant)
 {
+    (void)variant;
     const char *id = arg[0];
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
@@ -409,9 +412,10 @@ int roved_admin_leave_show(roved_server *srv, struct mg_connection *c, const rov
     return roved_admin_send_json(c, 200, o);
 }
 
-static int stop(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                const char *id, int revoke)
+int roved_admin_leave_stop(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                           const char *const *arg, int revoke)
 {
+    const char *id = arg[0];
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
     int64_t now = roved_util_now_ms();
@@ -502,8 +506,9 @@ int roved_admin_digest_json(roved_db *db, const roved_delegation *d, int64_t now
 }
 
 int roved_admin_leave_digest(roved_server *srv, struct mg_connection *c,
-                             const roved_user *actor, const char *const *arg)
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     const char *id = arg[0];
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
@@ -522,16 +527,4 @@ int roved_admin_leave_digest(roved_server *srv, struct mg_connection *c,
     if (rc != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the digest could not be built");
     return roved_admin_send_json(c, 200, o);
-}
-
-int roved_admin_leave_end(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                          const char *const *arg)
-{
-    return stop(srv, c, actor, arg[0], 0);
-}
-
-int roved_admin_leave_revoke(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                             const char *const *arg)
-{
-    return stop(srv, c, actor, arg[0], 1);
 }

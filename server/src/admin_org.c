@@ -20,8 +20,9 @@
 #include "rove/errors.h"
 
 int roved_admin_import(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                       const char *const *arg)
+                       const char *const *arg, int variant)
 {
+    (void)variant;
     const char *kind = arg[0];
     if (!roved_http_content_type_is(c, "text/csv"))
         return roved_admin_error(c, ROVE_EUNSUPPORTED, "Content-Type must be text/csv");

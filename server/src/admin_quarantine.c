@@ -76,9 +76,11 @@ static int add_quarantine_json(int64_t id, const roved_quarantine *q, void *payl
     return json_array_append_new(l->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int list_quarantine(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                           const char *one)
+int roved_admin_quarantine_get(roved_server *srv, struct mg_connection *c,
+                               const roved_user *actor, const char *const *arg, int variant)
 {
+    const char *one = arg[0];
+    (void)variant;
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *q = ri->query_string;
     char all[8] = "";
@@ -139,9 +141,10 @@ static const char *status_name(int st)
     return st >= 0 && st <= 4 ? names[st] : "unknown";
 }
 
-static int decide(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                  const char *id_s, int apply)
+int roved_admin_quarantine_decide(roved_server *srv, struct mg_connection *c,
+                                  const roved_user *actor, const char *const *arg, int apply)
 {
+    const char *id_s = arg[0];
     int64_t id = roved_admin_number_id(id_s);
     if (id == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the quarantine id must be a number");
@@ -172,8 +175,8 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
     int rc = roved_store_quarantine_query(db, id, 0, 1, keep_held, &h);
     const rove__table *t = h.found ? rove__schema_table(h.table, strlen(h.table)) : NULL;
     /* An entry out of reach answers like one that does not exist. */
-    if (rc == 0 && (!h.found || !reaches_held(db, actor, h.table, h.row_id, h.op,
-                                              h.payload_json, now)))
+    if (rc == 0 &&
+        (!h.found || !reaches_held(db, actor, h.table, h.row_id, h.op, h.payload_json, now)))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such quarantine entry");
     else if (rc == 0 && strcmp(h.status, "pending") != 0)
         status = roved_admin_error(c, ROVE_ESTATE, "this entry was decided already");
@@ -232,29 +235,4 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         json_object_set_new(answer, "version", json_integer(r.version));
     }
     return roved_admin_send_json(c, 200, answer);
-}
-
-int roved_admin_quarantine_list(roved_server *srv, struct mg_connection *c,
-                                const roved_user *actor, const char *const *arg)
-{
-    (void)arg;
-    return list_quarantine(srv, c, actor, NULL);
-}
-
-int roved_admin_quarantine_show(roved_server *srv, struct mg_connection *c,
-                                const roved_user *actor, const char *const *arg)
-{
-    return list_quarantine(srv, c, actor, arg[0]);
-}
-
-int roved_admin_quarantine_apply(roved_server *srv, struct mg_connection *c,
-                                 const roved_user *actor, const char *const *arg)
-{
-    return decide(srv, c, actor, arg[0], 1);
-}
-
-int roved_admin_quarantine_discard(roved_server *srv, struct mg_connection *c,
-                                   const roved_user *actor, const char *const *arg)
-{
-    return decide(srv, c, actor, arg[0], 0);
 }

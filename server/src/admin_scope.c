@@ -38,8 +38,9 @@ static int opt_ms(json_t *j, const char *key, int64_t *out)
 /* ---- accounts/<id>/assign ---------------------------------------------- */
 
 int roved_admin_account_assign(roved_server *srv, struct mg_connection *c,
-                               const roved_user *actor, const char *const *arg)
+                               const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     const char *account_id = arg[0];
     int code = 0;
     const char *msg = NULL;
@@ -180,8 +181,9 @@ static int add_member_json(const roved_member *m, void *payload)
 }
 
 int roved_admin_members_list(roved_server *srv, struct mg_connection *c,
-                             const roved_user *actor, const char *const *arg)
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     const char *territory = arg[0];
     if (!roved_admin_valid_id(territory))
         return roved_admin_error(c, ROVE_EBADVALUE, "the territory id is not a valid id");
@@ -206,9 +208,10 @@ int roved_admin_members_list(roved_server *srv, struct mg_connection *c,
 }
 
 /* Adds a membership (add = 1) or ends the user's memberships (add = 0). */
-static int change_member(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                         const char *territory, const char *username, int add)
+int roved_admin_member_change(roved_server *srv, struct mg_connection *c,
+                              const roved_user *actor, const char *const *arg, int add)
 {
+    const char *territory = arg[0], *username = add ? NULL : arg[1];
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -253,9 +256,9 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
     if (rc == ROVE_ENOTFOUND ||
         (rc == 0 && !roved_admin_reaches_territory(db, actor, territory, now)))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such territory");
-    else if (rc == 0 && (rc = add ? roved_admin_find_user(db, actor, username, now, &u)
-                                  : roved_store_user_by_name(db, username, &u)) ==
-                            ROVE_ENOTFOUND)
+    else if (rc == 0 &&
+             (rc = add ? roved_admin_find_user(db, actor, username, now, &u)
+                       : roved_store_user_by_name(db, username, &u)) == ROVE_ENOTFOUND)
         status = roved_admin_error(c, rc, "no such user");
     else if (rc == 0 && add && u.status != ROVED_USER_ACTIVE)
         status = roved_admin_error(c, ROVE_EBADVALUE, "the user is not active");
@@ -317,16 +320,4 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
     }
     json_decref(j); /* role points into it */
     return roved_admin_send_json(c, add ? 201 : 200, answer);
-}
-
-int roved_admin_member_add(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                           const char *const *arg)
-{
-    return change_member(srv, c, actor, arg[0], NULL, 1);
-}
-
-int roved_admin_member_end(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                           const char *const *arg)
-{
-    return change_member(srv, c, actor, arg[0], arg[1], 0);
 }

@@ -230,8 +230,9 @@ static const char *parse_line(roved_db *db, const roved_user *actor, json_t *jl,
 }
 
 int roved_admin_transfer_plan(roved_server *srv, struct mg_connection *c,
-                              const roved_user *actor, const char *const *arg)
+                              const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     (void)arg;
     int code = 0;
     const char *msg = NULL;
@@ -433,9 +434,10 @@ static json_t *transfer_json(const roved_transfer *t)
     return o;
 }
 
-static int show(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                const char *id, int preview)
+int roved_admin_transfer_show(roved_server *srv, struct mg_connection *c,
+                              const roved_user *actor, const char *const *arg, int preview)
 {
+    const char *id = arg[0];
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the transfer id is not a valid id");
     roved_db *db = NULL;
@@ -513,8 +515,9 @@ static int add_transfer(const roved_transfer *t, void *payload)
 }
 
 int roved_admin_transfers_list(roved_server *srv, struct mg_connection *c,
-                               const roved_user *actor, const char *const *arg)
+                               const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     (void)arg;
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
@@ -628,8 +631,9 @@ static int count_item(const roved_transfer_item *it, void *payload)
 }
 
 int roved_admin_transfer_run(roved_server *srv, struct mg_connection *c,
-                             const roved_user *actor, const char *const *arg)
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
     const char *id = arg[0];
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the transfer id is not a valid id");
@@ -766,16 +770,4 @@ int roved_admin_transfer_run(roved_server *srv, struct mg_connection *c,
                   (json_int_t)r.st.visits, "visits_to_replan", (json_int_t)r.st.replans,
                   "tasks", (json_int_t)r.st.tasks, "tasks_queued", (json_int_t)r.st.queued);
     return roved_admin_send_json(c, 200, answer);
-}
-
-int roved_admin_transfer_show(roved_server *srv, struct mg_connection *c,
-                              const roved_user *actor, const char *const *arg)
-{
-    return show(srv, c, actor, arg[0], 0);
-}
-
-int roved_admin_transfer_preview(roved_server *srv, struct mg_connection *c,
-                                 const roved_user *actor, const char *const *arg)
-{
-    return show(srv, c, actor, arg[0], 1);
 }
