@@ -538,6 +538,7 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
         roved_admin_org_route,       roved_admin_scope_route,      roved_admin_domain_route,
         roved_admin_conflicts_route, roved_admin_quarantine_route, roved_admin_transfer_route,
         roved_admin_leave_route,
+        roved_admin_tokens_route,
     };
     for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
         int status = areas[i](srv, c, method, path, &actor);

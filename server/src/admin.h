@@ -71,6 +71,8 @@ int roved_admin_quarantine_route(roved_server *srv, struct mg_connection *c, con
                                  const char *path, const roved_user *actor);
 int roved_admin_transfer_route(roved_server *srv, struct mg_connection *c, const char *method,
                                const char *path, const roved_user *actor);
+int roved_admin_tokens_route(roved_server *srv, struct mg_connection *c, const char *method,
+                             const char *path, const roved_user *actor);
 int roved_admin_leave_route(roved_server *srv, struct mg_connection *c, const char *method,
                             const char *path, const roved_user *actor);
 /* The "while you were away" digest of delegation d at now, as JSON. */
