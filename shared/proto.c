@@ -314,7 +314,7 @@ void rove__sync_req_free(rove__sync_req *req)
 
 void rove__sync_resp_begin(rove__buf *b, size_t nreceipts)
 {
-    rove__w_map(b, 10);
+    rove__w_map(b, 11);
     rove__w_text(b, "v");
     rove__w_int(b, ROVE__PROTO_VERSION);
     rove__w_text(b, "receipts");
@@ -441,6 +441,11 @@ void rove__sync_resp_finish(rove__buf *b, const rove__sync_resp_hdr *h)
     rove__w_int(b, h->revoked_until);
     rove__w_text(b, "leases");
     rove__w_int(b, h->lease_gen);
+    rove__w_text(b, "token");
+    if (h->token != NULL)
+        rove__w_textn(b, h->token, h->token_len);
+    else
+        rove__w_null(b);
 }
 
 static int parse_receipts(rove__reader *r, const rove__sync_resp_handler *h, void *payload,
@@ -594,6 +599,16 @@ static int parse_evictions(rove__reader *r, const rove__sync_resp_handler *h, vo
     return 0;
 }
 
+static int token_valid(const char *t, size_t len)
+{
+    if (len != 64)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
 int rove__sync_resp_parse(const void *buf, size_t len, const rove__sync_resp_handler *h,
                           void *payload, rove__sync_resp_hdr *hdr, rove__errinfo *err)
 {
@@ -642,6 +657,10 @@ int rove__sync_resp_parse(const void *buf, size_t len, const rove__sync_resp_han
         } else if (rove__text_eq(key, klen, "leases")) {
             if (rove__r_int(&r, &hdr->lease_gen) != 0)
                 return rove__err(err, ROVE_EPROTO, "'leases' must be an integer");
+        } else if (rove__text_eq(key, klen, "token")) {
+            if (rove__r_text_or_null(&r, &hdr->token, &hdr->token_len) != 0 ||
+                (hdr->token != NULL && !token_valid(hdr->token, hdr->token_len)))
+                return rove__err(err, ROVE_EPROTO, "'token' must be 64 hex digits or null");
         } else if (rove__text_eq(key, klen, "revoked")) {
             if (rove__r_int(&r, &hdr->revoked_until) != 0 || hdr->revoked_until < 0)
                 return rove__err(err, ROVE_EPROTO, "'revoked' must be a non-negative integer");

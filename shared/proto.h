@@ -153,6 +153,10 @@ typedef struct rove__sync_resp_hdr {
     /* Digest of the device's delegation leases (0: none); on a change the
      * device fetches them (POST /v1/leases). */
     int64_t lease_gen;
+    /* A fresh device token replacing the one the request carried (64 hex
+     * digits, not NUL-terminated when decoded), or NULL. */
+    const char *token;
+    size_t token_len;
 } rove__sync_resp_hdr;
 
 /*

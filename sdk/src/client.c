@@ -83,6 +83,15 @@ static void free_secret(char **p)
     }
 }
 
+void rove__client_set_token(rove_client *c, char *token, char *discard)
+{
+    if (token != NULL) {
+        free_secret(&c->token);
+        c->token = token;
+    }
+    free_secret(&discard);
+}
+
 int rove_client_open(rove_client **out, const rove_client_options *opts)
 {
     rove_client *c = NULL;

@@ -164,6 +164,10 @@ void rove__client_clear_error(rove_client *c);
 /* Copies s into the handle's scratch string and returns it (borrowed). */
 const char *rove__client_scratch(rove_client *c, const char *s);
 
+/* Takes token (malloc'd; NULL: keep the current one) as c's bearer token,
+ * and frees discard (may be NULL); both secrets are zeroed before free. */
+void rove__client_set_token(rove_client *c, char *token, char *discard);
+
 /* Test-only: routes every request of c through fn (NULL: the transport). */
 void rove__client_set_post_hook(rove_client *c, rove__post_hook fn, void *ud);
 

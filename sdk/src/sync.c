@@ -789,6 +789,17 @@ static int apply_page(rove_client *c, page *pg, const rove__buf *resp, rove__syn
     }
     uint64_t h = rove__hlc_recv(&c->hlc, (uint64_t)hdr->hlc, (uint64_t)rove__platform_now_ms(),
                                 MAX_SKEW_MS, NULL);
+    /* A fresh token (silent refresh) is stored with the page it came with:
+     * once committed it is the one used; until then the old one stays valid
+     * on the server. */
+    char *token = hdr->token != NULL ? dupn(hdr->token, hdr->token_len) : NULL;
+    if (hdr->token != NULL && (token == NULL || (rc = rove__meta_set_text(c, "token", token)) != 0)) {
+        if (token != NULL)
+            rove__platform_zero(token, strlen(token));
+        free(token);
+        rove__replica_rollback(c);
+        return rc != 0 ? rc : rove__client_error(c, ROVE_ENOMEM, "out of memory");
+    }
     /* The latest server time seen: a device clock set back cannot reopen a
      * delegation window that the server's clock has already closed. */
     if ((rc = rove__meta_set_int(c, "cursor", hdr->cursor)) != 0 ||
@@ -796,14 +807,19 @@ static int apply_page(rove_client *c, page *pg, const rove__buf *resp, rove__syn
         (hdr->server_time > 0 &&
          (rc = rove__meta_set_int(c, "server_time", hdr->server_time)) != 0)) {
         rove__replica_rollback(c);
+        rove__client_set_token(c, NULL, token);
         return rc;
     }
     for (size_t i = 0; i < ROVE__NTABLES; i++)
         if (c->upsert[i].stmt)
             sqlite3_clear_bindings(c->upsert[i].stmt);
-    if ((rc = rove__replica_commit(c)) != 0)
+    if ((rc = rove__replica_commit(c)) != 0) {
+        rove__client_set_token(c, NULL, token);
         return rc;
+    }
     c->cursor = hdr->cursor;
+    if (token != NULL)
+        rove__client_set_token(c, token, NULL);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "login.h"
 #include "rove/errors.h"
 #include "util.h"
 
@@ -184,41 +185,25 @@ static int do_login(roved_server *srv, struct mg_connection *c)
         json_decref(j);
         return roved_admin_error(c, ROVE_EPROTO, "want {\"user\": ..., \"password\": ...}");
     }
-    if (!roved_auth_limit_ok(username, srv->cfg->login_max_failures)) {
-        json_decref(j);
-        return roved_admin_error(c, ROVE_ERATELIMIT, "too many failed logins; try again later");
-    }
     roved_user u;
-    roved_db *db = NULL;
-    int rc = roved_store_read_begin(srv->store, &db);
-    if (rc == 0) {
-        rc = roved_store_user_by_name(db, username, &u);
-        roved_store_read_end(srv->store, db);
-    }
-    int ok = 0;
-    if (rc == 0)
-        ok = roved_auth_verify_password(u.password_hash, password);
-    else if (rc == ROVE_ENOTFOUND)
-        roved_auth_verify_dummy(password, srv->cfg->pbkdf2_iterations);
-    char name_copy[64];
-    roved_util_copy(name_copy, sizeof(name_copy), username);
+    int rc = roved_login_password(srv, username, password, mg_get_request_info(c)->remote_addr,
+                                  "admin", &u);
     json_decref(j); /* also drops the password text */
-    if (rc != 0 && rc != ROVE_ENOTFOUND)
+    if (rc == ROVE_ERATELIMIT)
+        return roved_admin_error(c, rc, "too many failed logins; try again later");
+    if (rc == ROVE_EAUTH)
+        return roved_admin_error(c, rc, "wrong user name or password");
+    if (rc != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    if (!ok) {
-        roved_auth_limit_fail(name_copy);
-        roved_log_warn("admin_login", "status=401");
-        return roved_admin_error(c, ROVE_EAUTH, "wrong user name or password");
-    }
     if (u.status != ROVED_USER_ACTIVE ||
         (u.role != ROVE__ROLE_ADMIN && u.role != ROVE__ROLE_MANAGER))
         return roved_admin_error(c, ROVE_EFORBIDDEN,
                                  "only active managers and admins may use this API");
-    roved_auth_limit_reset(name_copy);
     char token[65], hash[65];
     if (roved_auth_new_token(token, hash) != 0)
         return roved_admin_error(c, ROVE_EGENERIC, "no randomness");
     int64_t expires = roved_util_now_ms() + (int64_t)srv->cfg->admin_session_hours * 3600000;
+    roved_db *db = NULL;
     rc = roved_store_write_begin(srv->store, &db);
     if (rc == 0) {
         rc = roved_store_session_insert(db, hash, u.id, expires);

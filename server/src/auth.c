@@ -1,6 +1,7 @@
 /* Password hashing, tokens and the login limiter (see auth.h). */
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,63 +144,227 @@ int roved_auth_device(roved_db *db, const char *authorization, roved_device *dev
 }
 
 /* ---- failed-login limiter ----------------------------------------------
- * A small fixed table keyed by a hash of the user name: enough to slow down
- * password guessing against one account without growing with the input. Two
- * names sharing a slot share a budget, which errs on the safe side. */
+ * Three counters of failed password checks, each under its exact key: the
+ * pair (user name, source), the source alone and the user name alone. A
+ * counter that reaches its threshold locks for BASE, and every further
+ * failure doubles the lock, up to CAP. The rule an attempt meets
+ * (docs/operations.md, "Login limits and tokens"):
+ *   - refused while its pair is locked (guessing one user from one place);
+ *   - refused while its source is locked (one place guessing many users);
+ *   - refused while its user name is locked, but only from a source that has
+ *     failed itself within the window: a clean source still reaches the
+ *     password check, so nobody can lock a user out from elsewhere.
+ * Entries are held in a bounded table and are dropped only once dead (no
+ * lock and no failure for WINDOW), so filling the table cannot reset a live
+ * counter; when it is full of live entries, failures from untracked sources
+ * cannot be counted and such sources are refused until it drains. */
 
-#define LIMIT_SLOTS 1024
-#define LIMIT_WINDOW_MS (5 * 60 * 1000)
+#define LIMIT_CAP 16384
+#define LIMIT_BUCKETS 4096
+#define LIMIT_KEY 136
+#define LIMIT_BASE_MS (30 * 1000)
+#define LIMIT_CAP_MS (15 * 60 * 1000)
+#define LIMIT_WINDOW_MS (15 * 60 * 1000)
 
-static struct {
-    uint32_t key;
+typedef struct limit_entry {
+    char key[LIMIT_KEY];
     int failures;
-    int64_t window_start;
-} limits[LIMIT_SLOTS];
+    int64_t last_fail;
+    int64_t locked_until;
+    int next; /* chain in a bucket, or in the free list; -1 ends it */
+} limit_entry;
+
+static limit_entry limits[LIMIT_CAP];
+static int buckets[LIMIT_BUCKETS];
+static int free_head = -1, limit_used;
+static int limit_ready;
+static int64_t overflow_until; /* table full of live entries: refuse the untracked */
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint32_t name_hash(const char *s)
+static uint32_t key_hash(const char *s)
 {
     uint32_t h = 2166136261u;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
-    return h | 1u;
+    return h;
 }
 
-int roved_auth_limit_ok(const char *username, int max_failures)
+static void limit_init(void)
 {
-    uint32_t h = name_hash(username);
-    int64_t now = roved_util_now_ms();
-    pthread_mutex_lock(&limit_lock);
-    int ok = 1;
-    unsigned i = h % LIMIT_SLOTS;
-    if (limits[i].key == h && now - limits[i].window_start < LIMIT_WINDOW_MS &&
-        limits[i].failures >= max_failures)
-        ok = 0;
-    pthread_mutex_unlock(&limit_lock);
-    return ok;
+    if (limit_ready)
+        return;
+    for (int i = 0; i < LIMIT_BUCKETS; i++)
+        buckets[i] = -1;
+    limit_ready = 1;
 }
 
-void roved_auth_limit_fail(const char *username)
+static int entry_dead(const limit_entry *e, int64_t now)
 {
-    uint32_t h = name_hash(username);
-    int64_t now = roved_util_now_ms();
-    pthread_mutex_lock(&limit_lock);
-    unsigned i = h % LIMIT_SLOTS;
-    if (limits[i].key != h || now - limits[i].window_start >= LIMIT_WINDOW_MS) {
-        limits[i].key = h;
-        limits[i].failures = 0;
-        limits[i].window_start = now;
+    int64_t last = e->locked_until > e->last_fail ? e->locked_until : e->last_fail;
+    return now - last >= LIMIT_WINDOW_MS;
+}
+
+static limit_entry *limit_find(const char *key)
+{
+    for (int i = buckets[key_hash(key) % LIMIT_BUCKETS]; i >= 0; i = limits[i].next)
+        if (strcmp(limits[i].key, key) == 0)
+            return &limits[i];
+    return NULL;
+}
+
+/* Drops every dead entry (only when the table runs out of room). */
+static void limit_sweep(int64_t now)
+{
+    for (int b = 0; b < LIMIT_BUCKETS; b++) {
+        int *link = &buckets[b];
+        while (*link >= 0) {
+            limit_entry *e = &limits[*link];
+            if (entry_dead(e, now)) {
+                int i = *link;
+                *link = e->next;
+                e->next = free_head;
+                free_head = i;
+            } else {
+                link = &e->next;
+            }
+        }
     }
-    limits[i].failures++;
-    pthread_mutex_unlock(&limit_lock);
 }
 
-void roved_auth_limit_reset(const char *username)
+static limit_entry *limit_get(const char *key, int64_t now)
 {
-    uint32_t h = name_hash(username);
+    limit_entry *e = limit_find(key);
+    if (e != NULL)
+        return e;
+    if (free_head < 0 && limit_used == LIMIT_CAP)
+        limit_sweep(now);
+    int i;
+    if (free_head >= 0) {
+        i = free_head;
+        free_head = limits[i].next;
+    } else if (limit_used < LIMIT_CAP) {
+        i = limit_used++;
+    } else {
+        return NULL;
+    }
+    e = &limits[i];
+    memset(e, 0, sizeof(*e));
+    roved_util_copy(e->key, sizeof(e->key), key);
+    uint32_t b = key_hash(key) % LIMIT_BUCKETS;
+    e->next = buckets[b];
+    buckets[b] = i;
+    return e;
+}
+
+/* The source as counted: an IPv6 address by its /64 (one subscriber). */
+static void source_key(char *out, size_t size, const char *source)
+{
+    unsigned char a[16];
+    if (source != NULL && inet_pton(AF_INET6, source, a) == 1) {
+        char text[INET6_ADDRSTRLEN];
+        memset(a + 8, 0, 8);
+        if (inet_ntop(AF_INET6, a, text, sizeof(text)) != NULL) {
+            snprintf(out, size, "%s/64", text);
+            return;
+        }
+    }
+    roved_util_copy(out, size, source ? source : "-");
+}
+
+static void keys(char pair[LIMIT_KEY], char src[LIMIT_KEY], char user[LIMIT_KEY],
+                 const char *username, const char *source)
+{
+    char s[64];
+    source_key(s, sizeof(s), source);
+    snprintf(pair, LIMIT_KEY, "p\x1f%.63s\x1f%s", username, s);
+    snprintf(src, LIMIT_KEY, "s\x1f%s", s);
+    snprintf(user, LIMIT_KEY, "u\x1f%.63s", username);
+}
+
+static int64_t locked_left(const limit_entry *e, int64_t now)
+{
+    return e != NULL && e->locked_until > now ? e->locked_until - now : 0;
+}
+
+int roved_auth_limit_check(const char *username, const char *source, int max_failures,
+                           int64_t *retry_ms)
+{
+    (void)max_failures;
+    char kp[LIMIT_KEY], ks[LIMIT_KEY], ku[LIMIT_KEY];
+    keys(kp, ks, ku, username, source);
+    int64_t now = roved_util_now_ms();
     pthread_mutex_lock(&limit_lock);
-    unsigned i = h % LIMIT_SLOTS;
-    if (limits[i].key == h)
-        limits[i].failures = 0;
+    limit_init();
+    limit_entry *s = limit_find(ks);
+    int64_t wait = locked_left(limit_find(kp), now);
+    int64_t w = locked_left(s, now);
+    if (w > wait)
+        wait = w;
+    /* The user's own lock binds only sources that have failed themselves. */
+    if (s != NULL && !entry_dead(s, now) && s->failures > 0) {
+        w = locked_left(limit_find(ku), now);
+        if (w > wait)
+            wait = w;
+    }
+    if (s == NULL && overflow_until > now && overflow_until - now > wait)
+        wait = overflow_until - now;
+    pthread_mutex_unlock(&limit_lock);
+    if (retry_ms != NULL)
+        *retry_ms = wait;
+    return wait > 0 ? ROVE_ERATELIMIT : 0;
+}
+
+/* Counts one failure on e; 1 when it locks e from now. */
+static int count_fail(limit_entry *e, int threshold, int64_t now)
+{
+    if (entry_dead(e, now))
+        e->failures = 0;
+    e->failures++;
+    e->last_fail = now;
+    if (e->failures < threshold)
+        return 0;
+    int shift = e->failures - threshold;
+    int64_t lock = shift >= 5 ? LIMIT_CAP_MS : (int64_t)LIMIT_BASE_MS << shift;
+    if (lock > LIMIT_CAP_MS)
+        lock = LIMIT_CAP_MS;
+    e->locked_until = now + lock;
+    return 1;
+}
+
+int roved_auth_limit_fail(const char *username, const char *source, int max_failures)
+{
+    char kp[LIMIT_KEY], ks[LIMIT_KEY], ku[LIMIT_KEY];
+    keys(kp, ks, ku, username, source);
+    int64_t now = roved_util_now_ms();
+    int locked = 0;
+    pthread_mutex_lock(&limit_lock);
+    limit_init();
+    const char *k[3] = {kp, ks, ku};
+    const int threshold[3] = {max_failures, 3 * max_failures, 3 * max_failures};
+    const int bit[3] = {ROVED_LIMIT_PAIR, ROVED_LIMIT_SOURCE, ROVED_LIMIT_USER};
+    for (int i = 0; i < 3; i++) {
+        limit_entry *e = limit_get(k[i], now);
+        if (e == NULL) {
+            overflow_until = now + LIMIT_BASE_MS;
+            continue;
+        }
+        if (count_fail(e, threshold[i], now))
+            locked |= bit[i];
+    }
+    pthread_mutex_unlock(&limit_lock);
+    return locked;
+}
+
+void roved_auth_limit_success(const char *username, const char *source)
+{
+    char kp[LIMIT_KEY], ks[LIMIT_KEY], ku[LIMIT_KEY];
+    keys(kp, ks, ku, username, source);
+    pthread_mutex_lock(&limit_lock);
+    limit_init();
+    limit_entry *e = limit_find(kp);
+    if (e != NULL) {
+        e->failures = 0;
+        e->locked_until = 0;
+    }
     pthread_mutex_unlock(&limit_lock);
 }

@@ -9,6 +9,7 @@
  */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -37,9 +38,18 @@ int roved_auth_bearer_hash(const char *authorization, char *hash);
 int roved_auth_device(roved_db *db, const char *authorization, roved_device *dev,
                       roved_user *user);
 
-/* Failed-login limiter: 1 when the user name may try again now. */
-int roved_auth_limit_ok(const char *username, int max_failures);
-void roved_auth_limit_fail(const char *username);
-void roved_auth_limit_reset(const char *username);
+/*
+ * Failed-login limiter, shared by device and admin login (auth.c states the
+ * rule). source is the client address. check: 0 when the attempt may go to
+ * the password check now, else ROVE_ERATELIMIT with *retry_ms (may be NULL)
+ * the wait. fail: records a failed password check; returns the
+ * ROVED_LIMIT_* bits of the counters it locked (for the audit trail).
+ * success: forgets the pair's failures.
+ */
+enum { ROVED_LIMIT_PAIR = 1, ROVED_LIMIT_SOURCE = 2, ROVED_LIMIT_USER = 4 };
+int roved_auth_limit_check(const char *username, const char *source, int max_failures,
+                           int64_t *retry_ms);
+int roved_auth_limit_fail(const char *username, const char *source, int max_failures);
+void roved_auth_limit_success(const char *username, const char *source);
 
 #endif

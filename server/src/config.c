@@ -65,8 +65,9 @@ static const option options[] = {
     {"admin-session-hours", OPT_INT, "12", "Lifetime of an admin API session token.",
      INT(admin_session_hours), 0, 1, 720},
     {"login-max-failures", OPT_INT, "10",
-     "Failed logins per user name within 5 minutes before further attempts are refused "
-     "with 429 rate_limited.",
+     "Failed logins of one user name from one source before that pair is refused with 429 "
+     "rate_limited for 30 s, doubling with each further failure up to 15 min; a source or "
+     "a user name is limited after three times as many (docs/operations.md).",
      INT(login_max_failures), 0, 1, 1000000},
     {"checkin-radius-m", OPT_INT, "500",
      "Default distance (m) within which a visit check-in counts as within range of the "
@@ -105,6 +106,13 @@ static const option options[] = {
      "Default grace period after a delegation ends: a delegate's edit made before the end "
      "and received within it is applied, later ones are quarantined.",
      INT(leave_grace_hours), 0, 0, 720},
+    {"device-token-days", OPT_INT, "30",
+     "Lifetime of a device token. A device that syncs in the second half of its token's "
+     "life receives a fresh one silently; an expired token is refused (401 auth).",
+     INT(device_token_days), 0, 1, 3650},
+    {"device-token-test-seconds", OPT_INT, "0",
+     "Tests only: device token lifetime in seconds, overriding device-token-days (0: off).",
+     INT(device_token_test_seconds), 1, 0, 86400},
     {"seed-bench", OPT_INT, "0",
      "Create user `bench` (rep, password bench-demo) owning N synced rows spread over "
      "accounts, contacts, visits and service tasks (benchmarks). Only on an empty store.",

@@ -37,6 +37,8 @@ typedef struct roved_config {
     int drain_hours;
     int max_leave_days;
     int leave_grace_hours;
+    int device_token_days;
+    int device_token_test_seconds;
     /* Actions, command line only. */
     int help;
     int version;

@@ -199,7 +199,8 @@ static int handle_login(roved_server *srv, struct mg_connection *c)
     char user_id[27] = "", device_id[27] = "";
     int rc = read_device_body(c, &raw, &cbor, &msg);
     if (rc == 0) {
-        rc = roved_login_run(srv, cbor.ptr, cbor.len, &out, &err, user_id, device_id);
+        rc = roved_login_run(srv, cbor.ptr, cbor.len, mg_get_request_info(c)->remote_addr,
+                             &out, &err, user_id, device_id);
         msg = err.msg;
     }
     int status;

@@ -36,6 +36,8 @@
     X(POST, "users", ADMIN, roved_admin_users_create, 0)                                       \
     X(POST, "users/:username/status", ADMIN, roved_admin_set_status, 0)                        \
     X(POST, "users/:username/absences", MANAGER, roved_admin_absence_add, 0)                   \
+    X(GET, "users/:username/tokens", MANAGER, roved_admin_tokens_list, 0)                      \
+    X(POST, "tokens/:id/revoke", MANAGER, roved_admin_token_revoke, 0)                         \
     X(GET, "absences", MANAGER, roved_admin_domain_list, 0)                                    \
     X(GET, "devices", MANAGER, roved_admin_people_list, 0)                                     \
     X(POST, "devices/:id/revoke", ADMIN, roved_admin_set_status, 1)                            \

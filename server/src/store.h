@@ -120,12 +120,53 @@ typedef struct roved_device {
     int64_t revoked_at;  /* 0 while active */
     int64_t drain_until; /* revoked: may upload (no data) until then */
     int64_t wiped_at;    /* when the device reported its replica wiped */
+    /* Set by roved_store_device_by_token only: the token it was found by. */
+    char token_id[27];
+    int64_t token_created_at;
+    int64_t token_expires_at;
+    int64_t token_last_used_at;
 } roved_device;
 
+/* A device token's record; the token itself and its hash never leave the
+ * store. revoked_by: the admin who revoked it, "" when a login or a refresh
+ * superseded it. */
+typedef struct roved_token {
+    char id[27];
+    char device_id[27];
+    char user_id[27];
+    char device_name[128];
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t last_used_at; /* 0: never used */
+    int64_t revoked_at;   /* 0 while valid */
+    char revoked_by[27];
+} roved_token;
+
+/* Device token lifetime when none is configured (also for tokens of a store
+ * upgraded from schema 1). */
+#define ROVED_DEVICE_TOKEN_DAYS_DEFAULT 30
+
 int roved_store_device_get(roved_db *db, const char *id, roved_device *out);
+/* The device of a valid (unrevoked, unexpired) token; ROVE_ENOTFOUND else. */
 int roved_store_device_by_token(roved_db *db, const char *token_hash, roved_device *out);
-/* Creates the device, or re-binds it (new token, name, active) when it exists. */
-int roved_store_device_bind(roved_db *db, const roved_device *d, const char *token_hash);
+/* Creates the device, or re-binds it (new name) when it exists, revokes its
+ * older tokens and stores token t. ROVE_EREVOKED (device revoked),
+ * ROVE_EFORBIDDEN (the id belongs to another user). */
+int roved_store_device_bind(roved_db *db, const roved_device *d, const roved_token *t,
+                            const char *token_hash);
+/* Device tokens (t->id, device_id, user_id, created_at, expires_at used). */
+int roved_store_token_insert(roved_db *db, const roved_token *t, const char *token_hash);
+int roved_store_token_get(roved_db *db, const char *id, roved_token *out);
+typedef int (*roved_token_cb)(const roved_token *t, void *payload);
+/* A user's tokens, oldest first, revoked and expired ones included. */
+int roved_store_token_list(roved_db *db, const char *user_id, roved_token_cb cb,
+                           void *payload);
+/* ROVE_ENOTFOUND, or ROVE_ESTATE when it was revoked already. by may be NULL. */
+int roved_store_token_revoke(roved_db *db, const char *id, int64_t at, const char *by);
+/* Revokes every valid token of a device except except_id (may be NULL). */
+int roved_store_device_tokens_revoke(roved_db *db, const char *device_id, const char *except_id,
+                                     int64_t at, int *count);
+int roved_store_token_used(roved_db *db, const char *id, int64_t at);
 int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t cursor);
 /* Sets a device's status (roved_device_status); ROVE_ENOTFOUND when unknown. */
 int roved_store_device_set_status(roved_db *db, const char *id, int status);

@@ -21,7 +21,7 @@
 #include "rove/errors.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define FIXED_SLOTS 256
 #define DYN_SLOTS 64
 
@@ -223,6 +223,18 @@ static const char server_ddl[] =
     "  drain_until INTEGER NOT NULL DEFAULT 0,\n"
     "  wiped_at INTEGER NOT NULL DEFAULT 0);\n"
     "CREATE INDEX IF NOT EXISTS devices_user ON devices(user_id);\n"
+    "CREATE TABLE IF NOT EXISTS device_tokens (\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  device_id TEXT NOT NULL REFERENCES devices(id),\n"
+    "  user_id TEXT NOT NULL REFERENCES users(id),\n"
+    "  token_hash TEXT NOT NULL UNIQUE,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  expires_at INTEGER NOT NULL,\n"
+    "  last_used_at INTEGER NOT NULL DEFAULT 0,\n"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0,\n"
+    "  revoked_by TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS device_tokens_device ON device_tokens(device_id);\n"
+    "CREATE INDEX IF NOT EXISTS device_tokens_user ON device_tokens(user_id);\n"
     "CREATE TABLE IF NOT EXISTS admin_sessions (\n"
     "  token_hash TEXT PRIMARY KEY NOT NULL,\n"
     "  user_id TEXT NOT NULL REFERENCES users(id),\n"
@@ -491,6 +503,25 @@ static int add_columns(roved_db *db)
     return 0;
 }
 
+/* Schema 1 kept one token per device in devices.token_hash, without a
+ * lifetime. Each becomes a device_tokens row that expires one default
+ * lifetime after the upgrade (a device is not logged out by it), and the
+ * old column is emptied so it authenticates nothing any more. Idempotent. */
+static int migrate_tokens(roved_db *db)
+{
+    char sql[700];
+    snprintf(sql, sizeof(sql),
+             "INSERT OR IGNORE INTO device_tokens"
+             " (id, device_id, user_id, token_hash, created_at, expires_at)"
+             " SELECT '0' || substr(upper(hex(randomblob(13))), 1, 25), id, user_id,"
+             " token_hash, registered_at, %lld FROM devices WHERE token_hash IS NOT NULL;"
+             "UPDATE devices SET token_hash = NULL WHERE token_hash IS NOT NULL;"
+             "UPDATE meta SET value = %d WHERE key = 'schema_version' AND value < %d;",
+             (long long)(roved_util_now_ms() + ROVED_DEVICE_TOKEN_DAYS_DEFAULT * 86400000LL),
+             SCHEMA_VERSION, SCHEMA_VERSION);
+    return exec(db, sql);
+}
+
 static int check_tables(roved_store *s)
 {
     static const char *const want[T_COUNT] = {"account", "contact", "visit", "service_task",
@@ -543,6 +574,8 @@ int roved_store_open(roved_store **out, const roved_store_options *opts)
         }
         if (rc == 0)
             rc = add_columns(s->writer);
+        if (rc == 0)
+            rc = migrate_tokens(s->writer);
         rc = exec(s->writer, rc == 0 ? "COMMIT" : "ROLLBACK") ? ROVE_ESTORE : rc;
     }
     rove__buf_free(&ddl);
@@ -983,27 +1016,47 @@ int roved_store_device_get(roved_db *db, const char *id, roved_device *out)
 
 int roved_store_device_by_token(roved_db *db, const char *token_hash, roved_device *out)
 {
-    return device_one(
-        db, fixed(db, 31, "SELECT " DEVICE_COLS " FROM devices WHERE token_hash = ?1"),
-        token_hash, out);
+    /* The one rule of a device token's validity: not revoked, not expired. */
+    sqlite3_stmt *st = fixed(db, 6100,
+                             "SELECT d.id, d.user_id, d.name, d.status, d.registered_at,"
+                             " d.last_sync_at, d.last_cursor, d.revoked_at, d.drain_until,"
+                             " d.wiped_at, t.id, t.created_at, t.expires_at, t.last_used_at"
+                             " FROM device_tokens t JOIN devices d ON d.id = t.device_id"
+                             " WHERE t.token_hash = ?1 AND t.revoked_at = 0"
+                             " AND t.expires_at > ?2");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, roved_util_now_ms());
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_device(st, out);
+        col_text(st, 10, out->token_id, sizeof(out->token_id));
+        out->token_created_at = sqlite3_column_int64(st, 11);
+        out->token_expires_at = sqlite3_column_int64(st, 12);
+        out->token_last_used_at = sqlite3_column_int64(st, 13);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "device_by_token");
 }
 
-int roved_store_device_bind(roved_db *db, const roved_device *d, const char *token_hash)
+int roved_store_device_bind(roved_db *db, const roved_device *d, const roved_token *t,
+                            const char *token_hash)
 {
     sqlite3_stmt *st =
         fixed(db, 32,
-              "INSERT INTO devices (id, user_id, name, token_hash, registered_at, status)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, 'active')"
-              " ON CONFLICT(id) DO UPDATE SET name = excluded.name,"
-              " token_hash = excluded.token_hash"
+              "INSERT INTO devices (id, user_id, name, registered_at, status)"
+              " VALUES (?1, ?2, ?3, ?4, 'active')"
+              " ON CONFLICT(id) DO UPDATE SET name = excluded.name"
               " WHERE devices.user_id = excluded.user_id AND devices.status = 'active'");
     if (st == NULL)
         return ROVE_ESTORE;
     bind_text(st, 1, d->id);
     bind_text(st, 2, d->user_id);
     sqlite3_bind_text(st, 3, d->name, -1, SQLITE_STATIC);
-    bind_text(st, 4, token_hash);
-    sqlite3_bind_int64(st, 5, d->registered_at);
+    sqlite3_bind_int64(st, 4, d->registered_at);
     int rc = run(db, st, "device_bind");
     if (rc == 0 && sqlite3_changes(db->h) == 0) {
         /* The id exists and was not re-bound: another user's, or revoked. */
@@ -1012,7 +1065,148 @@ int roved_store_device_bind(roved_db *db, const roved_device *d, const char *tok
         if (rc == 0)
             rc = strcmp(old.user_id, d->user_id) == 0 ? ROVE_EREVOKED : ROVE_EFORBIDDEN;
     }
+    /* A new login supersedes every older token of the device. */
+    if (rc == 0)
+        rc = roved_store_device_tokens_revoke(db, d->id, NULL, t->created_at, NULL);
+    if (rc == 0)
+        rc = roved_store_token_insert(db, t, token_hash);
     return rc;
+}
+
+/* ---- device tokens ------------------------------------------------------ */
+
+#define TOKEN_COLS                                                                             \
+    "t.id, t.device_id, t.user_id, coalesce(d.name, ''), t.created_at, t.expires_at,"         \
+    " t.last_used_at, t.revoked_at, coalesce(t.revoked_by, '')"
+
+static void read_token(sqlite3_stmt *st, roved_token *t)
+{
+    memset(t, 0, sizeof(*t));
+    col_text(st, 0, t->id, sizeof(t->id));
+    col_text(st, 1, t->device_id, sizeof(t->device_id));
+    col_text(st, 2, t->user_id, sizeof(t->user_id));
+    col_text(st, 3, t->device_name, sizeof(t->device_name));
+    t->created_at = sqlite3_column_int64(st, 4);
+    t->expires_at = sqlite3_column_int64(st, 5);
+    t->last_used_at = sqlite3_column_int64(st, 6);
+    t->revoked_at = sqlite3_column_int64(st, 7);
+    col_text(st, 8, t->revoked_by, sizeof(t->revoked_by));
+}
+
+int roved_store_token_insert(roved_db *db, const roved_token *t, const char *token_hash)
+{
+    /* The device's dead tokens (revoked or expired a day ago) are swept here,
+     * so their number stays bounded by how often a device logs in. */
+    sqlite3_stmt *sweep = fixed(db, 6101,
+                                "DELETE FROM device_tokens WHERE device_id = ?1 AND"
+                                " ((revoked_at > 0 AND revoked_at < ?2) OR expires_at < ?2)");
+    if (sweep == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(sweep, 1, t->device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(sweep, 2, t->created_at - 86400000LL);
+    int rc = run(db, sweep, "token_sweep");
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = fixed(db, 6102,
+                             "INSERT INTO device_tokens (id, device_id, user_id, token_hash,"
+                             " created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    bind_text(st, 1, t->id);
+    bind_text(st, 2, t->device_id);
+    bind_text(st, 3, t->user_id);
+    bind_text(st, 4, token_hash);
+    sqlite3_bind_int64(st, 5, t->created_at);
+    sqlite3_bind_int64(st, 6, t->expires_at);
+    return run(db, st, "token_insert");
+}
+
+int roved_store_token_get(roved_db *db, const char *id, roved_token *out)
+{
+    sqlite3_stmt *st = fixed(db, 6103,
+                             "SELECT " TOKEN_COLS " FROM device_tokens t"
+                             " LEFT JOIN devices d ON d.id = t.device_id WHERE t.id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_token(st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? ROVE_ENOTFOUND : fail(db, "token_get");
+}
+
+int roved_store_token_list(roved_db *db, const char *user_id, roved_token_cb cb,
+                           void *payload)
+{
+    sqlite3_stmt *st = fixed(db, 6104,
+                             "SELECT " TOKEN_COLS " FROM device_tokens t"
+                             " LEFT JOIN devices d ON d.id = t.device_id"
+                             " WHERE t.user_id = ?1 ORDER BY t.created_at, t.id");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+    int rc, cbrc = 0;
+    roved_token t;
+    while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_token(st, &t);
+        cbrc = cb(&t, payload);
+    }
+    sqlite3_reset(st);
+    if (cbrc != 0)
+        return cbrc;
+    return rc == SQLITE_DONE ? 0 : fail(db, "token_list");
+}
+
+int roved_store_token_revoke(roved_db *db, const char *id, int64_t at, const char *by)
+{
+    sqlite3_stmt *st = fixed(db, 6105,
+                             "UPDATE device_tokens SET revoked_at = ?2, revoked_by = ?3"
+                             " WHERE id = ?1 AND revoked_at = 0");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    bind_text(st, 3, by);
+    int rc = run(db, st, "token_revoke");
+    if (rc == 0 && sqlite3_changes(db->h) == 0) {
+        roved_token t;
+        rc = roved_store_token_get(db, id, &t);
+        if (rc == 0)
+            rc = ROVE_ESTATE;
+    }
+    return rc;
+}
+
+int roved_store_device_tokens_revoke(roved_db *db, const char *device_id, const char *except_id,
+                                     int64_t at, int *count)
+{
+    sqlite3_stmt *st = fixed(db, 6106,
+                             "UPDATE device_tokens SET revoked_at = ?3"
+                             " WHERE device_id = ?1 AND id <> coalesce(?2, '') AND"
+                             " revoked_at = 0");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    bind_text(st, 2, except_id);
+    sqlite3_bind_int64(st, 3, at);
+    int rc = run(db, st, "device_tokens_revoke");
+    if (count != NULL)
+        *count = rc == 0 ? sqlite3_changes(db->h) : 0;
+    return rc;
+}
+
+int roved_store_token_used(roved_db *db, const char *id, int64_t at)
+{
+    sqlite3_stmt *st =
+        fixed(db, 6107, "UPDATE device_tokens SET last_used_at = ?2 WHERE id = ?1");
+    if (st == NULL)
+        return ROVE_ESTORE;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    return run(db, st, "token_used");
 }
 
 int roved_store_device_touch(roved_db *db, const char *id, int64_t at, int64_t cursor)

@@ -12,6 +12,7 @@
 #include "hlc.h"
 #include "id.h"
 #include "lease.h"
+#include "login.h"
 #include "log.h"
 #include "resolver.h"
 #include "rove/errors.h"
@@ -1761,6 +1762,14 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
             hdr.cursor = req.cursor;
             hdr.revoked_until = dev->drain_until;
         }
+        /* Silent token refresh (docs/protocol.md); on a store error the
+         * device keeps its current token. */
+        char fresh[65] = "";
+        if (rc == 0 && dev->status == ROVED_DEVICE_ACTIVE &&
+            roved_login_token_seen(srv, dev, fresh) == 0 && fresh[0] != '\0') {
+            hdr.token = fresh;
+            hdr.token_len = 64;
+        }
         if (rc == 0) {
             hdr.server_time = roved_util_now_ms();
             pthread_mutex_lock(&srv->hlc_lock);
@@ -1770,6 +1779,7 @@ int roved_sync_run(roved_server *srv, const roved_device *dev, const roved_user 
             if (rove__buf_status(out) != 0)
                 rc = rove__err(err, ROVE_ENOMEM, "out of memory");
         }
+        memset(fresh, 0, sizeof(fresh));
     }
     for (size_t i = 0; slots != NULL && i < req.nchanges; i++)
         free(slots[i].row.lost);

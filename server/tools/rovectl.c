@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -79,6 +80,14 @@ static json_t *request(rovectl *o, const char *method, const char *path,
     }
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    /* The same rule as the SDK's transport (and so rove-field): HTTPS only,
+     * no redirects, so a password never travels in clear text. */
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
@@ -477,6 +486,7 @@ static const struct {
     {rovectl_domain_command, rovectl_domain_usage},
     {rovectl_transfer_command, rovectl_transfer_usage},
     {rovectl_leave_command, rovectl_leave_usage},
+    {rovectl_tokens_command, rovectl_tokens_usage},
 };
 
 static void usage(FILE *f)
@@ -566,6 +576,14 @@ int main(int argc, char **argv)
     }
     if (o.server == NULL)
         o.server = "https://localhost:8443";
+    if (strncasecmp(o.server, "https://", 8) != 0) {
+        fprintf(stderr,
+                "rovectl: refusing %s: the server URL must start with https:// (the admin "
+                "password would travel in clear text)\n",
+                o.server);
+        free(rest);
+        return 2;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     curl = curl_easy_init();
     int rc = ROVECTL_NOT_MINE;

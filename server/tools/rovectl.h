@@ -56,11 +56,12 @@ int rovectl_safe_key(const char *s);
 
 /* The command areas (rovectl_<area>.c). */
 extern const char rovectl_org_usage[], rovectl_scope_usage[], rovectl_domain_usage[],
-    rovectl_transfer_usage[], rovectl_leave_usage[];
+    rovectl_transfer_usage[], rovectl_leave_usage[], rovectl_tokens_usage[];
 int rovectl_org_command(rovectl *o);
 int rovectl_scope_command(rovectl *o);
 int rovectl_domain_command(rovectl *o);
 int rovectl_transfer_command(rovectl *o);
 int rovectl_leave_command(rovectl *o);
+int rovectl_tokens_command(rovectl *o);
 
 #endif

@@ -377,13 +377,23 @@ static void gen_responses(void)
     const char *T = "sync_resp";
     const rove__table *acc = tbl("account"), *con = tbl("contact"), *task = tbl("service_task");
     rove__buf b = ROVE__BUF_INIT;
-    rove__sync_resp_hdr h = {1, 42, 0, 1700000000000, 123456, 0, 0};
+    rove__sync_resp_hdr h = {1, 42, 0, 1700000000000, 123456, 0, 0, NULL, 0};
 
     rove__sync_resp_begin(&b, 0);
     rove__sync_resp_tables_begin(&b, 0);
     rove__sync_resp_evictions_begin(&b, 0);
     rove__sync_resp_finish(&b, &h);
     save_buf(T, "empty", &b);
+
+    /* A silent token refresh (docs/protocol.md). */
+    rove__sync_resp_hdr ht = h;
+    ht.token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    ht.token_len = 64;
+    rove__sync_resp_begin(&b, 0);
+    rove__sync_resp_tables_begin(&b, 0);
+    rove__sync_resp_evictions_begin(&b, 0);
+    rove__sync_resp_finish(&b, &ht);
+    save_buf(T, "token_refresh", &b);
 
     /* An overridden receipt with its lost columns, a revoked device, leases. */
     rove__buf lost = ROVE__BUF_INIT;
@@ -404,7 +414,7 @@ static void gen_responses(void)
     rove__sync_resp_receipt(&b, &lr);
     rove__sync_resp_tables_begin(&b, 0);
     rove__sync_resp_evictions_begin(&b, 0);
-    rove__sync_resp_hdr hr = {1, 42, 0, 1700000000000, 123456, 1700000900000, 77};
+    rove__sync_resp_hdr hr = {1, 42, 0, 1700000000000, 123456, 1700000900000, 77, NULL, 0};
     rove__sync_resp_finish(&b, &hr);
     save_buf(T, "lost_revoked_leases", &b);
     rove__buf_free(&lost);

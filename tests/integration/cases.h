@@ -32,7 +32,8 @@
     TH_CASES_DOMAIN(X)                                                                         \
     TH_CASES_ORG(X)                                                                            \
     TH_CASES_SDK(X)                                                                            \
-    TH_CASES_TRANSFER(X)
+    TH_CASES_TRANSFER(X)                                                                       \
+    TH_CASES_LOGIN(X)
 
 /* Scope and eviction (scope_test.c). */
 #define TH_CASES_SCOPE(X)                                                                      \
@@ -65,6 +66,14 @@
 
 /* SDK field-app helpers (sdk_test.c). */
 #define TH_CASES_SDK(X)
+
+/* Login limits, device token lifetime, rovectl over HTTPS only
+ * (login_limits_test.c). */
+#define TH_CASES_LOGIN(X)                                                                      \
+    X(login_limits)                                                                            \
+    X(device_token_lifetime)                                                                   \
+    X(device_token_admin)                                                                      \
+    X(rovectl_https_only)
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);
 TH_CASES(TH_CASE_DECL)

@@ -519,6 +519,13 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 
 void th_resp_free(th_resp *r) { rove__buf_free(&r->body); }
 
+static char http_source[64];
+
+void th_set_source(const char *addr)
+{
+    snprintf(http_source, sizeof(http_source), "%s", addr ? addr : "");
+}
+
 void th_http(const th_server *s, const char *method, const char *path, const char *token,
              const char *content_type, const void *body, size_t len, th_resp *out)
 {
@@ -545,6 +552,11 @@ void th_http(const th_server *s, const char *method, const char *path, const cha
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_RESOLVE, res);
+    char source[80];
+    if (http_source[0] != '\0') {
+        snprintf(source, sizeof(source), "host!%s", http_source);
+        curl_easy_setopt(h, CURLOPT_INTERFACE, source);
+    }
     curl_easy_setopt(h, CURLOPT_CAINFO, s->ca);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, http_timeout_s);

@@ -155,6 +155,9 @@ void th_resp_free(th_resp *r);
  */
 void th_http(const th_server *s, const char *method, const char *path, const char *token,
              const char *content_type, const void *body, size_t len, th_resp *out);
+/* The local address th_http connects from (e.g. "127.0.0.2", so the server
+ * sees another source); NULL or "" for the default. */
+void th_set_source(const char *addr);
 
 /* ---- the admin API (JSON) ----------------------------------------------- */
 

@@ -570,7 +570,8 @@ static int post_hook(void *ud, const char *path, const char *token, const void *
             rc = roved_lease_run(&s->srv, &user, &out, &err);
     } else if (rc == 0 && !is_sync) {
         char user_id[27] = "", device_id[27] = "";
-        rc = roved_login_run(&s->srv, cbor.ptr, cbor.len, &out, &err, user_id, device_id);
+        rc =
+            roved_login_run(&s->srv, cbor.ptr, cbor.len, "sim", &out, &err, user_id, device_id);
     } else if (rc == 0) {
         roved_device dev;
         roved_user user;

@@ -154,7 +154,7 @@ static int op_encode_response(void *ctx)
         rove__sync_resp_value(&b, &t);
     }
     rove__sync_resp_evictions_begin(&b, 0);
-    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 9, 0, 0, 0, 0, 0};
+    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 9, 0, 0, 0, 0, 0, NULL, 0};
     rove__sync_resp_finish(&b, &h);
     int rc = rove__buf_status(&b);
     if (rc == 0) {

@@ -875,7 +875,7 @@ static void build_response(rove__buf *b)
     rove__sync_resp_evictions_begin(b, 2);
     rove__sync_resp_eviction(b, acc, ulid(300), "transferred");
     rove__sync_resp_eviction(b, con, ulid(301), "");
-    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 4242, 1, 1700000000123, 99999, 0, 0};
+    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 4242, 1, 1700000000123, 99999, 0, 0, NULL, 0};
     rove__sync_resp_finish(b, &h);
     ASSERT_OK(rove__buf_status(b));
 }
@@ -946,7 +946,7 @@ void test_proto__response_minimal_and_null_handlers(void)
     rove__sync_resp_begin(&b, 0);
     rove__sync_resp_tables_begin(&b, 0);
     rove__sync_resp_evictions_begin(&b, 0);
-    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 0, 0, 0, 0, 0, 0};
+    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 0, 0, 0, 0, 0, 0, NULL, 0};
     rove__sync_resp_finish(&b, &h);
     ASSERT_OK(parse_resp_rc(&b));
 
@@ -1043,7 +1043,7 @@ void test_proto__response_enum_values_not_checked_on_pull(void)
     rove__sync_resp_value(&b, &v[0]);
     rove__sync_resp_value(&b, &v[1]);
     rove__sync_resp_evictions_begin(&b, 0);
-    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 1, 0, 0, 0, 0, 0};
+    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 1, 0, 0, 0, 0, 0, NULL, 0};
     rove__sync_resp_finish(&b, &h);
     ASSERT_OK(parse_resp_rc(&b));
     rove__buf_free(&b);
@@ -1500,7 +1500,7 @@ static void lost_msg(rove__buf *b, const rove__buf *lost)
     rove__sync_resp_receipt(b, &r);
     rove__sync_resp_tables_begin(b, 0);
     rove__sync_resp_evictions_begin(b, 0);
-    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 1, 0, 1, 1, 0, 0};
+    rove__sync_resp_hdr h = {ROVE__PROTO_VERSION, 1, 0, 1, 1, 0, 0, NULL, 0};
     rove__sync_resp_finish(b, &h);
 }
 
