@@ -160,7 +160,7 @@ typedef struct objs {
 typedef struct world {
     th_server *s;
     objs o[K_COUNT];
-    char north[27], south[27], east[27], missing_id[27];
+    char north[27], south[27], east[27], east2[27], missing_id[27];
     char acc_n[5][27], acc_e[7][27]; /* see setup */
     char admin[128], maria[128], erin[128];
     th_login rita, ezra, ezra2, tom, rita2; /* rita2: revoked, drained */
@@ -230,12 +230,13 @@ static void push(const world *w, const char *token, rove__buf *b, const char *wh
 static void make_conflicts(const world *w, const char *token_new, const char *token_old,
                            const char *acc)
 {
-    static const char *const cols[] = {"name", "address", "phone", "price_notes"};
+    static const char *const cols[] = {"name", "address", "phone"};
     int64_t base = th_server_int(w->s, "SELECT version FROM account WHERE id = ?1", acc, NULL);
     for (int older = 0; older < 2; older++) {
         th_col c[4];
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < 3; i++)
             c[i] = (th_col){cols[i], th_text(older ? "authz older value" : "authz newer value")};
+        c[3] = (th_col){"lat", th_real(older ? 50.5 : 51.5)};
         rove__buf b = ROVE__BUF_INIT;
         th_w_request(&b, 1, 0, 1, 1);
         char ch[27];
@@ -250,17 +251,19 @@ static void make_conflicts(const world *w, const char *token_new, const char *to
                   "setup: the conflicting edits of %s left no conflict-log entries", acc);
 }
 
-/* The device pulls its scope, acc moves to new_owner, then the device adds n
- * contacts under acc: n quarantine entries. */
+/* The device pulls its scope, acc moves to new_owner in territory (out of
+ * the device's scope), then the device adds n contacts under acc: n
+ * quarantine entries. */
 static void make_quarantine(world *w, const th_login *dev, const char *acc,
-                            const char *new_owner, int n)
+                            const char *new_owner, const char *territory, int n)
 {
     sqlite3 *snap = th_snapshot_new();
     th_snapshot_pull(w->s, dev->token, snap);
     sqlite3_close(snap);
-    char path[128], body[128];
+    char path[128], body[200];
     snprintf(path, sizeof(path), "accounts/%s/assign", acc);
-    snprintf(body, sizeof(body), "{\"owner\":\"%s\",\"reason\":\"authz\"}", new_owner);
+    snprintf(body, sizeof(body), "{\"owner\":\"%s\",\"territory\":\"%s\"}", new_owner,
+             territory);
     admin_do(w, w->admin, path, NULL, body, 200, NULL, NULL, 0);
     usleep(30 * 1000);
     rove__buf b = ROVE__BUF_INIT;
@@ -351,7 +354,8 @@ static void setup_world(world *w)
              "ezra,Ezra East,rep,erin,East,,ezra-pass-1\n"
              "evan,Evan East,rep,erin,East,,evan-pass-1\n"
              "eli,Eli East,rep,erin,East,,eli-pass-1\n"
-             "eve,Eve East,rep,erin,East,,eve-pass-1\n",
+             "eve,Eve East,rep,erin,East,,eve-pass-1\n"
+             "nick,Nick North,rep,maria,North,,nick-pass-1\n",
              200, NULL, NULL, 0);
     static const char *const east_people[][2] = {
         {"erin", "manager"}, {"ezra", "rep"}, {"evan", "rep"}, {"eli", "rep"}};
@@ -367,6 +371,12 @@ static void setup_world(world *w)
         mark(w, 1, 0, tmp);
     }
     mark(w, 1, 1, "eve"); /* home East, no membership */
+    /* East Two: erin owns it; none of the reps is a member. */
+    admin_do(w, w->admin, "import/territories", "text/csv",
+             "name,parent,owner\nEast Two,,erin\n", 200, NULL, NULL, 0);
+    server_text(w->s, "SELECT id FROM territories WHERE name = ?1", "East Two", w->east2,
+                sizeof(w->east2));
+    mark(w, 1, 0, w->east2);
     mark(w, 1, 0, w->east);
     th_admin_login(w->s, "erin", "erin-pass-1", w->erin, sizeof(w->erin));
 
@@ -402,6 +412,7 @@ static void setup_world(world *w)
     mark(w, 0, 1, "rita");
     mark(w, 0, 1, "raj");
     mark(w, 0, 1, "rosa");
+    mark(w, 0, 1, "nick");
 
     /* Devices. */
     login_ok(w, "rita", "rita-demo", &w->rita);
@@ -415,8 +426,8 @@ static void setup_world(world *w)
     /* Conflict-log entries (4 each) and quarantine entries. */
     make_conflicts(w, w->rita.token, w->rita2.token, w->acc_n[0]);
     make_conflicts(w, w->ezra.token, w->ezra2.token, w->acc_e[0]);
-    make_quarantine(w, &w->rita, w->acc_n[1], "raj", 2);
-    make_quarantine(w, &w->ezra, w->acc_e[1], "evan", 4);
+    make_quarantine(w, &w->rita, w->acc_n[1], "rosa", w->south, 2);
+    make_quarantine(w, &w->ezra, w->acc_e[1], "evan", w->east2, 4);
 
     /* Tasks in the queue. */
     char task_n[27], task_e[27];
@@ -440,13 +451,13 @@ static void setup_world(world *w)
         mark(w, 1, 0, le[i]);
     }
 
-    /* Transfers: maria's realignment in North; eli's resignation and an
+    /* Transfers: nick's resignation in North; eli's resignation and an
      * admin's realignment in East. */
     char tn[27], te[27], te2[27];
-    snprintf(body, sizeof(body),
-             "{\"reason\":\"realignment\",\"lines\":[{\"accounts\":[\"%s\"],\"to\":[\"raj\"]}]}",
-             w->acc_n[3]);
-    admin_do(w, w->maria, "transfers", NULL, body, 201, "id", tn, sizeof(tn));
+    admin_do(w, w->admin, "transfers", NULL,
+             "{\"leaver\":\"nick\",\"reason\":\"resignation\",\"lines\":[{\"all\":true,"
+             "\"to\":[\"raj\"]}]}",
+             201, "id", tn, sizeof(tn));
     admin_do(w, w->admin, "transfers", NULL,
              "{\"leaver\":\"eli\",\"reason\":\"resignation\",\"lines\":[{\"all\":true,"
              "\"to\":[\"evan\"]}]}",
@@ -838,18 +849,18 @@ static void check_admin_route(world *w, const row *r, const role *unauth, size_t
 
     /* No session: 401 auth, whatever the object. */
     for (size_t i = 0; i < nunauth; i++) {
-        expect_refusal(w, r, &base, &unauth[i], obj ? o->n : NULL, "in scope", 401, "auth");
+        expect_refusal(w, r, &base, &unauth[i], obj ? o->n : NULL, "in scope", 401, rove_error_name(ROVE_EAUTH));
         if (obj)
-            expect_refusal(w, r, &base, &unauth[i], o->e, "out of scope", 401, "auth");
+            expect_refusal(w, r, &base, &unauth[i], o->e, "out of scope", 401, rove_error_name(ROVE_EAUTH));
     }
     const role *mgr[2] = {maria, erin};
     if (strcmp(r->who, "ADMIN") == 0) {
         for (int m = 0; m < 2; m++) {
             expect_refusal(w, r, &base, mgr[m], obj ? o->n : NULL, "North object", 403,
-                           "forbidden");
+                           rove_error_name(ROVE_EFORBIDDEN));
             if (obj) {
-                expect_refusal(w, r, &base, mgr[m], o->e, "East object", 403, "forbidden");
-                expect_refusal(w, r, &base, mgr[m], o->miss, "nonexistent", 403, "forbidden");
+                expect_refusal(w, r, &base, mgr[m], o->e, "East object", 403, rove_error_name(ROVE_EFORBIDDEN));
+                expect_refusal(w, r, &base, mgr[m], o->miss, "nonexistent", 403, rove_error_name(ROVE_EFORBIDDEN));
             }
         }
     } else if (obj) {
@@ -895,11 +906,15 @@ static void check_login(world *w)
     static const struct {
         const char *user, *pw;
         long status;
-        const char *code;
-    } cases[] = {{"rita", "rita-demo", 403, "forbidden"},  {"ezra", "ezra-pass-1", 403, "forbidden"},
-                 {"tom", "tom-demo", 403, "forbidden"},    {"maria", "maria-demo", 200, ""},
-                 {"erin", "erin-pass-1", 200, ""},         {"admin", "admin-demo", 200, ""},
-                 {"maria", "wrong-password", 401, "auth"}, {"nosuchuser", "x-password", 401, "auth"}};
+        int code;
+    } cases[] = {{"rita", "rita-demo", 403, ROVE_EFORBIDDEN},
+                 {"ezra", "ezra-pass-1", 403, ROVE_EFORBIDDEN},
+                 {"tom", "tom-demo", 403, ROVE_EFORBIDDEN},
+                 {"maria", "maria-demo", 200, 0},
+                 {"erin", "erin-pass-1", 200, 0},
+                 {"admin", "admin-demo", 200, 0},
+                 {"maria", "wrong-password", 401, ROVE_EAUTH},
+                 {"nosuchuser", "x-password", 401, ROVE_EAUTH}};
     stored base;
     stored_read(w->s, &base);
     for (size_t i = 0; i < NELEM(cases); i++) {
@@ -909,9 +924,10 @@ static void check_login(world *w)
         th_resp r;
         th_http(w->s, "POST", "/v1/admin/login", NULL, "application/json", body, strlen(body),
                 &r);
-        if (r.status != cases[i].status || strcmp(r.error, cases[i].code) != 0)
+        const char *code = cases[i].code ? rove_error_name(cases[i].code) : "";
+        if (r.status != cases[i].status || strcmp(r.error, code) != 0)
             row_fail("POST login", cases[i].user, cases[i].pw, "expected %ld %s, got %ld %s",
-                     cases[i].status, cases[i].code, r.status, r.error);
+                     cases[i].status, code, r.status, r.error);
         th_resp_free(&r);
         if (cases[i].status != 200)
             stored_check(w->s, &base, "POST login", cases[i].user, "refused login");
@@ -1156,11 +1172,11 @@ void test_integration__authz_device(void)
             role none = {"none", NULL};
             device_expect(w->s, &base, p, &none, "rita-demo", "right password", 200, NULL);
             device_expect(w->s, &base, p, &none, "wrong-password", "wrong password", 401,
-                          "auth");
+                          rove_error_name(ROVE_EAUTH));
             continue;
         }
         for (size_t k = 0; k < NELEM(unauth); k++)
-            device_expect(w->s, &base, p, &unauth[k], w->acc_n[0], "no device", 401, "auth");
+            device_expect(w->s, &base, p, &unauth[k], w->acc_n[0], "no device", 401, rove_error_name(ROVE_EAUTH));
         int wiped = strcmp(p, "/v1/wiped") == 0;
         for (size_t k = 0; k < NELEM(active); k++) {
             if (wiped) {
@@ -1185,7 +1201,7 @@ void test_integration__authz_device(void)
             answer_free(&miss);
         }
         device_expect(w->s, &base, p, &revoked, w->acc_n[0], "revoked after drain",
-                      wiped ? 200 : 403, wiped ? NULL : "revoked");
+                      wiped ? 200 : 403, wiped ? NULL : rove_error_name(ROVE_EREVOKED));
     }
     stored_free(&base);
     TH_ASSERT_MSG(failures == 0, "%d authorization rows failed (see FAIL lines above)",
