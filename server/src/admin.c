@@ -79,44 +79,6 @@ int64_t roved_admin_number_id(const char *s)
     return (end != s && *end == '\0' && v > 0) ? (int64_t)v : 0;
 }
 
-int roved_admin_item_path(const char *path, const char *collection, char *id, size_t size,
-                          const char **action)
-{
-    size_t n = strlen(collection);
-    *action = NULL;
-    id[0] = '\0';
-    if (strncmp(path, collection, n) != 0 || (path[n] != '\0' && path[n] != '/'))
-        return 0;
-    if (path[n] == '\0')
-        return 1;
-    const char *rest = path + n + 1, *slash = strchr(rest, '/');
-    size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (len == 0 || len >= size)
-        return -1;
-    memcpy(id, rest, len);
-    id[len] = '\0';
-    *action = slash ? slash + 1 : NULL;
-    return 2;
-}
-
-int roved_admin_manages_record(roved_db *db, const roved_user *actor, const roved_rowinfo *info,
-                               int64_t now)
-{
-    return actor->role == ROVE__ROLE_ADMIN ||
-           (info->territory_id[0] != '\0' &&
-            roved_store_territory_manages(db, info->territory_id, actor->id, now)) ||
-           (info->owner_id[0] != '\0' && strcmp(info->owner_id, actor->id) == 0);
-}
-
-int roved_admin_manages_user(roved_db *db, const roved_user *actor, const roved_user *user,
-                             int64_t now)
-{
-    return actor->role == ROVE__ROLE_ADMIN ||
-           (user->home_territory_id[0] != '\0' &&
-            roved_store_territory_manages(db, user->home_territory_id, actor->id, now)) ||
-           strcmp(user->manager_id, actor->id) == 0;
-}
-
 int roved_admin_send_first(struct mg_connection *c, json_t *arr, const char *missing)
 {
     if (json_array_size(arr) == 0) {
@@ -151,9 +113,14 @@ static int add_audit_json(int64_t id, const roved_audit *a, void *payload)
     return o && json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-/* GET audit?table=T&record=ID: one record's audit trail, oldest first. */
-static int list_audit(roved_server *srv, struct mg_connection *c)
+/* GET audit?table=T&record=ID: one record's audit trail, oldest first. A
+ * manager reads the trails of records they reach; other subjects (users,
+ * devices, leaves, transfers) are for admins. */
+int roved_admin_audit_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                           const char *const *arg, int variant)
 {
+    (void)variant;
+    (void)arg;
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *q = ri->query_string ? ri->query_string : "";
     char table[32] = "", record[64] = "";
@@ -165,11 +132,15 @@ static int list_audit(roved_server *srv, struct mg_connection *c)
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     json_t *arr = json_array();
-    int rc = roved_store_audit_list(db, table, record, 1000, add_audit_json, arr);
+    int rc = roved_admin_reaches_row(db, actor, table, record, roved_util_now_ms())
+                 ? roved_store_audit_list(db, table, record, 1000, add_audit_json, arr)
+                 : ROVE_ENOTFOUND;
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         json_decref(arr);
-        return roved_admin_error(c, ROVE_ESTORE, "the audit trail could not be read");
+        return rc == ROVE_ENOTFOUND
+                   ? roved_admin_error(c, rc, "no such record")
+                   : roved_admin_error(c, ROVE_ESTORE, "the audit trail could not be read");
     }
     return roved_admin_send_json(c, 200, json_pack("{s:o}", "events", arr));
 }
@@ -287,11 +258,17 @@ static json_t *user_json(const roved_user *u)
 
 static int add_user(const roved_user *u, void *payload)
 {
-    return json_array_append_new(payload, user_json(u)) == 0 ? 0 : ROVE_ENOMEM;
+    roved_admin_lister *l = payload;
+    if (!roved_admin_manages_user(l->db, l->actor, u, l->now))
+        return 0;
+    return json_array_append_new(l->arr, user_json(u)) == 0 ? 0 : ROVE_ENOMEM;
 }
 
 static int add_device(const roved_device *d, void *payload)
 {
+    roved_admin_lister *l = payload;
+    if (!roved_admin_reaches_user_id(l->db, l->actor, d->user_id, l->now))
+        return 0;
     json_t *o =
         json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", d->id, "user_id", d->user_id, "name",
                   d->name, "status", d->status == ROVED_DEVICE_ACTIVE ? "active" : "revoked",
@@ -303,31 +280,35 @@ static int add_device(const roved_device *d, void *payload)
         json_object_set_new(o, "wiped_at",
                             d->wiped_at ? json_integer(d->wiped_at) : json_null());
     }
-    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+    return json_array_append_new(l->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int list(roved_server *srv, struct mg_connection *c, int users)
+/* GET users and GET devices: those of the people the actor reaches. */
+int roved_admin_people_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *const *arg, int users)
 {
-    json_t *arr = json_array();
-    roved_db *db = NULL;
-    int rc = roved_store_read_begin(srv->store, &db);
+    (void)arg;
+    roved_admin_lister l = {NULL, actor, roved_util_now_ms(), json_array()};
+    int rc = roved_store_read_begin(srv->store, &l.db);
     if (rc == 0) {
-        rc = users ? roved_store_user_list(db, add_user, arr)
-                   : roved_store_device_list(db, add_device, arr);
-        roved_store_read_end(srv->store, db);
+        rc = users ? roved_store_user_list(l.db, add_user, &l)
+                   : roved_store_device_list(l.db, add_device, &l);
+        roved_store_read_end(srv->store, l.db);
     }
     if (rc != 0) {
-        json_decref(arr);
+        json_decref(l.arr);
         return roved_admin_error(c, rc == ROVE_ENOMEM ? rc : ROVE_ESTORE,
                                  "the list could not be read");
     }
-    return roved_admin_send_json(c, 200, json_pack("{s:o}", users ? "users" : "devices", arr));
+    return roved_admin_send_json(c, 200,
+                                 json_pack("{s:o}", users ? "users" : "devices", l.arr));
 }
 
-static int create_user(roved_server *srv, struct mg_connection *c, const roved_user *actor)
+int roved_admin_users_create(roved_server *srv, struct mg_connection *c,
+                             const roved_user *actor, const char *const *arg, int variant)
 {
-    if (actor->role != ROVE__ROLE_ADMIN)
-        return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may create users");
+    (void)variant;
+    (void)arg;
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -391,8 +372,12 @@ static int create_user(roved_server *srv, struct mg_connection *c, const roved_u
     return roved_admin_send_json(c, 201, user_json(&u));
 }
 
-static int stats(roved_server *srv, struct mg_connection *c)
+int roved_admin_stats(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                      const char *const *arg, int variant)
 {
+    (void)variant;
+    (void)actor;
+    (void)arg;
     roved_db *db = NULL;
     int rc = roved_store_read_begin(srv->store, &db);
     if (rc != 0)
@@ -422,11 +407,10 @@ static int stats(roved_server *srv, struct mg_connection *c)
 }
 
 /* POST devices/<id>/revoke and users/<username>/status {"status": ...}: admin only. */
-static int set_status(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                      int device, const char *key)
+int roved_admin_set_status(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                           const char *const *arg, int device)
 {
-    if (actor->role != ROVE__ROLE_ADMIN)
-        return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may change statuses");
+    const char *key = arg[0];
     int status = ROVED_DEVICE_REVOKED;
     int code = 0;
     const char *msg = NULL;
@@ -491,73 +475,108 @@ static int set_status(roved_server *srv, struct mg_connection *c, const roved_us
     return roved_admin_send_json(c, 200, answer);
 }
 
-/* Splits "devices/<key>/<action>" style paths: 1 when path is
- * prefix + key + "/" + action, with key copied into out. */
-static int match(const char *path, const char *prefix, const char *action, char *out,
-                 size_t size)
+int roved_admin_login(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                      const char *const *arg, int variant)
 {
-    size_t pl = strlen(prefix);
-    if (strncmp(path, prefix, pl) != 0)
-        return 0;
-    const char *key = path + pl, *slash = strchr(key, '/');
-    if (slash == NULL || slash == key || strcmp(slash + 1, action) != 0 ||
-        (size_t)(slash - key) >= size)
-        return 0;
-    memcpy(out, key, (size_t)(slash - key));
-    out[slash - key] = '\0';
-    return 1;
+    (void)actor;
+    (void)arg;
+    (void)variant;
+    return do_login(srv, c);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+enum { WHO_ANYONE, WHO_MANAGER, WHO_ADMIN };
+
+static const struct route {
+    const char *method, *pattern;
+    int who;
+    roved_admin_handler *handle;
+    int variant;
+} routes[] = {
+#define ROVED_ADMIN_ROW(method, pattern, who, handler, variant)                                \
+    {#method, pattern, WHO_##who, handler, variant},
+    ROVED_ADMIN_ROUTES(ROVED_ADMIN_ROW)
+#undef ROVED_ADMIN_ROW
+};
+
+#define MAX_SEGMENTS 6
+#define MAX_SEGMENT 128
+
+/* Splits path at '/' into seg (copies in buf): the count, or -1 when a
+ * segment is empty, too long, or there are too many. */
+static int split(const char *path, char buf[MAX_SEGMENTS][MAX_SEGMENT], const char **seg)
+{
+    int n = 0;
+    for (const char *p = path;; n++) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == MAX_SEGMENTS || len == 0 || len >= MAX_SEGMENT)
+            return -1;
+        memcpy(buf[n], p, len);
+        buf[n][len] = '\0';
+        seg[n] = buf[n];
+        if (slash == NULL)
+            return n + 1;
+        p = slash + 1;
+    }
+}
+
+/* 1 when the path's segments fit pattern; the ":name" segments go to arg. */
+static int fits(const char *pattern, const char **seg, int n, const char **arg)
+{
+    int k = 0, nargs = 0;
+    for (const char *p = pattern; k < n; k++) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (p[0] == ':')
+            arg[nargs++] = seg[k];
+        else if (strlen(seg[k]) != len || strncmp(seg[k], p, len) != 0)
+            return 0;
+        if (slash == NULL)
+            return k + 1 == n;
+        p = slash + 1;
+    }
+    return 0;
 }
 
 int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *method,
                        const char *path)
 {
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (strcmp(path, "login") == 0) {
-        if (!post)
-            return roved_admin_error(c, ROVE_EMETHOD, "use POST");
-        return do_login(srv, c);
+    char buf[MAX_SEGMENTS][MAX_SEGMENT];
+    const char *seg[MAX_SEGMENTS], *arg[MAX_SEGMENTS] = {NULL};
+    int n = split(path, buf, seg);
+    const struct route *hit = NULL;
+    char allow[64] = "";
+    for (size_t i = 0; n > 0 && i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!fits(routes[i].pattern, seg, n, arg))
+            continue;
+        if (strcmp(routes[i].method, method) == 0) {
+            hit = &routes[i];
+            break;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "",
+                 routes[i].method);
     }
-    char key[64];
-    int revoke = match(path, "devices/", "revoke", key, sizeof(key));
-    int ustatus = !revoke && match(path, "users/", "status", key, sizeof(key));
     roved_user actor;
-    int rc = session_user(srv, c, &actor);
-    if (rc != 0)
-        return roved_admin_error(c, rc,
-                                 rc == ROVE_EAUTH ? "missing, unknown or expired session token"
-                                 : rc == ROVE_EFORBIDDEN
-                                     ? "only active managers and admins may use this API"
-                                     : "the store is unavailable");
-    if (revoke || ustatus) {
-        if (!post)
-            return roved_admin_error(c, ROVE_EMETHOD, "use POST");
-        return set_status(srv, c, &actor, revoke, key);
+    memset(&actor, 0, sizeof(actor));
+    if (hit == NULL || hit->who != WHO_ANYONE) {
+        int rc = session_user(srv, c, &actor);
+        if (rc != 0)
+            return roved_admin_error(
+                c, rc,
+                rc == ROVE_EAUTH        ? "missing, unknown or expired session token"
+                : rc == ROVE_EFORBIDDEN ? "only active managers and admins may use this API"
+                                        : "the store is unavailable");
     }
-    if (strcmp(path, "users") == 0) {
-        if (get)
-            return list(srv, c, 1);
-        if (post)
-            return create_user(srv, c, &actor);
-        return roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
+    if (hit == NULL && allow[0] != '\0') {
+        roved_http_error_allow(c, ROVE_EMETHOD, "method not allowed", allow);
+        return 405;
     }
-    if (strcmp(path, "audit") == 0)
-        return get ? list_audit(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(path, "devices") == 0 || strcmp(path, "stats") == 0) {
-        if (!get)
-            return roved_admin_error(c, ROVE_EMETHOD, "use GET");
-        return strcmp(path, "devices") == 0 ? list(srv, c, 0) : stats(srv, c);
-    }
-    /* The areas' routes (admin_<area>.c). */
-    static int (*const areas[])(roved_server *, struct mg_connection *, const char *,
-                                const char *, const roved_user *) = {
-        roved_admin_org_route,       roved_admin_scope_route,      roved_admin_domain_route,
-        roved_admin_conflicts_route, roved_admin_quarantine_route, roved_admin_transfer_route,
-        roved_admin_leave_route,
-    };
-    for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
-        int status = areas[i](srv, c, method, path, &actor);
-        if (status != 0)
-            return status;
-    }
-    return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
+    if (hit == NULL)
+        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
+    if (hit->who == WHO_ADMIN && actor.role != ROVE__ROLE_ADMIN)
+        return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may do this");
+    return hit->handle(srv, c, &actor, arg, hit->variant);
 }

@@ -2,14 +2,11 @@
 #define ROVE_SERVER_ADMIN_H
 
 /*
- * The manager/admin JSON API under /v1/admin/ (used by rovectl):
- *   POST /v1/admin/login    {"user","password"} -> {"token","expires_at",...}
- *   GET  /v1/admin/users    POST /v1/admin/users {username,name,role,password,...}
- *   GET  /v1/admin/devices  GET /v1/admin/stats
- *   POST /v1/admin/devices/<id>/revoke
- *   POST /v1/admin/users/<username>/status {"status": "active|frozen|deactivated"}
- * Every call but login needs "Authorization: Bearer <session token>" of an
- * active manager or admin; creating users and changing statuses needs an admin.
+ * The manager/admin JSON API under /v1/admin/ (used by rovectl). Every route
+ * is listed once, with who may call it, in routes.h; roved_admin_handle
+ * dispatches from that list. Every call but login needs "Authorization:
+ * Bearer <session token>" of an active manager or admin. What a manager
+ * reaches is decided in admin_reach.c (docs/scope.md, "The permission model").
  */
 
 #include "roved.h"
@@ -24,6 +21,7 @@ int roved_admin_handle(roved_server *srv, struct mg_connection *c, const char *m
 
 #include <jansson.h>
 
+#include "routes.h"
 #include "store.h"
 
 /* Sends j (consumed) as the JSON answer; returns status. */
@@ -37,19 +35,41 @@ json_t *roved_admin_read_json(struct mg_connection *c, int *code, const char **m
 int roved_admin_valid_id(const char *s);
 /* A positive decimal id (conflict log, quarantine entries), or 0. */
 int64_t roved_admin_number_id(const char *s);
-/* Splits "<collection>[/<id>[/<action>]]": 0 when path is not of that
- * collection, 1 for the collection itself, 2 for an item (id copied,
- * *action NULL or what follows its '/'), -1 for a malformed item id. */
-int roved_admin_item_path(const char *path, const char *collection, char *id, size_t size,
-                          const char **action);
-/* 1 when actor (admin, or manager) may act on a record described by info:
- * admins on any, managers on their territories' records and their own. */
+/*
+ * Reach (admin_reach.c): 1 when actor (admin, or manager) may see and act on
+ * the object; an object out of reach is answered like a missing one.
+ */
+/* A territory the actor manages (or a child of one). */
+int roved_admin_reaches_territory(roved_db *db, const roved_user *actor,
+                                  const char *territory_id, int64_t now);
+/* A record (described by info) of the actor's territories, or owned by them. */
 int roved_admin_manages_record(roved_db *db, const roved_user *actor, const roved_rowinfo *info,
                                int64_t now);
-/* 1 when actor may act for user: admins always, managers for the people
- * of the territories they manage or who report to them. */
+/* A record by table name and id (0 when there is no such record). */
+int roved_admin_reaches_row(roved_db *db, const roved_user *actor, const char *table,
+                            const char *row_id, int64_t now);
+/* A person of the actor's territories, reporting to them, or the actor. */
 int roved_admin_manages_user(roved_db *db, const roved_user *actor, const roved_user *user,
                              int64_t now);
+int roved_admin_reaches_user_id(roved_db *db, const roved_user *actor, const char *user_id,
+                                int64_t now);
+/* Looks a user up by name: ROVE_ENOTFOUND also when out of reach. */
+int roved_admin_find_user(roved_db *db, const roved_user *actor, const char *username,
+                          int64_t now, roved_user *out);
+/* A transfer whose leaver the actor reaches (a realignment: its planner's). */
+int roved_admin_reaches_transfer(roved_db *db, const roved_user *actor, const roved_transfer *t,
+                                 int64_t now);
+/* A leave whose delegator the actor reaches. */
+int roved_admin_reaches_delegation(roved_db *db, const roved_user *actor,
+                                   const roved_delegation *d, int64_t now);
+/* What a list handler collects: the entries the actor reaches, into arr. */
+typedef struct roved_admin_lister {
+    roved_db *db;
+    const roved_user *actor;
+    int64_t now;
+    json_t *arr;
+} roved_admin_lister;
+
 /* Sends the first element of arr (consumed), or 404 missing when empty. */
 int roved_admin_send_first(struct mg_connection *c, json_t *arr, const char *missing);
 /* Appends an audit event for a server command by actor (no device). */
@@ -57,25 +77,18 @@ int roved_admin_audit(roved_db *db, const roved_user *actor, const char *table,
                       const char *row_id, const char *op, json_t *diff, int64_t now);
 
 /*
- * Area routers, called after the session is checked (actor is an active
- * manager or admin). Each returns 0 when path is not one of its endpoints,
- * else the HTTP status it sent.
+ * The route handlers, one per line of ROVED_ADMIN_ROUTES (routes.h), called
+ * after the session and the route's role are checked. arg holds the path's
+ * ":name" segments in order (NULL past them); variant is the route's. Each
+ * returns the HTTP status it sent.
  */
-int roved_admin_org_route(roved_server *srv, struct mg_connection *c, const char *method,
-                          const char *path, const roved_user *actor);
-int roved_admin_scope_route(roved_server *srv, struct mg_connection *c, const char *method,
-                            const char *path, const roved_user *actor);
-int roved_admin_conflicts_route(roved_server *srv, struct mg_connection *c, const char *method,
-                                const char *path, const roved_user *actor);
-int roved_admin_quarantine_route(roved_server *srv, struct mg_connection *c, const char *method,
-                                 const char *path, const roved_user *actor);
-int roved_admin_transfer_route(roved_server *srv, struct mg_connection *c, const char *method,
-                               const char *path, const roved_user *actor);
-int roved_admin_leave_route(roved_server *srv, struct mg_connection *c, const char *method,
-                            const char *path, const roved_user *actor);
+typedef int roved_admin_handler(roved_server *srv, struct mg_connection *c,
+                                const roved_user *actor, const char *const *arg, int variant);
+#define ROVED_ADMIN_DECLARE(method, pattern, who, handler, variant) roved_admin_handler handler;
+ROVED_ADMIN_ROUTES(ROVED_ADMIN_DECLARE)
+#undef ROVED_ADMIN_DECLARE
+
 /* The "while you were away" digest of delegation d at now, as JSON. */
 int roved_admin_digest_json(roved_db *db, const roved_delegation *d, int64_t now, json_t **out);
-int roved_admin_domain_route(roved_server *srv, struct mg_connection *c, const char *method,
-                             const char *path, const roved_user *actor);
 
 #endif

@@ -32,6 +32,9 @@
 
 static int add_conflict_json(int64_t id, const roved_conflict *cf, void *payload)
 {
+    roved_admin_lister *l = payload;
+    if (!roved_admin_reaches_row(l->db, l->actor, cf->table, cf->row_id, l->now))
+        return 0;
     json_error_t err;
     json_t *lost = json_loads(cf->lost_json ? cf->lost_json : "null", JSON_DECODE_ANY, &err);
     json_t *kept = json_loads(cf->kept_json ? cf->kept_json : "null", JSON_DECODE_ANY, &err);
@@ -46,12 +49,15 @@ static int add_conflict_json(int64_t id, const roved_conflict *cf, void *payload
         return ROVE_ENOMEM;
     if (cf->resolution != NULL)
         json_object_set_new(o, "resolved_at", json_integer(cf->resolved_at));
-    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+    return json_array_append_new(l->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
 /* GET conflicts[?record=ID][&open=1] and GET conflicts/<id>. */
-static int list_conflicts(roved_server *srv, struct mg_connection *c, const char *one)
+int roved_admin_conflicts_get(roved_server *srv, struct mg_connection *c,
+                              const roved_user *actor, const char *const *arg, int variant)
 {
+    const char *one = arg[0];
+    (void)variant;
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *q = ri->query_string;
     char record[64] = "", open[8] = "";
@@ -67,9 +73,10 @@ static int list_conflicts(roved_server *srv, struct mg_connection *c, const char
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    json_t *arr = json_array();
+    roved_admin_lister l = {db, actor, roved_util_now_ms(), json_array()};
+    json_t *arr = l.arr;
     int rc = roved_store_conflict_query(db, record[0] ? record : NULL, id, open[0] == '1', 500,
-                                        add_conflict_json, arr);
+                                        add_conflict_json, &l);
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         json_decref(arr);
@@ -105,9 +112,10 @@ static int keep_entry(int64_t id, const roved_conflict *cf, void *payload)
  * (dismiss). Everything in one write transaction; any refusal changes
  * nothing.
  */
-static int decide(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                  const char *id_s, int restore)
+int roved_admin_conflict_decide(roved_server *srv, struct mg_connection *c,
+                                const roved_user *actor, const char *const *arg, int restore)
 {
+    const char *id_s = arg[0];
     int64_t id = roved_admin_number_id(id_s);
     if (id == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the conflict id must be a number");
@@ -124,7 +132,8 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
     int col = t ? rove__schema_col(t, e.column, strlen(e.column)) : -1;
     roved_rowinfo info;
     memset(&info, 0, sizeof(info));
-    if (rc == 0 && !e.found)
+    /* An entry out of reach answers like one that does not exist. */
+    if (rc == 0 && (!e.found || !roved_admin_reaches_row(db, actor, e.table, e.row_id, now)))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such conflict");
     else if (rc == 0 && e.resolution[0])
         status = roved_admin_error(c, ROVE_ESTATE, "this conflict was decided already");
@@ -132,9 +141,6 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         status = roved_admin_error(c, ROVE_ESTATE, "the logged column no longer exists");
     else if (rc == 0 && (rc = roved_store_row_info(db, t, e.row_id, &info)) == ROVE_ENOTFOUND)
         rc = 0, info.deleted = 1;
-    if (status == 0 && rc == 0 && !roved_admin_manages_record(db, actor, &info, now))
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers may decide only on their territories' records");
     rove__value restored;
     json_t *lost = NULL;
     if (status == 0 && rc == 0 && restore) {
@@ -227,24 +233,4 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         json_object_set_new(answer, "version", json_integer(version));
     }
     return roved_admin_send_json(c, 200, answer);
-}
-
-int roved_admin_conflicts_route(roved_server *srv, struct mg_connection *c, const char *method,
-                                const char *path, const roved_user *actor)
-{
-    char id[32];
-    const char *action = NULL;
-    int kind = roved_admin_item_path(path, "conflicts", id, sizeof(id), &action);
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (kind == 0)
-        return 0;
-    if (kind < 0)
-        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    if (kind == 1 || action == NULL)
-        return get ? list_conflicts(srv, c, kind == 1 ? NULL : id)
-                   : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(action, "restore") == 0 || strcmp(action, "dismiss") == 0)
-        return post ? decide(srv, c, actor, id, strcmp(action, "restore") == 0)
-                    : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

@@ -68,9 +68,10 @@ static int retier_tasks(roved_server *srv, roved_db *db, const roved_user *actor
     return rc;
 }
 
-static int change_account(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                          const char *account_id, int stage_cmd)
+int roved_admin_account_change(roved_server *srv, struct mg_connection *c,
+                               const roved_user *actor, const char *const *arg, int stage_cmd)
 {
+    const char *account_id = arg[0];
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -106,11 +107,10 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
     memset(&info, 0, sizeof(info));
     int status = 0;
     rc = roved_store_row_info(db, acc_t, account_id, &info);
-    if (rc == ROVE_ENOTFOUND || (rc == 0 && info.deleted))
+    /* An account out of reach answers like one that does not exist. */
+    if (rc == ROVE_ENOTFOUND ||
+        (rc == 0 && (info.deleted || !roved_admin_manages_record(db, actor, &info, now))))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such account");
-    else if (rc == 0 && !roved_admin_manages_record(db, actor, &info, now))
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers may change only their territories' accounts");
     else if (rc == 0)
         rc = roved_store_row_get(db, acc_t, account_id, cur, &cur_text);
     char old[32] = "";
@@ -215,9 +215,11 @@ static int change_account(roved_server *srv, struct mg_connection *c, const rove
 
 /* ---- tasks/<id>/assign {"to": USERNAME} | {"auto": true} ------------------ */
 
-static int assign_task(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                       const char *task_id)
+int roved_admin_task_assign(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *const *arg, int variant)
 {
+    (void)variant;
+    const char *task_id = arg[0];
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -246,12 +248,11 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
     int status = 0, found = 0;
     char skills[256] = "", state[32] = "", chosen[27] = "", routed_from[27] = "";
     int rc = roved_store_row_info(db, t, task_id, &info);
-    if (rc == ROVE_ENOTFOUND || (rc == 0 && info.deleted))
+    /* A task out of reach answers like one that does not exist. */
+    if (rc == ROVE_ENOTFOUND ||
+        (rc == 0 &&
+         (info.deleted || !roved_admin_reaches_territory(db, actor, info.territory_id, now))))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such task");
-    else if (rc == 0 && actor->role != ROVE__ROLE_ADMIN &&
-             !roved_store_territory_manages(db, info.territory_id, actor->id, now))
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers may assign only their territories' tasks");
     if (status == 0 && rc == 0 &&
         (rc = roved_store_row_get(db, t, task_id, cur, &cur_text)) == 0) {
         roved_text_copy(&cur[roved_col(t, "required_skills")], skills, sizeof(skills));
@@ -360,28 +361,38 @@ static int assign_task(roved_server *srv, struct mg_connection *c, const roved_u
 
 static int add_queued(const roved_open_task *t, void *payload)
 {
+    roved_admin_lister *l = payload;
+    if (!roved_admin_reaches_row(l->db, l->actor, "service_task", t->id, l->now))
+        return 0;
     json_t *o = json_pack("{s:s,s:s,s:I}", "id", t->id, "priority", t->priority, "reported_at",
                           (json_int_t)t->reported_at);
-    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+    return json_array_append_new(l->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
 static int add_absence(const char *username, int64_t from, int64_t to, const char *reason,
                        void *payload)
 {
-    json_t *o =
-        json_pack("{s:s,s:I,s:I,s:s}", "username", username ? username : "", "from",
-                  (json_int_t)from, "to", (json_int_t)to, "reason", reason ? reason : "");
-    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+    roved_admin_lister *l = payload;
+    roved_user u;
+    if (username == NULL || roved_admin_find_user(l->db, l->actor, username, l->now, &u) != 0)
+        return 0;
+    json_t *o = json_pack("{s:s,s:I,s:I,s:s}", "username", username, "from", (json_int_t)from,
+                          "to", (json_int_t)to, "reason", reason ? reason : "");
+    return json_array_append_new(l->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int list(roved_server *srv, struct mg_connection *c, int queue)
+/* GET tasks/queue and GET absences: those the actor reaches. */
+int roved_admin_domain_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *const *arg, int queue)
 {
+    (void)arg;
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    json_t *arr = json_array();
-    int rc = queue ? roved_store_task_queue(db, add_queued, arr)
-                   : roved_store_absence_list(db, add_absence, arr);
+    roved_admin_lister l = {db, actor, roved_util_now_ms(), json_array()};
+    json_t *arr = l.arr;
+    int rc = queue ? roved_store_task_queue(db, add_queued, &l)
+                   : roved_store_absence_list(db, add_absence, &l);
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         json_decref(arr);
@@ -390,9 +401,11 @@ static int list(roved_server *srv, struct mg_connection *c, int queue)
     return roved_admin_send_json(c, 200, json_pack("{s:o}", queue ? "tasks" : "absences", arr));
 }
 
-static int add_user_absence(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                            const char *username)
+int roved_admin_absence_add(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *const *arg, int variant)
 {
+    (void)variant;
+    const char *username = arg[0];
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -413,12 +426,9 @@ static int add_user_absence(roved_server *srv, struct mg_connection *c, const ro
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     }
     roved_user u;
-    int rc = roved_store_user_by_name(db, username, &u), status = 0;
+    int rc = roved_admin_find_user(db, actor, username, roved_util_now_ms(), &u), status = 0;
     if (rc == ROVE_ENOTFOUND)
         status = roved_admin_error(c, rc, "no such user");
-    else if (rc == 0 && actor->role != ROVE__ROLE_ADMIN && strcmp(u.manager_id, actor->id) != 0)
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers may record only their team's absences");
     if (status == 0 && rc == 0)
         rc = roved_store_absence_add(db, u.id, from, to, reason);
     if (status == 0 && rc == 0) {
@@ -439,51 +449,4 @@ static int add_user_absence(roved_server *srv, struct mg_connection *c, const ro
     return roved_admin_send_json(c, 201,
                                  json_pack("{s:s,s:I,s:I}", "username", username, "from",
                                            (json_int_t)from, "to", (json_int_t)to));
-}
-
-int roved_admin_domain_route(roved_server *srv, struct mg_connection *c, const char *method,
-                             const char *path, const roved_user *actor)
-{
-    int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
-    if (strcmp(path, "tasks/queue") == 0)
-        return get ? list(srv, c, 1) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(path, "absences") == 0)
-        return get ? list(srv, c, 0) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strncmp(path, "tasks/", 6) == 0 && strlen(path) == 6 + 26 + 7 &&
-        strcmp(path + 6 + 26, "/assign") == 0) {
-        if (!post)
-            return roved_admin_error(c, ROVE_EMETHOD, "use POST");
-        char id[27];
-        memcpy(id, path + 6, 26);
-        id[26] = '\0';
-        return assign_task(srv, c, actor, id);
-    }
-    if (strncmp(path, "users/", 6) == 0) {
-        const char *u = path + 6, *slash = strchr(u, '/');
-        if (slash != NULL && strcmp(slash, "/absences") == 0 && slash - u > 0 &&
-            slash - u < 64) {
-            if (!post)
-                return roved_admin_error(c, ROVE_EMETHOD, "use POST");
-            char username[64];
-            memcpy(username, u, (size_t)(slash - u));
-            username[slash - u] = '\0';
-            return add_user_absence(srv, c, actor, username);
-        }
-        return 0;
-    }
-    static const char prefix[] = "accounts/";
-    if (strncmp(path, prefix, sizeof(prefix) - 1) != 0)
-        return 0;
-    const char *id = path + sizeof(prefix) - 1, *slash = strchr(id, '/');
-    if (slash == NULL || slash - id != 26)
-        return 0;
-    int stage_cmd = strcmp(slash + 1, "stage") == 0;
-    if (!stage_cmd && strcmp(slash + 1, "tier") != 0)
-        return 0;
-    if (strcmp(method, "POST") != 0)
-        return roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    char account_id[27];
-    memcpy(account_id, id, 26);
-    account_id[26] = '\0';
-    return change_account(srv, c, actor, account_id, stage_cmd);
 }

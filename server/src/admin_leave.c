@@ -67,8 +67,11 @@ typedef struct grant_in {
     json_t *accounts;
 } grant_in;
 
-static int create_leave(roved_server *srv, struct mg_connection *c, const roved_user *actor)
+int roved_admin_leave_create(roved_server *srv, struct mg_connection *c,
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
+    (void)arg;
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -117,7 +120,7 @@ static int create_leave(roved_server *srv, struct mg_connection *c, const roved_
     }
     int status = 0, rc = 0, overlap = 0;
     roved_user delegator;
-    rc = roved_store_user_by_name(db, user, &delegator);
+    rc = roved_admin_find_user(db, actor, user, now, &delegator);
     if (rc == ROVE_ENOTFOUND)
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such user (delegator)");
     else if (rc == 0 && delegator.status != ROVED_USER_ACTIVE)
@@ -131,9 +134,6 @@ static int create_leave(roved_server *srv, struct mg_connection *c, const roved_
              overlap)
         status = roved_admin_error(c, ROVE_EEXISTS,
                                    "the delegator already has a leave over these days");
-    else if (rc == 0 && !roved_admin_manages_user(db, actor, &delegator, now))
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers create leaves for the people they manage");
     grant_in gs[MAX_DELEGATES];
     memset(gs, 0, sizeof(gs));
     size_t n = json_array_size(dels);
@@ -151,7 +151,7 @@ static int create_leave(roved_server *srv, struct mg_connection *c, const roved_
             scope = "all";
         if (!json_is_object(d) || dn == NULL)
             bad = "each delegate needs a user name";
-        else if ((rc = roved_store_user_by_name(db, dn, &du)) != 0)
+        else if ((rc = roved_admin_find_user(db, actor, dn, now, &du)) != 0)
             bad = rc == ROVE_ENOTFOUND ? (rc = 0, "a delegate is not a known user") : NULL;
         else if (strcmp(du.id, delegator.id) == 0)
             bad = "the delegator cannot be their own delegate";
@@ -177,7 +177,8 @@ static int create_leave(roved_server *srv, struct mg_connection *c, const roved_
             bad = "scope must be all, territory or accounts";
         else if (!strcmp(scope, "territory") &&
                  (terr == NULL ||
-                  roved_store_territory_find(db, terr, gs[i].g.territory_id) != 0))
+                  roved_store_territory_find(db, terr, gs[i].g.territory_id) != 0 ||
+                  !roved_admin_reaches_territory(db, actor, gs[i].g.territory_id, now)))
             bad = "scope territory needs a known territory";
         else if (!strcmp(scope, "accounts") &&
                  (!json_is_array(accs) || json_array_size(accs) == 0 ||
@@ -308,6 +309,7 @@ typedef struct reader {
     roved_db *db;
     json_t *arr;
     int64_t now;
+    const roved_user *actor; /* lists: only the leaves it reaches */
 } reader;
 
 static int add_grant(const roved_grant *g, void *payload)
@@ -332,7 +334,7 @@ static json_t *delegation_json(roved_db *db, const roved_delegation *d, int64_t 
                           "to", (json_int_t)d->ends_at, "grace_ms", (json_int_t)d->grace_ms,
                           "visits", d->visit_policy, "reason", d->reason[0] ? d->reason : NULL,
                           "created_by", d->created_by, "created_at", (json_int_t)d->created_at);
-    reader r = {db, json_array(), now};
+    reader r = {db, json_array(), now, NULL};
     if (o == NULL || r.arr == NULL || roved_store_grant_list(db, d->id, add_grant, &r) != 0) {
         json_decref(o);
         json_decref(r.arr);
@@ -345,12 +347,17 @@ static json_t *delegation_json(roved_db *db, const roved_delegation *d, int64_t 
 static int add_delegation(const roved_delegation *d, void *payload)
 {
     reader *r = payload;
+    if (!roved_admin_reaches_delegation(r->db, r->actor, d, r->now))
+        return 0;
     json_t *o = delegation_json(r->db, d, r->now);
     return o && json_array_append_new(r->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int list(roved_server *srv, struct mg_connection *c)
+int roved_admin_leaves_list(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                            const char *const *arg, int variant)
 {
+    (void)variant;
+    (void)arg;
     const struct mg_request_info *ri = mg_get_request_info(c);
     char user[64] = "";
     if (ri->query_string != NULL)
@@ -359,8 +366,9 @@ static int list(roved_server *srv, struct mg_connection *c)
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     roved_user u;
-    int rc = user[0] ? roved_store_user_by_name(db, user, &u) : 0;
-    reader r = {db, json_array(), roved_util_now_ms()};
+    int64_t now = roved_util_now_ms();
+    int rc = user[0] ? roved_admin_find_user(db, actor, user, now, &u) : 0;
+    reader r = {db, json_array(), now, actor};
     if (rc == 0)
         rc = roved_store_delegation_list(db, user[0] ? u.id : NULL, add_delegation, &r);
     roved_store_read_end(srv->store, db);
@@ -372,14 +380,30 @@ static int list(roved_server *srv, struct mg_connection *c)
     return roved_admin_send_json(c, 200, json_pack("{s:o}", "leaves", r.arr));
 }
 
-static int show(roved_server *srv, struct mg_connection *c, const char *id)
+/* The leave id if the actor reaches it, else ROVE_ENOTFOUND like a missing one. */
+static int get_leave(roved_db *db, const roved_user *actor, const char *id, int64_t now,
+                     roved_delegation *d)
 {
+    int rc = roved_store_delegation_get(db, id, d);
+    if (rc == 0 && !roved_admin_reaches_delegation(db, actor, d, now))
+        rc = ROVE_ENOTFOUND;
+    return rc;
+}
+
+int roved_admin_leave_show(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                           const char *const *arg, int variant)
+{
+    (void)variant;
+    const char *id = arg[0];
+    if (!roved_admin_valid_id(id))
+        return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     roved_delegation d;
-    int rc = roved_store_delegation_get(db, id, &d);
-    json_t *o = rc == 0 ? delegation_json(db, &d, roved_util_now_ms()) : NULL;
+    int64_t now = roved_util_now_ms();
+    int rc = get_leave(db, actor, id, now, &d);
+    json_t *o = rc == 0 ? delegation_json(db, &d, now) : NULL;
     roved_store_read_end(srv->store, db);
     if (rc == ROVE_ENOTFOUND)
         return roved_admin_error(c, rc, "no such leave");
@@ -388,9 +412,12 @@ static int show(roved_server *srv, struct mg_connection *c, const char *id)
     return roved_admin_send_json(c, 200, o);
 }
 
-static int stop(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                const char *id, int revoke)
+int roved_admin_leave_stop(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                           const char *const *arg, int revoke)
 {
+    const char *id = arg[0];
+    if (!roved_admin_valid_id(id))
+        return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
     int64_t now = roved_util_now_ms();
     roved_db *db = NULL;
     if (roved_store_write_begin(srv->store, &db) != 0)
@@ -398,14 +425,11 @@ static int stop(roved_server *srv, struct mg_connection *c, const roved_user *ac
     roved_delegation d;
     roved_user delegator;
     int status = 0;
-    int rc = roved_store_delegation_get(db, id, &d);
+    int rc = get_leave(db, actor, id, now, &d);
     if (rc == 0)
         rc = roved_store_user_by_id(db, d.delegator_id, &delegator);
     if (rc == ROVE_ENOTFOUND)
         status = roved_admin_error(c, rc, "no such leave");
-    else if (rc == 0 && !roved_admin_manages_user(db, actor, &delegator, now))
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers change leaves of the people they manage");
     else if (rc == 0 && (rc = roved_store_delegation_stop(db, id, revoke ? "revoked" : "ended",
                                                           now)) == ROVE_ESTATE) {
         status = roved_admin_error(c, rc, "the leave is over already");
@@ -481,48 +505,26 @@ int roved_admin_digest_json(roved_db *db, const roved_delegation *d, int64_t now
     return 0;
 }
 
-static int show_digest(roved_server *srv, struct mg_connection *c, const char *id)
+int roved_admin_leave_digest(roved_server *srv, struct mg_connection *c,
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
+    const char *id = arg[0];
+    if (!roved_admin_valid_id(id))
+        return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     roved_delegation d;
     json_t *o = NULL;
-    int rc = roved_store_delegation_get(db, id, &d);
+    int64_t now = roved_util_now_ms();
+    int rc = get_leave(db, actor, id, now, &d);
     if (rc == 0)
-        rc = roved_admin_digest_json(db, &d, roved_util_now_ms(), &o);
+        rc = roved_admin_digest_json(db, &d, now, &o);
     roved_store_read_end(srv->store, db);
     if (rc == ROVE_ENOTFOUND)
         return roved_admin_error(c, rc, "no such leave");
     if (rc != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the digest could not be built");
     return roved_admin_send_json(c, 200, o);
-}
-
-int roved_admin_leave_route(roved_server *srv, struct mg_connection *c, const char *method,
-                            const char *path, const roved_user *actor)
-{
-    char id[32];
-    const char *action = NULL;
-    int kind = roved_admin_item_path(path, "leaves", id, sizeof(id), &action);
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (kind == 0)
-        return 0;
-    if (kind < 0)
-        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    if (kind == 1) {
-        if (post)
-            return create_leave(srv, c, actor);
-        return get ? list(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
-    }
-    if (!roved_admin_valid_id(id))
-        return roved_admin_error(c, ROVE_EBADVALUE, "the leave id is not a valid id");
-    if (action == NULL)
-        return get ? show(srv, c, id) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(action, "digest") == 0)
-        return get ? show_digest(srv, c, id) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(action, "end") == 0 || strcmp(action, "revoke") == 0)
-        return post ? stop(srv, c, actor, id, strcmp(action, "revoke") == 0)
-                    : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

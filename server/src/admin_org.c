@@ -19,11 +19,11 @@
 #include "log.h"
 #include "rove/errors.h"
 
-static int import(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                  const char *kind)
+int roved_admin_import(roved_server *srv, struct mg_connection *c, const roved_user *actor,
+                       const char *const *arg, int variant)
 {
-    if (actor->role != ROVE__ROLE_ADMIN)
-        return roved_admin_error(c, ROVE_EFORBIDDEN, "only admins may import");
+    (void)variant;
+    const char *kind = arg[0];
     if (!roved_http_content_type_is(c, "text/csv"))
         return roved_admin_error(c, ROVE_EUNSUPPORTED, "Content-Type must be text/csv");
     const struct mg_request_info *ri = mg_get_request_info(c);
@@ -53,14 +53,4 @@ static int import(roved_server *srv, struct mg_connection *c, const roved_user *
                         json_pack("{s:s,s:s}", "code", rove_error_name(ROVE_EBADVALUE),
                                   "message", "rows were rejected; nothing was imported"));
     return roved_admin_send_json(c, 400, report);
-}
-
-int roved_admin_org_route(roved_server *srv, struct mg_connection *c, const char *method,
-                          const char *path, const roved_user *actor)
-{
-    if (strncmp(path, "import/", 7) != 0)
-        return 0;
-    if (strcmp(method, "POST") != 0)
-        return roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    return import(srv, c, actor, path + 7);
 }

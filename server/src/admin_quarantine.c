@@ -25,8 +25,39 @@
 #include "sync.h"
 #include "util.h"
 
+/* 1 when actor reaches a held change: its record or, for an insert of a
+ * record that does not exist, the account it belongs to. Held changes with
+ * no account are for admins. */
+static int reaches_held(roved_db *db, const roved_user *actor, const char *table,
+                        const char *row_id, const char *op, const char *payload_json,
+                        int64_t now)
+{
+    if (actor->role == ROVE__ROLE_ADMIN)
+        return 1;
+    const rove__table *t = table ? rove__schema_table(table, strlen(table)) : NULL;
+    if (t == NULL || row_id == NULL)
+        return 0;
+    roved_rowinfo info;
+    memset(&info, 0, sizeof(info));
+    int rc = roved_store_row_info(db, t, row_id, &info);
+    if (rc == ROVE_ENOTFOUND && op != NULL && strcmp(op, "insert") == 0) {
+        json_error_t jerr;
+        json_t *cols = json_loads(payload_json ? payload_json : "{}", 0, &jerr);
+        const char *acc = json_string_value(json_object_get(cols, "account_id"));
+        size_t nt;
+        const rove__table *tables = rove__schema_tables(&nt);
+        rc = acc && strlen(acc) == 26 ? roved_store_row_info(db, &tables[0], acc, &info)
+                                      : ROVE_ENOTFOUND;
+        json_decref(cols);
+    }
+    return rc == 0 && roved_admin_manages_record(db, actor, &info, now);
+}
+
 static int add_quarantine_json(int64_t id, const roved_quarantine *q, void *payload)
 {
+    roved_admin_lister *l = payload;
+    if (!reaches_held(l->db, l->actor, q->table, q->row_id, q->op, q->payload_json, l->now))
+        return 0;
     json_error_t err;
     json_t *change = json_loads(q->payload_json ? q->payload_json : "{}", 0, &err);
     json_t *o =
@@ -42,11 +73,14 @@ static int add_quarantine_json(int64_t id, const roved_quarantine *q, void *payl
         json_object_set_new(o, "decided_at", json_integer(q->decided_at));
         json_object_set_new(o, "outcome", q->outcome ? json_string(q->outcome) : json_null());
     }
-    return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+    return json_array_append_new(l->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int list_quarantine(roved_server *srv, struct mg_connection *c, const char *one)
+int roved_admin_quarantine_get(roved_server *srv, struct mg_connection *c,
+                               const roved_user *actor, const char *const *arg, int variant)
 {
+    const char *one = arg[0];
+    (void)variant;
     const struct mg_request_info *ri = mg_get_request_info(c);
     const char *q = ri->query_string;
     char all[8] = "";
@@ -60,9 +94,10 @@ static int list_quarantine(roved_server *srv, struct mg_connection *c, const cha
     int rc = roved_store_read_begin(srv->store, &db);
     if (rc != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    json_t *arr = json_array();
+    roved_admin_lister l = {db, actor, roved_util_now_ms(), json_array()};
+    json_t *arr = l.arr;
     rc = roved_store_quarantine_query(db, id, one == NULL && all[0] != '1', 1000,
-                                      add_quarantine_json, arr);
+                                      add_quarantine_json, &l);
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         json_decref(arr);
@@ -106,9 +141,10 @@ static const char *status_name(int st)
     return st >= 0 && st <= 4 ? names[st] : "unknown";
 }
 
-static int decide(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                  const char *id_s, int apply)
+int roved_admin_quarantine_decide(roved_server *srv, struct mg_connection *c,
+                                  const roved_user *actor, const char *const *arg, int apply)
 {
+    const char *id_s = arg[0];
     int64_t id = roved_admin_number_id(id_s);
     if (id == 0)
         return roved_admin_error(c, ROVE_EBADVALUE, "the quarantine id must be a number");
@@ -138,33 +174,14 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
     int status = 0;
     int rc = roved_store_quarantine_query(db, id, 0, 1, keep_held, &h);
     const rove__table *t = h.found ? rove__schema_table(h.table, strlen(h.table)) : NULL;
-    roved_rowinfo info;
-    memset(&info, 0, sizeof(info));
-    if (rc == 0 && !h.found)
+    /* An entry out of reach answers like one that does not exist. */
+    if (rc == 0 &&
+        (!h.found || !reaches_held(db, actor, h.table, h.row_id, h.op, h.payload_json, now)))
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such quarantine entry");
     else if (rc == 0 && strcmp(h.status, "pending") != 0)
         status = roved_admin_error(c, ROVE_ESTATE, "this entry was decided already");
     else if (rc == 0 && t == NULL)
         status = roved_admin_error(c, ROVE_ESTATE, "the entry's table no longer exists");
-    if (status == 0 && rc == 0) {
-        /* The record, or for an insert the account it belongs to. */
-        rc = roved_store_row_info(db, t, h.row_id, &info);
-        if (rc == ROVE_ENOTFOUND && strcmp(h.op, "insert") == 0) {
-            json_error_t jerr;
-            json_t *cols = json_loads(h.payload_json, 0, &jerr);
-            const char *acc = json_string_value(json_object_get(cols, "account_id"));
-            size_t nt;
-            const rove__table *tables = rove__schema_tables(&nt);
-            rc = acc && strlen(acc) == 26 ? roved_store_row_info(db, &tables[0], acc, &info)
-                                          : ROVE_ENOTFOUND;
-            json_decref(cols);
-        }
-        if (rc == ROVE_ENOTFOUND) /* only admins decide on what has no account */
-            rc = 0;
-    }
-    if (status == 0 && rc == 0 && !roved_admin_manages_record(db, actor, &info, now))
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers may decide only on their territories' records");
     roved_receipt_row r;
     memset(&r, 0, sizeof(r));
     char outcome[300] = "";
@@ -218,24 +235,4 @@ static int decide(roved_server *srv, struct mg_connection *c, const roved_user *
         json_object_set_new(answer, "version", json_integer(r.version));
     }
     return roved_admin_send_json(c, 200, answer);
-}
-
-int roved_admin_quarantine_route(roved_server *srv, struct mg_connection *c, const char *method,
-                                 const char *path, const roved_user *actor)
-{
-    char id[32];
-    const char *action = NULL;
-    int kind = roved_admin_item_path(path, "quarantine", id, sizeof(id), &action);
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (kind == 0)
-        return 0;
-    if (kind < 0)
-        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    if (kind == 1 || action == NULL)
-        return get ? list_quarantine(srv, c, kind == 1 ? NULL : id)
-                   : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(action, "apply") == 0 || strcmp(action, "discard") == 0)
-        return post ? decide(srv, c, actor, id, strcmp(action, "apply") == 0)
-                    : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

@@ -24,25 +24,6 @@
 #include "scope.h"
 #include "util.h"
 
-/* Splits path into at most 5 '/'-separated parts (copied into buf). */
-static int split(const char *path, char *buf, size_t size, const char *parts[5])
-{
-    if (strlen(path) >= size)
-        return 0;
-    strcpy(buf, path);
-    int n = 0;
-    for (char *p = buf; n < 5;) {
-        parts[n++] = p;
-        char *slash = strchr(p, '/');
-        if (slash == NULL)
-            return n;
-        *slash = '\0';
-        p = slash + 1;
-    }
-    return 6; /* too many parts */
-}
-
-/* Optional integer member: 0 when absent; -1 when present but not an integer. */
 static int opt_ms(json_t *j, const char *key, int64_t *out)
 {
     json_t *v = json_object_get(j, key);
@@ -54,18 +35,13 @@ static int opt_ms(json_t *j, const char *key, int64_t *out)
     return 0;
 }
 
-static int can_manage(roved_db *db, const roved_user *actor, const char *territory_id,
-                      int64_t now)
-{
-    return actor->role == ROVE__ROLE_ADMIN ||
-           roved_store_territory_manages(db, territory_id, actor->id, now);
-}
-
 /* ---- accounts/<id>/assign ---------------------------------------------- */
 
-static int assign_account(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                          const char *account_id)
+int roved_admin_account_assign(roved_server *srv, struct mg_connection *c,
+                               const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
+    const char *account_id = arg[0];
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -106,16 +82,15 @@ static int assign_account(roved_server *srv, struct mg_connection *c, const rove
     memset(&info, 0, sizeof(info));
     memset(&target, 0, sizeof(target));
     int status = 0;
+    /* What is out of reach answers like what does not exist. */
     rc = roved_store_row_info(db, account, account_id, &info);
-    if (rc == ROVE_ENOTFOUND || (rc == 0 && info.deleted)) {
+    if (rc == ROVE_ENOTFOUND ||
+        (rc == 0 && (info.deleted || !roved_admin_manages_record(db, actor, &info, now)))) {
         status = roved_admin_error(c, ROVE_ENOTFOUND, "no such account");
     } else if (rc != 0) {
         status = roved_admin_error(c, ROVE_ESTORE, "the account could not be read");
-    } else if (!can_manage(db, actor, info.territory_id, now) ||
-               (territory != NULL && !can_manage(db, actor, territory, now))) {
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers may move accounts only within their territories");
-    } else if (owner != NULL && (rc = roved_store_user_by_name(db, owner, &target)) != 0) {
+    } else if (owner != NULL &&
+               (rc = roved_admin_find_user(db, actor, owner, now, &target)) != 0) {
         status = rc == ROVE_ENOTFOUND ? roved_admin_error(c, ROVE_ENOTFOUND, "no such user")
                                       : roved_admin_error(c, ROVE_ESTORE, "store error");
     } else if (owner != NULL &&
@@ -123,10 +98,12 @@ static int assign_account(roved_server *srv, struct mg_connection *c, const rove
                 (target.role != ROVE__ROLE_REP && target.role != ROVE__ROLE_MANAGER))) {
         status = roved_admin_error(c, ROVE_EBADVALUE,
                                    "the new owner must be an active rep or manager");
-    } else if (territory != NULL && (rc = roved_store_territory_exists(db, territory)) != 0) {
-        status = rc == ROVE_ENOTFOUND
-                     ? roved_admin_error(c, ROVE_ENOTFOUND, "no such territory")
-                     : roved_admin_error(c, ROVE_ESTORE, "store error");
+    } else if (territory != NULL &&
+               ((rc = roved_store_territory_exists(db, territory)) == ROVE_ENOTFOUND ||
+                (rc == 0 && !roved_admin_reaches_territory(db, actor, territory, now)))) {
+        status = roved_admin_error(c, ROVE_ENOTFOUND, "no such territory");
+    } else if (territory != NULL && rc != 0) {
+        status = roved_admin_error(c, ROVE_ESTORE, "store error");
     }
     if (status != 0) {
         roved_store_write_rollback(srv->store, db);
@@ -203,8 +180,11 @@ static int add_member_json(const roved_member *m, void *payload)
     return json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int list_members(roved_server *srv, struct mg_connection *c, const char *territory)
+int roved_admin_members_list(roved_server *srv, struct mg_connection *c,
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
+    const char *territory = arg[0];
     if (!roved_admin_valid_id(territory))
         return roved_admin_error(c, ROVE_EBADVALUE, "the territory id is not a valid id");
     roved_db *db = NULL;
@@ -213,6 +193,8 @@ static int list_members(roved_server *srv, struct mg_connection *c, const char *
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     json_t *arr = json_array();
     rc = roved_store_territory_exists(db, territory);
+    if (rc == 0 && !roved_admin_reaches_territory(db, actor, territory, roved_util_now_ms()))
+        rc = ROVE_ENOTFOUND;
     if (rc == 0)
         rc = roved_store_member_list(db, territory, add_member_json, arr);
     roved_store_read_end(srv->store, db);
@@ -226,9 +208,10 @@ static int list_members(roved_server *srv, struct mg_connection *c, const char *
 }
 
 /* Adds a membership (add = 1) or ends the user's memberships (add = 0). */
-static int change_member(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                         const char *territory, const char *username, int add)
+int roved_admin_member_change(roved_server *srv, struct mg_connection *c,
+                              const roved_user *actor, const char *const *arg, int add)
 {
+    const char *territory = arg[0], *username = add ? NULL : arg[1];
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -267,13 +250,15 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
     roved_user u;
     memset(&u, 0, sizeof(u));
     int status = 0, changed = 0;
+    /* What is out of reach answers like what does not exist: the territory,
+     * and a new member (the member of one's territory may always be ended). */
     rc = roved_store_territory_exists(db, territory);
-    if (rc == ROVE_ENOTFOUND)
-        status = roved_admin_error(c, rc, "no such territory");
-    else if (rc == 0 && !can_manage(db, actor, territory, now))
-        status = roved_admin_error(c, ROVE_EFORBIDDEN,
-                                   "managers may change only their territories' members");
-    else if (rc == 0 && (rc = roved_store_user_by_name(db, username, &u)) == ROVE_ENOTFOUND)
+    if (rc == ROVE_ENOTFOUND ||
+        (rc == 0 && !roved_admin_reaches_territory(db, actor, territory, now)))
+        status = roved_admin_error(c, ROVE_ENOTFOUND, "no such territory");
+    else if (rc == 0 &&
+             (rc = add ? roved_admin_find_user(db, actor, username, now, &u)
+                       : roved_store_user_by_name(db, username, &u)) == ROVE_ENOTFOUND)
         status = roved_admin_error(c, rc, "no such user");
     else if (rc == 0 && add && u.status != ROVED_USER_ACTIVE)
         status = roved_admin_error(c, ROVE_EBADVALUE, "the user is not active");
@@ -335,28 +320,4 @@ static int change_member(roved_server *srv, struct mg_connection *c, const roved
     }
     json_decref(j); /* role points into it */
     return roved_admin_send_json(c, add ? 201 : 200, answer);
-}
-
-int roved_admin_scope_route(roved_server *srv, struct mg_connection *c, const char *method,
-                            const char *path, const roved_user *actor)
-{
-    char buf[256];
-    const char *p[5] = {NULL};
-    int n = split(path, buf, sizeof(buf), p);
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (n == 3 && strcmp(p[0], "accounts") == 0 && strcmp(p[2], "assign") == 0)
-        return post ? assign_account(srv, c, actor, p[1])
-                    : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    if (n == 3 && strcmp(p[0], "territories") == 0 && strcmp(p[2], "members") == 0) {
-        if (get)
-            return list_members(srv, c, p[1]);
-        if (post)
-            return change_member(srv, c, actor, p[1], NULL, 1);
-        return roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
-    }
-    if (n == 5 && strcmp(p[0], "territories") == 0 && strcmp(p[2], "members") == 0 &&
-        strcmp(p[4], "end") == 0)
-        return post ? change_member(srv, c, actor, p[1], p[3], 0)
-                    : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    return 0;
 }

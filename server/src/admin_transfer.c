@@ -121,9 +121,11 @@ static int plan_account(const char *account_id, void *payload)
     rove__buf_free(&buf);
     if (rc != 0)
         return rc;
-    if (p->actor->role != ROVE__ROLE_ADMIN &&
-        !roved_store_territory_manages(p->db, info.territory_id, p->actor->id, p->now)) {
-        p->forbidden++;
+    if (!roved_admin_manages_record(p->db, p->actor, &info, p->now)) {
+        /* A leaver's account out of reach stops the plan; any other account
+         * out of reach is, to a realignment, like one that does not exist. */
+        if (p->leaver_id != NULL)
+            p->forbidden++;
         return 0;
     }
     for (size_t i = 0; i < p->nlines; i++) {
@@ -141,8 +143,8 @@ static int plan_account(const char *account_id, void *payload)
 }
 
 /* Reads and checks one line of the plan. Returns NULL or a message. */
-static const char *parse_line(roved_db *db, json_t *jl, line *l, const char *leaver_id,
-                              int64_t now)
+static const char *parse_line(roved_db *db, const roved_user *actor, json_t *jl, line *l,
+                              const char *leaver_id, int64_t now)
 {
     memset(l, 0, sizeof(*l));
     if (!json_is_object(jl))
@@ -156,7 +158,8 @@ static const char *parse_line(roved_db *db, json_t *jl, line *l, const char *lea
         return "each line selects by territory and/or tier, by an account list, or all";
     if (terr != NULL &&
         (!json_is_string(terr) ||
-         roved_store_territory_find(db, json_string_value(terr), l->territory) != 0))
+         roved_store_territory_find(db, json_string_value(terr), l->territory) != 0 ||
+         !roved_admin_reaches_territory(db, actor, l->territory, now)))
         return "a line's territory is not a known territory id or name";
     if (tier != NULL) {
         const rove__table *acc = rove__schema_table("account", 7);
@@ -184,7 +187,8 @@ static const char *parse_line(roved_db *db, json_t *jl, line *l, const char *lea
     }
     if (tt != NULL &&
         (!json_is_string(tt) ||
-         roved_store_territory_find(db, json_string_value(tt), l->to_territory) != 0))
+         roved_store_territory_find(db, json_string_value(tt), l->to_territory) != 0 ||
+         !roved_admin_reaches_territory(db, actor, l->to_territory, now)))
         return "a line's to_territory is not a known territory";
     if (!json_is_array(to) || json_array_size(to) == 0 || json_array_size(to) > MAX_TARGETS)
         return "each line needs \"to\": a list of 1 to 32 user names";
@@ -193,7 +197,8 @@ static const char *parse_line(roved_db *db, json_t *jl, line *l, const char *lea
     json_array_foreach(to, i, v)
     {
         roved_user u;
-        if (!json_is_string(v) || roved_store_user_by_name(db, json_string_value(v), &u) != 0)
+        if (!json_is_string(v) ||
+            roved_admin_find_user(db, actor, json_string_value(v), now, &u) != 0)
             return "a line's target is not a known user";
         if (u.status != ROVED_USER_ACTIVE ||
             (u.role != ROVE__ROLE_REP && u.role != ROVE__ROLE_MANAGER))
@@ -221,12 +226,14 @@ static const char *parse_line(roved_db *db, json_t *jl, line *l, const char *lea
         return "mode must be single, round_robin or balanced";
     if (l->mode == 0 && l->nto != 1)
         return "mode single takes exactly one target";
-    (void)now;
     return NULL;
 }
 
-static int create_plan(roved_server *srv, struct mg_connection *c, const roved_user *actor)
+int roved_admin_transfer_plan(roved_server *srv, struct mg_connection *c,
+                              const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
+    (void)arg;
     int code = 0;
     const char *msg = NULL;
     json_t *j = roved_admin_read_json(c, &code, &msg);
@@ -264,7 +271,7 @@ static int create_plan(roved_server *srv, struct mg_connection *c, const roved_u
     char open_id[27];
     int open = 0;
     if (leaver_name != NULL) {
-        rc = roved_store_user_by_name(db, leaver_name, &leaver);
+        rc = roved_admin_find_user(db, actor, leaver_name, now, &leaver);
         if (rc == ROVE_ENOTFOUND)
             status = roved_admin_error(c, ROVE_ENOTFOUND, "no such user (leaver)");
         else if (rc == 0 && leaver.status == ROVED_USER_DEACTIVATED)
@@ -282,8 +289,8 @@ static int create_plan(roved_server *srv, struct mg_connection *c, const roved_u
         rc = ROVE_ENOMEM;
     size_t nlines = 0;
     for (size_t i = 0; status == 0 && rc == 0 && i < json_array_size(lines); i++) {
-        bad = parse_line(db, json_array_get(lines, i), &ls[i], leaver.id[0] ? leaver.id : NULL,
-                         now);
+        bad = parse_line(db, actor, json_array_get(lines, i), &ls[i],
+                         leaver.id[0] ? leaver.id : NULL, now);
         if (bad != NULL)
             status = roved_admin_error(c, ROVE_EBADVALUE, bad);
         nlines++;
@@ -351,6 +358,20 @@ static int create_plan(roved_server *srv, struct mg_connection *c, const roved_u
 
 /* ---- progress and preview -------------------------------------------------- */
 
+/* The transfer if the actor reaches it, else ROVE_ENOTFOUND like a missing
+ * one; t->plan_json is malloc'd on success. */
+static int get_transfer(roved_db *db, const roved_user *actor, const char *id,
+                        roved_transfer *t)
+{
+    int rc = roved_store_transfer_get(db, id, t);
+    if (rc == 0 && !roved_admin_reaches_transfer(db, actor, t, roved_util_now_ms())) {
+        free(t->plan_json);
+        t->plan_json = NULL;
+        rc = ROVE_ENOTFOUND;
+    }
+    return rc;
+}
+
 typedef struct target_sum {
     char user_id[27];
     int64_t accounts, done, contacts, open_visits, closed_visits, open_tasks;
@@ -413,8 +434,10 @@ static json_t *transfer_json(const roved_transfer *t)
     return o;
 }
 
-static int show(roved_server *srv, struct mg_connection *c, const char *id, int preview)
+int roved_admin_transfer_show(roved_server *srv, struct mg_connection *c,
+                              const roved_user *actor, const char *const *arg, int preview)
 {
+    const char *id = arg[0];
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the transfer id is not a valid id");
     roved_db *db = NULL;
@@ -422,7 +445,7 @@ static int show(roved_server *srv, struct mg_connection *c, const char *id, int 
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
     roved_transfer t;
     summary *s = calloc(1, sizeof(*s));
-    int rc = s ? roved_store_transfer_get(db, id, &t) : ROVE_ENOMEM;
+    int rc = s ? get_transfer(db, actor, id, &t) : ROVE_ENOMEM;
     if (rc == 0) {
         s->db = db;
         s->preview = preview;
@@ -482,23 +505,26 @@ static int show(roved_server *srv, struct mg_connection *c, const char *id, int 
     return roved_admin_send_json(c, 200, o);
 }
 
-typedef struct lister {
-    json_t *arr;
-} lister;
-
 static int add_transfer(const roved_transfer *t, void *payload)
 {
+    roved_admin_lister *l = payload;
+    if (!roved_admin_reaches_transfer(l->db, l->actor, t, l->now))
+        return 0;
     json_t *o = transfer_json(t);
-    return o && json_array_append_new(payload, o) == 0 ? 0 : ROVE_ENOMEM;
+    return o && json_array_append_new(l->arr, o) == 0 ? 0 : ROVE_ENOMEM;
 }
 
-static int list(roved_server *srv, struct mg_connection *c)
+int roved_admin_transfers_list(roved_server *srv, struct mg_connection *c,
+                               const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
+    (void)arg;
     roved_db *db = NULL;
     if (roved_store_read_begin(srv->store, &db) != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    json_t *arr = json_array();
-    int rc = roved_store_transfer_list(db, add_transfer, arr);
+    roved_admin_lister l = {db, actor, roved_util_now_ms(), json_array()};
+    json_t *arr = l.arr;
+    int rc = roved_store_transfer_list(db, add_transfer, &l);
     roved_store_read_end(srv->store, db);
     if (rc != 0) {
         json_decref(arr);
@@ -604,9 +630,11 @@ static int count_item(const roved_transfer_item *it, void *payload)
     return 0;
 }
 
-static int run_transfer(roved_server *srv, struct mg_connection *c, const roved_user *actor,
-                        const char *id)
+int roved_admin_transfer_run(roved_server *srv, struct mg_connection *c,
+                             const roved_user *actor, const char *const *arg, int variant)
 {
+    (void)variant;
+    const char *id = arg[0];
     if (!roved_admin_valid_id(id))
         return roved_admin_error(c, ROVE_EBADVALUE, "the transfer id is not a valid id");
     int code = 0;
@@ -637,7 +665,7 @@ static int run_transfer(roved_server *srv, struct mg_connection *c, const roved_
     int rc = roved_store_read_begin(srv->store, &db);
     if (rc != 0)
         return roved_admin_error(c, ROVE_ESTORE, "the store is unavailable");
-    rc = roved_store_transfer_get(db, id, &t);
+    rc = get_transfer(db, actor, id, &t);
     roved_store_read_end(srv->store, db);
     if (rc == ROVE_ENOTFOUND)
         return roved_admin_error(c, rc, "no such transfer");
@@ -742,30 +770,4 @@ static int run_transfer(roved_server *srv, struct mg_connection *c, const roved_
                   (json_int_t)r.st.visits, "visits_to_replan", (json_int_t)r.st.replans,
                   "tasks", (json_int_t)r.st.tasks, "tasks_queued", (json_int_t)r.st.queued);
     return roved_admin_send_json(c, 200, answer);
-}
-
-int roved_admin_transfer_route(roved_server *srv, struct mg_connection *c, const char *method,
-                               const char *path, const roved_user *actor)
-{
-    char id[32];
-    const char *action = NULL;
-    int kind = roved_admin_item_path(path, "transfers", id, sizeof(id), &action);
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-    if (kind == 0)
-        return 0;
-    if (kind < 0)
-        return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
-    if (kind == 1) {
-        if (post)
-            return create_plan(srv, c, actor);
-        return get ? list(srv, c) : roved_admin_error(c, ROVE_EMETHOD, "use GET or POST");
-    }
-    if (action == NULL)
-        return get ? show(srv, c, id, 0) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(action, "preview") == 0)
-        return get ? show(srv, c, id, 1) : roved_admin_error(c, ROVE_EMETHOD, "use GET");
-    if (strcmp(action, "run") == 0)
-        return post ? run_transfer(srv, c, actor, id)
-                    : roved_admin_error(c, ROVE_EMETHOD, "use POST");
-    return roved_admin_error(c, ROVE_ENOTFOUND, "no such endpoint");
 }

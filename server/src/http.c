@@ -23,6 +23,7 @@
 #include "log.h"
 #include "login.h"
 #include "proto.h"
+#include "routes.h"
 #include "rove/errors.h"
 #include "rove/version.h"
 #include "scope.h"
@@ -47,6 +48,15 @@ void roved_http_send(struct mg_connection *c, int status, const char *content_ty
 }
 
 void roved_http_error(struct mg_connection *c, int code, const char *message)
+{
+    /* A device route or /healthz: the admin routes name their own methods. */
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const char *uri = ri && ri->local_uri ? ri->local_uri : "";
+    roved_http_error_allow(c, code, message, strcmp(uri, "/healthz") == 0 ? "GET, HEAD" : "POST");
+}
+
+void roved_http_error_allow(struct mg_connection *c, int code, const char *message,
+                            const char *allow)
 {
     if (message == NULL || message[0] == '\0')
         message = rove_strerror(code);
@@ -74,18 +84,8 @@ void roved_http_error(struct mg_connection *c, int code, const char *message)
     mg_response_header_add(c, "Cache-Control", "no-store", -1);
     mg_response_header_add(c, "X-Rove-Error", rove_error_name(code), -1);
     mg_response_header_add(c, "X-Rove-Error-Message", safe, -1);
-    if (status == 405) {
-        const struct mg_request_info *ri = mg_get_request_info(c);
-        const char *uri = ri && ri->local_uri ? ri->local_uri : "";
-        const char *allow = "POST";
-        if (strcmp(uri, "/healthz") == 0)
-            allow = "GET, HEAD";
-        else if (strcmp(uri, "/v1/admin/users") == 0)
-            allow = "GET, POST";
-        else if (strcmp(uri, "/v1/admin/devices") == 0 || strcmp(uri, "/v1/admin/stats") == 0)
-            allow = "GET";
+    if (status == 405)
         mg_response_header_add(c, "Allow", allow, -1);
-    }
     mg_response_header_send(c);
     mg_write(c, payload, strlen(payload));
     free(text);
@@ -565,14 +565,14 @@ static int route(struct mg_connection *c, void *cbdata)
         }
         return handle_healthz(c, strcmp(method, "HEAD") == 0);
     }
-    /* The device endpoints: POST only, CBOR bodies (docs/protocol.md). */
+    /* The device endpoints (routes.h): POST only, CBOR bodies (docs/protocol.md). */
     static const struct {
         const char *uri;
         int (*handle)(roved_server *, struct mg_connection *);
     } device_endpoints[] = {
-        {"/v1/login", handle_login},     {"/v1/sync", handle_sync},
-        {"/v1/leases", handle_leases},   {"/v1/digest", handle_digest},
-        {"/v1/history", handle_history}, {"/v1/wiped", handle_wiped},
+#define ROVED_DEVICE_ROW(path, handler, who) {path, handler},
+        ROVED_DEVICE_ROUTES(ROVED_DEVICE_ROW)
+#undef ROVED_DEVICE_ROW
     };
     for (size_t i = 0; i < sizeof(device_endpoints) / sizeof(device_endpoints[0]); i++) {
         if (strcmp(uri, device_endpoints[i].uri) != 0)

@@ -28,6 +28,9 @@ void roved_http_send(struct mg_connection *c, int status, const char *content_ty
 /* Sends an error: status from the code table, X-Rove-Error headers and the
  * JSON body {"error":{"code","message"}}. message may be NULL. */
 void roved_http_error(struct mg_connection *c, int code, const char *message);
+/* The same, naming the allowed methods of a 405 answer (e.g. "GET, POST"). */
+void roved_http_error_allow(struct mg_connection *c, int code, const char *message,
+                            const char *allow);
 /* Reads the request body (at most max bytes). ROVE_ETOOBIG when larger. */
 int roved_http_read_body(struct mg_connection *c, rove__buf *out, size_t max);
 /* The request header value, or NULL. */

@@ -22,51 +22,52 @@
     X("/v1/wiped", handle_wiped, REVOKED)
 
 /*
- * Admin routes under /v1/admin/: X(method, pattern, who, handler). A pattern
- * segment ":name" matches one path segment, handed to the handler in order.
+ * Admin routes under /v1/admin/: X(method, pattern, who, handler, variant). A
+ * pattern segment ":name" matches one path segment, handed to the handler in
+ * order; variant tells a handler that serves several routes which one it is.
  * who: ANYONE (login), MANAGER (an active manager or admin session; the
  * handler limits the answer to what the manager reaches, and answers an
  * object out of reach exactly like one that does not exist), ADMIN (an admin
  * session; a manager gets 403 forbidden whatever the ids).
  */
 #define ROVED_ADMIN_ROUTES(X)                                                                  \
-    X(POST, "login", ANYONE, roved_admin_login)                                                \
-    X(GET, "users", MANAGER, roved_admin_users_list)                                           \
-    X(POST, "users", ADMIN, roved_admin_users_create)                                          \
-    X(POST, "users/:username/status", ADMIN, roved_admin_user_status)                          \
-    X(POST, "users/:username/absences", MANAGER, roved_admin_absence_add)                      \
-    X(GET, "absences", MANAGER, roved_admin_absences_list)                                     \
-    X(GET, "devices", MANAGER, roved_admin_devices_list)                                       \
-    X(POST, "devices/:id/revoke", ADMIN, roved_admin_device_revoke)                            \
-    X(GET, "stats", ADMIN, roved_admin_stats)                                                  \
-    X(GET, "audit", MANAGER, roved_admin_audit_list)                                           \
-    X(POST, "import/:kind", ADMIN, roved_admin_import)                                         \
-    X(POST, "accounts/:id/assign", MANAGER, roved_admin_account_assign)                        \
-    X(POST, "accounts/:id/stage", MANAGER, roved_admin_account_stage)                          \
-    X(POST, "accounts/:id/tier", MANAGER, roved_admin_account_tier)                            \
-    X(GET, "territories/:id/members", MANAGER, roved_admin_members_list)                       \
-    X(POST, "territories/:id/members", MANAGER, roved_admin_member_add)                        \
-    X(POST, "territories/:id/members/:username/end", MANAGER, roved_admin_member_end)          \
-    X(GET, "tasks/queue", MANAGER, roved_admin_task_queue)                                     \
-    X(POST, "tasks/:id/assign", MANAGER, roved_admin_task_assign)                              \
-    X(GET, "conflicts", MANAGER, roved_admin_conflicts_list)                                   \
-    X(GET, "conflicts/:id", MANAGER, roved_admin_conflict_show)                                \
-    X(POST, "conflicts/:id/restore", MANAGER, roved_admin_conflict_restore)                    \
-    X(POST, "conflicts/:id/dismiss", MANAGER, roved_admin_conflict_dismiss)                    \
-    X(GET, "quarantine", MANAGER, roved_admin_quarantine_list)                                 \
-    X(GET, "quarantine/:id", MANAGER, roved_admin_quarantine_show)                             \
-    X(POST, "quarantine/:id/apply", MANAGER, roved_admin_quarantine_apply)                     \
-    X(POST, "quarantine/:id/discard", MANAGER, roved_admin_quarantine_discard)                 \
-    X(GET, "transfers", MANAGER, roved_admin_transfers_list)                                   \
-    X(POST, "transfers", MANAGER, roved_admin_transfer_plan)                                   \
-    X(GET, "transfers/:id", MANAGER, roved_admin_transfer_show)                                \
-    X(GET, "transfers/:id/preview", MANAGER, roved_admin_transfer_preview)                     \
-    X(POST, "transfers/:id/run", MANAGER, roved_admin_transfer_run)                            \
-    X(GET, "leaves", MANAGER, roved_admin_leaves_list)                                         \
-    X(POST, "leaves", MANAGER, roved_admin_leave_create)                                       \
-    X(GET, "leaves/:id", MANAGER, roved_admin_leave_show)                                      \
-    X(GET, "leaves/:id/digest", MANAGER, roved_admin_leave_digest)                             \
-    X(POST, "leaves/:id/end", MANAGER, roved_admin_leave_end)                                  \
-    X(POST, "leaves/:id/revoke", MANAGER, roved_admin_leave_revoke)
+    X(POST, "login", ANYONE, roved_admin_login, 0)                                             \
+    X(GET, "users", MANAGER, roved_admin_people_list, 1)                                       \
+    X(POST, "users", ADMIN, roved_admin_users_create, 0)                                       \
+    X(POST, "users/:username/status", ADMIN, roved_admin_set_status, 0)                        \
+    X(POST, "users/:username/absences", MANAGER, roved_admin_absence_add, 0)                   \
+    X(GET, "absences", MANAGER, roved_admin_domain_list, 0)                                    \
+    X(GET, "devices", MANAGER, roved_admin_people_list, 0)                                     \
+    X(POST, "devices/:id/revoke", ADMIN, roved_admin_set_status, 1)                            \
+    X(GET, "stats", ADMIN, roved_admin_stats, 0)                                               \
+    X(GET, "audit", MANAGER, roved_admin_audit_list, 0)                                        \
+    X(POST, "import/:kind", ADMIN, roved_admin_import, 0)                                      \
+    X(POST, "accounts/:id/assign", MANAGER, roved_admin_account_assign, 0)                     \
+    X(POST, "accounts/:id/stage", MANAGER, roved_admin_account_change, 1)                      \
+    X(POST, "accounts/:id/tier", MANAGER, roved_admin_account_change, 0)                       \
+    X(GET, "territories/:id/members", MANAGER, roved_admin_members_list, 0)                    \
+    X(POST, "territories/:id/members", MANAGER, roved_admin_member_change, 1)                  \
+    X(POST, "territories/:id/members/:username/end", MANAGER, roved_admin_member_change, 0)    \
+    X(GET, "tasks/queue", MANAGER, roved_admin_domain_list, 1)                                 \
+    X(POST, "tasks/:id/assign", MANAGER, roved_admin_task_assign, 0)                           \
+    X(GET, "conflicts", MANAGER, roved_admin_conflicts_get, 0)                                 \
+    X(GET, "conflicts/:id", MANAGER, roved_admin_conflicts_get, 0)                             \
+    X(POST, "conflicts/:id/restore", MANAGER, roved_admin_conflict_decide, 1)                  \
+    X(POST, "conflicts/:id/dismiss", MANAGER, roved_admin_conflict_decide, 0)                  \
+    X(GET, "quarantine", MANAGER, roved_admin_quarantine_get, 0)                               \
+    X(GET, "quarantine/:id", MANAGER, roved_admin_quarantine_get, 0)                           \
+    X(POST, "quarantine/:id/apply", MANAGER, roved_admin_quarantine_decide, 1)                 \
+    X(POST, "quarantine/:id/discard", MANAGER, roved_admin_quarantine_decide, 0)               \
+    X(GET, "transfers", MANAGER, roved_admin_transfers_list, 0)                                \
+    X(POST, "transfers", MANAGER, roved_admin_transfer_plan, 0)                                \
+    X(GET, "transfers/:id", MANAGER, roved_admin_transfer_show, 0)                             \
+    X(GET, "transfers/:id/preview", MANAGER, roved_admin_transfer_show, 1)                     \
+    X(POST, "transfers/:id/run", MANAGER, roved_admin_transfer_run, 0)                         \
+    X(GET, "leaves", MANAGER, roved_admin_leaves_list, 0)                                      \
+    X(POST, "leaves", MANAGER, roved_admin_leave_create, 0)                                    \
+    X(GET, "leaves/:id", MANAGER, roved_admin_leave_show, 0)                                   \
+    X(GET, "leaves/:id/digest", MANAGER, roved_admin_leave_digest, 0)                          \
+    X(POST, "leaves/:id/end", MANAGER, roved_admin_leave_stop, 0)                              \
+    X(POST, "leaves/:id/revoke", MANAGER, roved_admin_leave_stop, 1)
 
 #endif
