@@ -33,11 +33,11 @@ typedef struct route_def {
     const char *method, *pattern, *who;
 } route_def;
 
-#define AUTHZ_ADMIN_ROUTE(method, pattern, who, handler) {#method, pattern, #who},
+#define AUTHZ_ADMIN_ROUTE(method, pattern, who, ...) {#method, pattern, #who},
 static const route_def admin_routes[] = {ROVED_ADMIN_ROUTES(AUTHZ_ADMIN_ROUTE)};
 #undef AUTHZ_ADMIN_ROUTE
 
-#define AUTHZ_DEVICE_ROUTE(path, handler, who) {"POST", path, #who},
+#define AUTHZ_DEVICE_ROUTE(path, handler, who, ...) {"POST", path, #who},
 static const route_def device_routes[] = {ROVED_DEVICE_ROUTES(AUTHZ_DEVICE_ROUTE)};
 #undef AUTHZ_DEVICE_ROUTE
 
