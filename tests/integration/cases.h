@@ -33,7 +33,8 @@
     TH_CASES_ORG(X)                                                                            \
     TH_CASES_SDK(X)                                                                            \
     TH_CASES_TRANSFER(X)                                                                       \
-    TH_CASES_LOGIN(X)
+    TH_CASES_LOGIN(X)                                                                          \
+    TH_CASES_AUTHZ(X)
 
 /* Scope and eviction (scope_test.c). */
 #define TH_CASES_SCOPE(X)                                                                      \
@@ -74,6 +75,13 @@
     X(device_token_lifetime)                                                                   \
     X(device_token_admin)                                                                      \
     X(rovectl_https_only)
+
+/* The authorization suite: every route x every role (authz_test.c). */
+// clang-format off
+#define TH_CASES_AUTHZ(X)                                                                      \
+    X(authz_admin)                                                                             \
+    X(authz_device)
+// clang-format on
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);
 TH_CASES(TH_CASE_DECL)

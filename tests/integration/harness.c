@@ -1252,3 +1252,13 @@ int th_set_text(rove_client *c, const char *table, const char *id, const char *c
     rove_record_free(r);
     return rc;
 }
+
+sqlite3 *th_server_db(const th_server *s)
+{
+    char dbpath[700];
+    snprintf(dbpath, sizeof(dbpath), "%s/rove.db", s->dir);
+    sqlite3 *sdb = NULL;
+    TH_ASSERT(sqlite3_open_v2(dbpath, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(sdb, 5000);
+    return sdb;
+}

@@ -293,4 +293,8 @@ void th_sync_ok(rove_client *c, rove_sync_report *rep, const char *what);
 int th_set_text(rove_client *c, const char *table, const char *id, const char *col,
                 const char *value);
 
+/* A read-only connection to the server's store file (caller closes it with
+ * sqlite3_close); use th_db_int/th_db_text/th_db_dump on it. */
+sqlite3 *th_server_db(const th_server *s);
+
 #endif
