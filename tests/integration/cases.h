@@ -32,7 +32,8 @@
     TH_CASES_DOMAIN(X)                                                                         \
     TH_CASES_ORG(X)                                                                            \
     TH_CASES_SDK(X)                                                                            \
-    TH_CASES_TRANSFER(X)
+    TH_CASES_TRANSFER(X)                                                                       \
+    TH_CASES_PUSHAUTHZ(X)
 
 /* Scope and eviction (scope_test.c). */
 #define TH_CASES_SCOPE(X)                                                                      \
@@ -65,6 +66,14 @@
 
 /* SDK field-app helpers (sdk_test.c). */
 #define TH_CASES_SDK(X)
+
+/* What a push may write, per role (push_authz_test.c). */
+// clang-format off
+#define TH_CASES_PUSHAUTHZ(X)                                                                  \
+    X(push_authz_technician)                                                                   \
+    X(push_authz_held)                                                                         \
+    X(push_authz_server_owned)
+// clang-format on
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);
 TH_CASES(TH_CASE_DECL)
