@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cases.h"
 #include "harness.h"
@@ -641,6 +642,74 @@ void test_integration__push_authz_server_owned(void)
     assert_same_dump(before, after, "rita's refused push");
     free(before);
     free(after);
+
+    /* The delegated path: raj covers rita's account during her leave; the
+     * same refusals hold for him, and nothing changes. */
+    char json[512];
+    int64_t from = th_now_ms() + 1500;
+    snprintf(json, sizeof(json),
+             "{\"user\":\"rita\",\"from\":%lld,\"to\":%lld,\"reason\":\"holiday\","
+             "\"delegates\":[{\"user\":\"raj\",\"scope\":\"accounts\",\"accounts\":[\"%s\"],"
+             "\"actions\":[\"visits\",\"accounts\",\"tasks\"]}]}",
+             (long long)from, (long long)(from + 3600000), acc);
+    TH_ASSERT_EQ(th_admin_post(s, admin, "/v1/admin/leaves", json, code, sizeof(code)), 201);
+    while (th_now_ms() < from + 500)
+        usleep(100 * 1000);
+    th_login raj;
+    TH_ASSERT_EQ(th_login_raw(s, "raj", "raj-demo", &raj), 200);
+    snap = th_snapshot_new();
+    int64_t raj_cursor = th_snapshot_pull(s, raj.token, snap);
+    TH_ASSERT_EQ(th_db_int(snap, "SELECT count(*) FROM account WHERE id = ?1", acc, NULL), 1);
+    sqlite3_close(snap);
+    const probe deleg[] = {
+        {"delegate: delete stage history",
+         "stage_change",
+         ROVE__OP_DELETE,
+         hist,
+         v_hist,
+         {{0}},
+         0,
+         "forbidden"},
+        {"delegate: account.tier",
+         "account",
+         ROVE__OP_UPDATE,
+         acc,
+         v_acc,
+         {{"tier", th_text("VIP")}},
+         1,
+         "server_owned"},
+        {"delegate: task.sla_resolve_due",
+         "service_task",
+         ROVE__OP_UPDATE,
+         task,
+         v_task,
+         {{"sla_resolve_due", th_int(1)}},
+         1,
+         "server_owned"},
+    };
+    before = server_dump(s);
+    push_refused(s, raj.token, raj_cursor, deleg, sizeof(deleg) / sizeof(deleg[0]), &res);
+    th_sync_result_free(&res);
+    after = server_dump(s);
+    assert_same_dump(before, after, "raj's refused delegated push");
+    free(before);
+    free(after);
+    /* ...while the delegation itself works: his phone number edit is applied
+     * on rita's behalf. */
+    char dch[ROVE_ID_SIZE];
+    th_new_id(dch);
+    rove__buf db = ROVE__BUF_INIT;
+    th_w_request(&db, 1, raj_cursor, 1, 1);
+    th_col phone[] = {{"phone", th_text("+31 20 555 0100")}};
+    th_w_change(&db, dch, "account", ROVE__OP_UPDATE, acc, v_acc, phone, 1);
+    TH_ASSERT_EQ(th_sync_raw(s, raj.token, &db, &res, NULL), 200);
+    rove__buf_free(&db);
+    TH_ASSERT_EQ(res.nreceipts, 1);
+    TH_ASSERT_MSG(res.receipts[0].status <= 1 && strstr(res.receipts[0].message, "behalf"),
+                  "raj's delegated edit: %d %s (%s)", res.receipts[0].status,
+                  res.receipts[0].code, res.receipts[0].message);
+    th_sync_result_free(&res);
+    v_acc = version_of(s, "account", acc);
 
     /* Positive control: the commercial columns are a rep's to write. */
     char ch[ROVE_ID_SIZE];
