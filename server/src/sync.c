@@ -1393,10 +1393,23 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
  * which abort the whole push. */
 static int apply_change_rules(apply_ctx *a, const rove__change *c, roved_receipt_row *r);
 
+/*
+ * Every push path comes through here: a device's own change, one under a
+ * delegation, one to a record the device held, a revoked device's late sync
+ * and a held change a manager applies (judged by its author's role). The
+ * role's grant comes first: a change the role may never make is refused, not
+ * held for a person, and the answer depends on the change alone, so it
+ * reveals nothing about the record. Then the record's rights (record_rights).
+ */
 static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     memset(r, 0, sizeof(*r));
     a->on_behalf_of = a->delegation_id = NULL;
+    char msg[160];
+    int code = roved_scope_grant(a->user->role, c->table, (int)c->op, c->col, c->ncols, msg,
+                                 sizeof(msg));
+    if (code != 0)
+        return reject(r, code, msg);
     if (a->revoked_at > 0 && change_time(a, c) > a->revoked_at)
         return quarantine_code(a, c, r, ROVE_EREVOKED,
                                "made after this device was revoked; held for review by a "
@@ -1414,20 +1427,8 @@ static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *
     return rc;
 }
 
-/*
- * Every push path comes through here: a device's own change, one under a
- * delegation, one to a record the device held, a revoked device's late sync
- * and a held change a manager applies (judged by its author's role). The
- * role's grant comes first and depends on the change alone, so a refusal
- * reveals nothing about the record; then the record's rights (record_rights).
- */
 static int apply_change_rules(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
-    char msg[160];
-    int code = roved_scope_grant(a->user->role, c->table, (int)c->op, c->col, c->ncols, msg,
-                                 sizeof(msg));
-    if (code != 0)
-        return reject(r, code, msg);
     if (c->op == ROVE__OP_INSERT)
         return apply_insert(a, c, r);
     return apply_update_or_delete(a, c, r);
