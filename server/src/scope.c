@@ -46,17 +46,19 @@ static int account_ok(roved_db *db, const roved_user *u, const roved_rowinfo *a,
 #define DEL (1u << ROVE__OP_DELETE)
 #define OFFICE (ROVE__ROLE_REP | ROVE__ROLE_MANAGER | ROVE__ROLE_ADMIN)
 
+// clang-format off
 static const struct grant {
     unsigned roles;
     const char *table;
     unsigned ops;
 } grants[] = {
-    {OFFICE, "account", INS | UPD | DEL},
-    {OFFICE, "contact", INS | UPD | DEL},
-    {OFFICE, "visit", INS | UPD | DEL},
-    {OFFICE, "service_task", INS | UPD | DEL},
+    {OFFICE,          "account",      INS | UPD | DEL},
+    {OFFICE,          "contact",      INS | UPD | DEL},
+    {OFFICE,          "visit",        INS | UPD | DEL},
+    {OFFICE,          "service_task", INS | UPD | DEL},
     {ROVE__ROLE_TECH, "service_task", UPD},
 };
+// clang-format on
 
 static unsigned granted_ops(unsigned role, const rove__table *t)
 {
