@@ -76,6 +76,8 @@ static const char *const stored_sql[] = {
     "SELECT * FROM territories ORDER BY id",
     "SELECT * FROM territory_members ORDER BY territory_id, user_id, role, valid_from",
     "SELECT id, user_id, status, revoked_at, drain_until, wiped_at FROM devices ORDER BY id",
+    "SELECT id, device_id, user_id, token_hash, created_at, expires_at, revoked_at, revoked_by "
+    "FROM device_tokens ORDER BY id",
     "SELECT * FROM delegations ORDER BY id",
     "SELECT * FROM delegation_grants ORDER BY delegation_id, delegate_id",
     "SELECT * FROM delegation_accounts ORDER BY delegation_id, account_id",
@@ -138,6 +140,7 @@ enum {
     K_NONE,
     K_USER,
     K_DEVICE,
+    K_TOKEN,
     K_KIND,
     K_ACCOUNT,
     K_TERRITORY,
@@ -429,6 +432,17 @@ static void setup_world(world *w)
     login_ok(w, "tom", "tom-demo", &w->tom);
     mark(w, 0, 0, w->rita.device_id);
     mark(w, 1, 0, w->ezra.device_id);
+    /* Device tokens to revoke: rita's (North), two of ezra's (East). */
+    static const char *const tok_user[3][2] = {
+        {"rita", "rita-demo"}, {"ezra", "ezra-pass-1"}, {"ezra", "ezra-pass-1"}};
+    char tok[3][27];
+    for (int i = 0; i < 3; i++) {
+        th_login dev;
+        login_ok(w, tok_user[i][0], tok_user[i][1], &dev);
+        server_text(w->s, "SELECT id FROM device_tokens WHERE device_id = ?1", dev.device_id,
+                    tok[i], sizeof(tok[i]));
+        TH_ASSERT_MSG(tok[i][0] != '\0', "setup: no device token for %s", dev.device_id);
+    }
 
     /* Conflict-log entries (4 each) and quarantine entries. */
     make_conflicts(w, w->rita.token, w->rita2.token, w->acc_n[0]);
@@ -483,6 +497,7 @@ static void setup_world(world *w)
     objset(w, K_USER, "rita", "ezra", NULL, "nosuchuser");
     objset(w, K_DEVICE, w->rita.device_id, w->ezra.device_id, w->ezra2.device_id,
            w->missing_id);
+    objset(w, K_TOKEN, tok[0], tok[1], tok[2], w->missing_id);
     objset(w, K_KIND, "territories", "territories", NULL, "nosuchkind");
     objset(w, K_ACCOUNT, w->acc_n[0], w->acc_e[0], NULL, w->missing_id);
     objset(w, K_TERRITORY, w->north, w->east, NULL, w->missing_id);
@@ -590,6 +605,10 @@ static const row admin_rows[] = {
      "{\"status\":\"active\"}", NULL, NULL, 200, 404},
     {"POST", "users/:username/absences", "MANAGER", K_USER, K_NONE, NULL, NULL,
      "{\"from\":{S},\"to\":{T},\"reason\":\"authz\"}", NULL, NULL, 201, 404},
+    {"GET", "users/:username/tokens", "MANAGER", K_USER, K_NONE, NULL, NULL, NULL, NULL, NULL,
+     200, 404},
+    {"POST", "tokens/:id/revoke", "MANAGER", K_TOKEN, K_NONE, NULL, NULL, "{}", NULL, NULL, 200,
+     404},
     {"GET", "absences", "MANAGER", K_NONE, K_USER, NULL, NULL, NULL, NULL, NULL, 200, 0},
     {"GET", "devices", "MANAGER", K_NONE, K_DEVICE, NULL, NULL, NULL, NULL, NULL, 200, 0},
     {"POST", "devices/:id/revoke", "ADMIN", K_DEVICE, K_NONE, NULL, NULL,
