@@ -45,7 +45,8 @@ int roved_admin_reaches_territory(roved_db *db, const roved_user *actor,
 /* A record (described by info) of the actor's territories, or owned by them. */
 int roved_admin_manages_record(roved_db *db, const roved_user *actor, const roved_rowinfo *info,
                                int64_t now);
-/* A record by table name and id (0 when there is no such record). */
+/* A record by table name and id (0 when there is no such record, tombstones
+ * included); a table that is not a record table: admins only. */
 int roved_admin_reaches_row(roved_db *db, const roved_user *actor, const char *table,
                             const char *row_id, int64_t now);
 /* A person of the actor's territories, reporting to them, or the actor. */

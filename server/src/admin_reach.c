@@ -60,13 +60,13 @@ int roved_admin_find_user(roved_db *db, const roved_user *actor, const char *use
 int roved_admin_reaches_row(roved_db *db, const roved_user *actor, const char *table,
                             const char *row_id, int64_t now)
 {
-    if (is_admin(actor))
-        return 1;
     const rove__table *t = table ? rove__schema_table(table, strlen(table)) : NULL;
+    if (t == NULL) /* other subjects (users, devices, leaves, transfers): admins */
+        return is_admin(actor);
     roved_rowinfo info;
     memset(&info, 0, sizeof(info));
-    return t != NULL && row_id != NULL && roved_store_row_info(db, t, row_id, &info) == 0 &&
-           roved_admin_manages_record(db, actor, &info, now);
+    return row_id != NULL && roved_store_row_info(db, t, row_id, &info) == 0 &&
+           (is_admin(actor) || roved_admin_manages_record(db, actor, &info, now));
 }
 
 int roved_admin_reaches_transfer(roved_db *db, const roved_user *actor, const roved_transfer *t,

@@ -22,6 +22,27 @@
 #include "schema.h"
 #include "store.h"
 
+/*
+ * The write grant: what role may do in table t whatever the record, from the
+ * change alone (docs/scope.md, the permission table). op is a ROVE__OP_*; the
+ * change writes columns cols[0..n). A role may
+ *
+ *   - insert, update and delete only in the tables of its grant (the table
+ *     below in scope.c; no role has a grant on a server-written table such as
+ *     the stage history), and only in tables its devices receive;
+ *   - write only the columns it receives (the schema's `visible` mask) that
+ *     are neither system nor server-owned.
+ *
+ * Returns 0 when granted; else ROVE_EFORBIDDEN (the operation on the table,
+ * or a column the role does not receive) or ROVE_ESERVEROWNED (a server-owned
+ * column), with a sentence in msg[0..size). The answer depends on nothing
+ * stored, so it reveals nothing about records; every push path (insert,
+ * update, delete; own, delegated, held and quarantined changes) asks it first,
+ * and then asks roved_scope_can_write/_insert about the record.
+ */
+int roved_scope_grant(unsigned role, const rove__table *t, int op, const int *cols, size_t n,
+                      char *msg, size_t size);
+
 /* 1 when user may change the existing row of table t described by info. */
 int roved_scope_can_write(roved_db *db, const roved_user *u, const rove__table *t,
                           const roved_rowinfo *info, int64_t now);

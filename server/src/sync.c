@@ -302,6 +302,38 @@ static int held_decision(apply_ctx *a, const rove__change *c, const roved_rowinf
                       "held for review by a manager");
 }
 
+/*
+ * The record half of the one write decision of a push; the role's grant for
+ * the change (roved_scope_grant) was asked before, in apply_change_rules. The
+ * user's own scope now (roved_scope_can_write/_insert), else a delegation,
+ * else a record the device held before it left the scope. info: the record
+ * (update, delete) or the account a new row goes under (insert). *go = 1 when
+ * the change is to be applied; otherwise r is filled (rejected, quarantined).
+ */
+static int record_rights(apply_ctx *a, const rove__change *c, const roved_rowinfo *info,
+                         roved_receipt_row *r, int *go)
+{
+    *go = 0;
+    int insert = c->op == ROVE__OP_INSERT;
+    int own = insert ? may_insert(a, c->table, info) : may_write(a, c->table, info);
+    int deleg = DELEG_NONE, rc;
+    if ((rc = delegation_decision(a, c, info, own, r, &deleg)) != 0 || deleg == DELEG_DONE)
+        return rc;
+    if (deleg == DELEG_NONE && !own) {
+        int held = HELD_NO;
+        if ((rc = held_decision(a, c, info, r, &held)) != 0)
+            return rc;
+        if (held == HELD_QUARANTINED)
+            return 0;
+        if (held == HELD_NO)
+            return reject(r, ROVE_ESCOPE,
+                          insert ? "the account is outside the device's scope"
+                                 : "the record is outside the device's scope");
+    }
+    *go = 1;
+    return 0;
+}
+
 /* ---- domain rules in the push path (docs/data-model.md) -----------------
  *
  * Before a change is stored: status moves must follow the visit and task
@@ -703,8 +735,8 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
     memset(&info, 0, sizeof(info));
     int rc = roved_store_row_info(a->db, t, c->id, &info);
     if (rc == 0) {
-        /* Only a record the device may see is admitted to exist. */
-        if (a->user->role != ROVE__ROLE_TECH && may_write(a, t, &info))
+        /* Only a record the device may write is admitted to exist. */
+        if (may_write(a, t, &info))
             return reject(r, ROVE_EEXISTS, "a record with this id already exists");
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     }
@@ -712,8 +744,6 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
         return rc;
 
     int is_account = strcmp(t->name, "account") == 0;
-    if (a->user->role == ROVE__ROLE_TECH)
-        return reject(r, ROVE_ESCOPE, "technicians may not create records");
     if (is_account) {
         if (!may_insert(a, t, NULL))
             return reject(r, ROVE_ESCOPE, "this role may not create accounts");
@@ -725,18 +755,9 @@ static int apply_insert(apply_ctx *a, const rove__change *c, roved_receipt_row *
             return rc;
         if (!found || acct.deleted)
             return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
-        int deleg = DELEG_NONE, own = may_insert(a, t, &acct);
-        if ((rc = delegation_decision(a, c, &acct, own, r, &deleg)) != 0 || deleg == DELEG_DONE)
+        int go = 0;
+        if ((rc = record_rights(a, c, &acct, r, &go)) != 0 || !go)
             return rc;
-        if (deleg == DELEG_NONE && !own) {
-            int held = HELD_NO;
-            if ((rc = held_decision(a, c, &acct, r, &held)) != 0)
-                return rc;
-            if (held == HELD_QUARANTINED)
-                return 0;
-            if (held == HELD_NO)
-                return reject(r, ROVE_ESCOPE, "the account is outside the device's scope");
-        }
     }
 
     rove__value vals[ROVE__MAX_COLS];
@@ -1301,18 +1322,9 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
         return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
     if (rc != 0)
         return rc;
-    int deleg = DELEG_NONE, own = may_write(a, t, &info);
-    if ((rc = delegation_decision(a, c, &info, own, r, &deleg)) != 0 || deleg == DELEG_DONE)
+    int go = 0;
+    if ((rc = record_rights(a, c, &info, r, &go)) != 0 || !go)
         return rc;
-    if (deleg == DELEG_NONE && !own) {
-        int held = HELD_NO;
-        if ((rc = held_decision(a, c, &info, r, &held)) != 0)
-            return rc;
-        if (held == HELD_QUARANTINED)
-            return 0;
-        if (held == HELD_NO)
-            return reject(r, ROVE_ESCOPE, "the record is outside the device's scope");
-    }
     if (info.deleted)
         return after_delete(a, c, r);
 
@@ -1382,10 +1394,23 @@ static int apply_update_or_delete(apply_ctx *a, const rove__change *c, roved_rec
  * which abort the whole push. */
 static int apply_change_rules(apply_ctx *a, const rove__change *c, roved_receipt_row *r);
 
+/*
+ * Every push path comes through here: a device's own change, one under a
+ * delegation, one to a record the device held, a revoked device's late sync
+ * and a held change a manager applies (judged by its author's role). The
+ * role's grant comes first: a change the role may never make is refused, not
+ * held for a person, and the answer depends on the change alone, so it
+ * reveals nothing about the record. Then the record's rights (record_rights).
+ */
 static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
     memset(r, 0, sizeof(*r));
     a->on_behalf_of = a->delegation_id = NULL;
+    char msg[160];
+    int code = roved_scope_grant(a->user->role, c->table, (int)c->op, c->col, c->ncols, msg,
+                                 sizeof(msg));
+    if (code != 0)
+        return reject(r, code, msg);
     if (a->revoked_at > 0 && change_time(a, c) > a->revoked_at)
         return quarantine_code(a, c, r, ROVE_EREVOKED,
                                "made after this device was revoked; held for review by a "
@@ -1405,13 +1430,6 @@ static int apply_change(apply_ctx *a, const rove__change *c, roved_receipt_row *
 
 static int apply_change_rules(apply_ctx *a, const rove__change *c, roved_receipt_row *r)
 {
-    for (size_t i = 0; i < c->ncols; i++)
-        if (c->table->cols[c->col[i]].flags & ROVE__COL_SERVER_OWNED) {
-            char msg[120];
-            snprintf(msg, sizeof(msg), "column %s is changed only by the server",
-                     c->table->cols[c->col[i]].name);
-            return reject(r, ROVE_ESERVEROWNED, msg);
-        }
     if (c->op == ROVE__OP_INSERT)
         return apply_insert(a, c, r);
     return apply_update_or_delete(a, c, r);

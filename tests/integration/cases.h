@@ -34,7 +34,8 @@
     TH_CASES_SDK(X)                                                                            \
     TH_CASES_TRANSFER(X)                                                                       \
     TH_CASES_LOGIN(X)                                                                          \
-    TH_CASES_AUTHZ(X)
+    TH_CASES_AUTHZ(X)                                                                          \
+    TH_CASES_PUSHAUTHZ(X)
 
 /* Scope and eviction (scope_test.c). */
 #define TH_CASES_SCOPE(X)                                                                      \
@@ -81,6 +82,14 @@
 #define TH_CASES_AUTHZ(X)                                                                      \
     X(authz_admin)                                                                             \
     X(authz_device)
+// clang-format on
+
+/* What a push may write, per role (push_authz_test.c). */
+// clang-format off
+#define TH_CASES_PUSHAUTHZ(X)                                                                  \
+    X(push_authz_technician)                                                                   \
+    X(push_authz_held)                                                                         \
+    X(push_authz_server_owned)
 // clang-format on
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);
