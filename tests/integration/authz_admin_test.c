@@ -59,8 +59,7 @@ typedef struct row {
     const char *ctype; /* NULL: application/json */
     const char *body_n, *body_e, *body_a; /* maria's, erin's, the admin's body */
     int ok;                               /* status of a success */
-    int miss; /* status for a nonexistent object; 0: any 4xx; -1: not specified (docs/scope.md
-               * says only that out of reach answers the same) */
+    int miss;                             /* status for a nonexistent object; 0: any 4xx */
 } row;
 
 #define LEAVE_BODY(who, del)                                                                   \
@@ -89,7 +88,7 @@ static const row admin_rows[] = {
      "{\"drain_seconds\":0}", NULL, NULL, 200, 404},
     {"GET", "stats", "ADMIN", K_NONE, K_NONE, NULL, NULL, NULL, NULL, NULL, 200, 0},
     {"GET", "audit", "MANAGER", K_ACCOUNT, K_NONE, "?table=account&record={ID}", NULL, NULL,
-     NULL, NULL, 200, -1},
+     NULL, NULL, 200, 404},
     {"POST", "import/:kind", "ADMIN", K_KIND, K_NONE, "?dry_run=1", "text/csv",
      "name,parent,owner\nAuthz Territory,,\n", NULL, NULL, 200, 0},
     {"POST", "accounts/:id/assign", "MANAGER", K_ACCOUNT, K_NONE, NULL, NULL,
