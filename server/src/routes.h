@@ -4,7 +4,7 @@
 /*
  * Every route roved serves, in one place. http.c dispatches the device routes
  * and admin.c the admin routes from these lists; the authorization suite
- * (tests/integration/authz_test.c) enumerates the same lists, so a route
+ * (tests/integration/authz.h) enumerates the same lists, so a route
  * added here without a row in that suite fails it. The permission model is
  * docs/scope.md ("The permission model").
  *

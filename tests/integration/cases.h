@@ -77,7 +77,7 @@
     X(device_token_admin)                                                                      \
     X(rovectl_https_only)
 
-/* The authorization suite: every route x every role (authz_test.c). */
+/* The authorization suite: every route x every role (authz.h). */
 // clang-format off
 #define TH_CASES_AUTHZ(X)                                                                      \
     X(authz_admin)                                                                             \
