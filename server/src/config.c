@@ -62,9 +62,10 @@ static const option options[] = {
      "Slowest request body upload kept going, in bytes/s (see body-timeout-ms).",
      INT(body_min_rate), 0, 1, 100000000},
     {"max-connections-per-source", OPT_INT, "8",
-     "Most connections one client address (IPv4 address, IPv6 /64) holds at once; further "
-     "ones are closed at once, before any TLS work. 0: no limit (e.g. behind a reverse "
-     "proxy that limits by itself).",
+     "Once three quarters of the worker threads are taken, a new connection from a client "
+     "address (IPv4 address, IPv6 /64) that already holds this many is closed at once, "
+     "before any TLS work. 0: no limit (e.g. behind a reverse proxy that limits by "
+     "itself).",
      INT(max_conns_per_source), 0, 0, 100000},
     {"log-level", OPT_STRING, "info", "Least severe level logged: debug, info, warn, error.",
      STR(log_level), 0, 0, 0},

@@ -32,7 +32,8 @@
     TH_CASES_DOMAIN(X)                                                                         \
     TH_CASES_ORG(X)                                                                            \
     TH_CASES_SDK(X)                                                                            \
-    TH_CASES_TRANSFER(X)
+    TH_CASES_TRANSFER(X)                                                                       \
+    TH_CASES_NET(X)
 
 /* Scope and eviction (scope_test.c). */
 #define TH_CASES_SCOPE(X)                                                                      \
@@ -65,6 +66,14 @@
 
 /* SDK field-app helpers (sdk_test.c). */
 #define TH_CASES_SDK(X)
+
+/* Slow and silent clients, bombs before authentication (slowclient_test.c). */
+// clang-format off
+#define TH_CASES_NET(X)                                                                        \
+    X(slow_clients_one_source)                                                                 \
+    X(slow_clients_deadlines)                                                                  \
+    X(login_bombs)
+// clang-format on
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);
 TH_CASES(TH_CASE_DECL)
