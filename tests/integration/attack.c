@@ -149,6 +149,24 @@ static int tls_write_all(tls *t, const void *buf, size_t len)
     return 0;
 }
 
+int ta_tls_try(int port, int suite)
+{
+    int fd = tcp_connect(port, 0x7f000001);
+    if (fd < 0)
+        return -1;
+    tls t;
+    memset(&t, 0, sizeof(t));
+    int suites[2] = {suite, 0};
+    int rc = tls_init(&t);
+    if (rc == 0) {
+        mbedtls_ssl_conf_ciphersuites(&t.conf, suites);
+        rc = tls_handshake(&t, fd);
+    }
+    tls_free(&t);
+    close(fd);
+    return rc;
+}
+
 /* ---- pools of slow connections -------------------------------------------- */
 
 typedef struct conn_thread {

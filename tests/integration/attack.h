@@ -53,6 +53,10 @@ void ta_pool_stop(ta_pool *p, ta_stats *out);
 int ta_request(int port, uint32_t src, const char *path, const void *body, size_t len,
                int bytes_per_s, int *status, char *code, size_t code_size);
 
+/* A TLS handshake with 127.0.0.1:port offering only the Mbed TLS cipher
+ * suite id suite (no certificate check). 0 when the server accepted it. */
+int ta_tls_try(int port, int suite);
+
 /* A zlib stream of about raw_size bytes that inflates to about 1000 times as
  * much (zeros). Caller frees. */
 unsigned char *ta_zlib_bomb(size_t raw_size, size_t *len);

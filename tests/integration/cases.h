@@ -67,12 +67,14 @@
 /* SDK field-app helpers (sdk_test.c). */
 #define TH_CASES_SDK(X)
 
-/* Slow and silent clients, bombs before authentication (slowclient_test.c). */
+/* Slow and silent clients, bombs before authentication (slowclient_test.c), TLS
+ * cipher suites (tls_test.c). */
 // clang-format off
 #define TH_CASES_NET(X)                                                                        \
     X(slow_clients_one_source)                                                                 \
     X(slow_clients_deadlines)                                                                  \
-    X(login_bombs)
+    X(login_bombs)                                                                             \
+    X(tls_suites)
 // clang-format on
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);
