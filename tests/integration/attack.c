@@ -64,6 +64,11 @@ static int tcp_connect(int port, uint32_t src)
 typedef struct tls {
     int fd;
     const atomic_int *stop; /* may be NULL */
+    /* While capturing, records are kept here instead of being sent, so that
+     * they can be dribbled byte by byte. */
+    int capturing;
+    unsigned char cap[2048];
+    size_t cap_len;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_config conf;
@@ -90,6 +95,13 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
     tls *t = ctx;
+    if (t->capturing) {
+        if (len > sizeof(t->cap) - t->cap_len)
+            return MBEDTLS_ERR_NET_SEND_FAILED;
+        memcpy(t->cap + t->cap_len, buf, len);
+        t->cap_len += len;
+        return (int)len;
+    }
     ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
     return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)n;
 }
@@ -190,6 +202,26 @@ static int peer_done(int fd, int wait_ms)
     return poll(&p, 1, wait_ms) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
 }
 
+/* Sends text as one TLS record, one byte every interval_ms: the server's
+ * TLS layer waits inside a single record read all along. 1 when the server
+ * dropped the connection, 0 when the pool stopped. */
+static int dribble_record(ta_pool *p, tls *t, int fd, const char *text)
+{
+    t->capturing = 1;
+    t->cap_len = 0;
+    int rc = tls_write_all(t, text, strlen(text));
+    t->capturing = 0;
+    if (rc != 0)
+        return 1;
+    for (size_t i = 0; i < t->cap_len; i++) {
+        if (atomic_load(&p->stop))
+            return 0;
+        if (send(fd, t->cap + i, 1, MSG_NOSIGNAL) != 1 || peer_done(fd, p->interval_ms))
+            return 1;
+    }
+    return -1; /* the record is complete and the server still waits */
+}
+
 /* Holds one connection the hostile way until the server drops it (returns 1)
  * or the pool stops (returns 0). */
 static int hold(conn_thread *ct, tls *t, int fd)
@@ -204,21 +236,22 @@ static int hold(conn_thread *ct, tls *t, int fd)
     if (tls_handshake(t, fd) != 0)
         return !atomic_load(&p->stop);
     ct->st.tls_ok++;
-    static const char dribble_head[] = "POST /v1/sync HTTP/1.1\r\nHost: localhost\r\n"
-                                       "X-Padding: ";
+    static const char dribble_head[] = "POST /v1/sync HTTP/1.1\r\nHost: localhost\r\n";
     static const char stall_head[] = "POST /v1/login HTTP/1.1\r\nHost: localhost\r\n"
                                      "Content-Type: application/vnd.rove+cbor\r\n"
                                      "X-Rove-Protocol: 1\r\nContent-Length: 1000\r\n\r\n";
-    const char *head = p->kind == TA_HEADER_DRIBBLE ? dribble_head : stall_head;
-    if (tls_write_all(t, head, strlen(head)) != 0)
+    /* The header dribbler sends even its first line byte by byte; the
+     * staller sends a whole header, then its body byte by byte. Header
+     * lines and body bytes go on for as long as the server listens. */
+    if (p->kind == TA_BODY_STALL && tls_write_all(t, stall_head, strlen(stall_head)) != 0)
         return 1;
-    while (!atomic_load(&p->stop)) {
-        if (peer_done(fd, p->interval_ms))
-            return 1;
-        if (tls_write_all(t, "a", 1) != 0)
-            return 1;
+    const char *text = p->kind == TA_HEADER_DRIBBLE ? dribble_head : "\x78\x01";
+    for (;;) {
+        int rc = dribble_record(p, t, fd, text);
+        if (rc >= 0)
+            return rc;
+        text = p->kind == TA_HEADER_DRIBBLE ? "X-Padding: aaaaaaaaaaaaaaaa\r\n" : "aaaaaaaa";
     }
-    return 0;
 }
 
 static void *conn_main(void *arg)
