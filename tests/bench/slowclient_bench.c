@@ -3,7 +3,7 @@
  * (issue 9, items 6 and 7).
  *
  *   slowclient_bench [--silent 300] [--dribble 300] [--stall 100] [--syncs 200]
- *                    [--bombs 40] [--bomb-kib 1024] [--bomb-rounds 3]
+ *                    [--bombs 40] [--bomb-kib 1024] [--bomb-rounds 3] [--after-s 2]
  *                    [--mode all|slow|bomb] [--roved PATH]
  *
  * slow: one source (127.0.0.2) holds --silent TCP connections that never
@@ -15,12 +15,13 @@
  *
  * bomb: --bomb-rounds rounds of --bombs parallel POST /v1/login whose body is
  * a zlib stream of --bomb-kib KiB inflating to about 1000 times as much.
- * roved's VmRSS is sampled every 10 ms; "after" is 2 s after the last round.
+ * roved's VmRSS is sampled every 10 ms; "after" is --after-s s after the last
+ * round's answers.
  *
  * Output:
  *   slowclient phase=baseline|attack syncs=... failures=... p50_ms=... p90_ms=...
  *     p99_ms=... max_ms=... [attacker counters]
- *   bomb parallel=... bomb_kib=... rounds=... answers_413=... other=...
+ *   bomb parallel=... bomb_kib=... rounds=... answers_413=... reset=... other=...
  *     baseline_rss_mb=... peak_rss_mb=... after_rss_mb=...
  */
 #include <pthread.h>
@@ -116,7 +117,7 @@ static void *send_bomb(void *arg)
     return NULL;
 }
 
-static void bombs(int par, int kib, int rounds)
+static void bombs(int par, int kib, int rounds, int after_s)
 {
     size_t len = 0;
     unsigned char *bomb = ta_zlib_bomb((size_t)kib * 1024, &len);
@@ -124,7 +125,7 @@ static void bombs(int par, int kib, int rounds)
     th_server *s = th_server_start((const char *const[]){"--log-level", "error", NULL});
     sleep(1);
     double base = ta_rss_mb(s->pid), peak = base;
-    int n413 = 0, other = 0;
+    int n413 = 0, none = 0, other = 0;
     bomb_job *jobs = calloc((size_t)par, sizeof(*jobs));
     pthread_t *th = calloc((size_t)par, sizeof(*th));
     TH_ASSERT(jobs != NULL && th != NULL);
@@ -145,15 +146,17 @@ static void bombs(int par, int kib, int rounds)
             pthread_join(th[i], NULL);
             if (jobs[i].status == 413)
                 n413++;
+            else if (jobs[i].status == 0)
+                none++; /* refused before the upload ended: the reset beat the answer */
             else
                 other++;
         }
     }
-    sleep(2);
+    sleep((unsigned)after_s);
     double after = ta_rss_mb(s->pid);
-    printf("bomb parallel=%d bomb_kib=%zu rounds=%d answers_413=%d other=%d "
+    printf("bomb parallel=%d bomb_kib=%zu rounds=%d answers_413=%d reset=%d other=%d "
            "baseline_rss_mb=%.1f peak_rss_mb=%.1f after_rss_mb=%.1f\n",
-           par, len / 1024, rounds, n413, other, base, peak, after);
+           par, len / 1024, rounds, n413, none, other, base, peak, after);
     fflush(stdout);
     free(jobs);
     free(th);
@@ -173,19 +176,19 @@ int main(int argc, char **argv)
     int silent = int_arg("silent", 300), dribble = int_arg("dribble", 300);
     int stall = int_arg("stall", 100), syncs = int_arg("syncs", 200);
     int par = int_arg("bombs", 40), kib = int_arg("bomb-kib", 1024);
-    int rounds = int_arg("bomb-rounds", 3);
+    int rounds = int_arg("bomb-rounds", 3), after_s = int_arg("after-s", 2);
     const char *mode = th_arg("mode") ? th_arg("mode") : "all";
     if (argc != 1 || silent < 0 || dribble < 0 || stall < 0 || syncs <= 0 || par <= 0 ||
-        kib <= 0 || rounds <= 0 ||
+        kib <= 0 || rounds <= 0 || after_s < 0 ||
         (strcmp(mode, "all") != 0 && strcmp(mode, "slow") != 0 && strcmp(mode, "bomb") != 0)) {
         fprintf(stderr, "usage: slowclient_bench [--silent N] [--dribble N] [--stall N] "
-                        "[--syncs N] [--bombs N] [--bomb-kib N] [--bomb-rounds N] "
+                        "[--syncs N] [--bombs N] [--bomb-kib N] [--bomb-rounds N] [--after-s N] "
                         "[--mode all|slow|bomb] [--roved PATH]\n");
         return 2;
     }
     if (strcmp(mode, "bomb") != 0)
         slow(silent, dribble, stall, syncs);
     if (strcmp(mode, "slow") != 0)
-        bombs(par, kib, rounds);
+        bombs(par, kib, rounds, after_s);
     return 0;
 }
