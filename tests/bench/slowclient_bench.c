@@ -181,9 +181,10 @@ int main(int argc, char **argv)
     if (argc != 1 || silent < 0 || dribble < 0 || stall < 0 || syncs <= 0 || par <= 0 ||
         kib <= 0 || rounds <= 0 || after_s < 0 ||
         (strcmp(mode, "all") != 0 && strcmp(mode, "slow") != 0 && strcmp(mode, "bomb") != 0)) {
-        fprintf(stderr, "usage: slowclient_bench [--silent N] [--dribble N] [--stall N] "
-                        "[--syncs N] [--bombs N] [--bomb-kib N] [--bomb-rounds N] [--after-s N] "
-                        "[--mode all|slow|bomb] [--roved PATH]\n");
+        fprintf(stderr,
+                "usage: slowclient_bench [--silent N] [--dribble N] [--stall N] "
+                "[--syncs N] [--bombs N] [--bomb-kib N] [--bomb-rounds N] [--after-s N] "
+                "[--mode all|slow|bomb] [--roved PATH]\n");
         return 2;
     }
     if (strcmp(mode, "bomb") != 0)

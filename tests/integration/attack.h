@@ -19,16 +19,16 @@
 typedef enum ta_kind {
     TA_SILENT,         /* TCP connect, then nothing */
     TA_HEADER_DRIBBLE, /* TLS, then a request header one byte per interval, never ended */
-    TA_BODY_STALL      /* TLS, a whole login request header, then the body one byte per interval */
+    TA_BODY_STALL /* TLS, a whole login request header, then the body one byte per interval */
 } ta_kind;
 
 typedef struct ta_stats {
-    uint64_t connects;   /* TCP connections made */
-    uint64_t refused;    /* closed by the server within 200 ms of connecting */
-    uint64_t cut;        /* closed by the server later */
-    uint64_t tls_ok;     /* TLS handshakes completed */
-    double max_hold_ms;  /* longest a connection stayed open (open ones count at stop) */
-    double max_cut_ms;   /* longest a connection lasted before the server cut it */
+    uint64_t connects;  /* TCP connections made */
+    uint64_t refused;   /* closed by the server within 200 ms of connecting */
+    uint64_t cut;       /* closed by the server later */
+    uint64_t tls_ok;    /* TLS handshakes completed */
+    double max_hold_ms; /* longest a connection stayed open (open ones count at stop) */
+    double max_cut_ms;  /* longest a connection lasted before the server cut it */
 } ta_stats;
 
 typedef struct ta_pool ta_pool;

@@ -82,8 +82,16 @@ void test_integration__slow_clients_one_source(void)
 void test_integration__slow_clients_deadlines(void)
 {
     static const char *const args[] = {
-        "--threads",     "4",    "--header-timeout-ms", "1000", "--body-timeout-ms",
-        "1000",          "--body-min-rate", "128",      "--keep-alive-ms",    "2000",
+        "--threads",
+        "4",
+        "--header-timeout-ms",
+        "1000",
+        "--body-timeout-ms",
+        "1000",
+        "--body-min-rate",
+        "128",
+        "--keep-alive-ms",
+        "2000",
         NULL,
     };
     th_server *s = th_server_start(args);
@@ -96,8 +104,8 @@ void test_integration__slow_clients_deadlines(void)
     for (int k = 0; k < 3; k++) {
         /* One byte a second: about 33 bytes with the TLS record around it,
          * well under --body-min-rate. */
-        ta_pool *p = ta_pool_start(s->port, kinds[k], 1, 0x7f000101u + (uint32_t)k, 0, 1000,
-                                   1000);
+        ta_pool *p =
+            ta_pool_start(s->port, kinds[k], 1, 0x7f000101u + (uint32_t)k, 0, 1000, 1000);
         sleep(4);
         ta_stats st;
         ta_pool_stop(p, &st);
@@ -146,8 +154,8 @@ void test_integration__slow_clients_deadlines(void)
      * cap), more than the 4 workers: the device still gets through. */
     ta_pool *pools[3];
     for (int k = 0; k < 3; k++)
-        pools[k] = ta_pool_start(s->port, kinds[k], 2, 0x7f000201u + 16u * (uint32_t)k, 1,
-                                 1000, 50);
+        pools[k] =
+            ta_pool_start(s->port, kinds[k], 2, 0x7f000201u + 16u * (uint32_t)k, 1, 1000, 50);
     sleep(1);
     device_syncs(s, dir, 5, 5000, "under 6 slow clients from 6 sources, 4 workers");
     for (int k = 0; k < 3; k++) {
@@ -239,8 +247,7 @@ void test_integration__login_bombs(void)
     th_log("roved RSS: %.1f MB before, %.1f MB peak, %.1f MB after %d x %d bombs of %zu KiB",
            base, peak, after, ROUNDS, PAR, big_len / 1024);
     TH_ASSERT_MSG(peak - base < 48, "RSS grew by %.1f MB during the bombs", peak - base);
-    TH_ASSERT_MSG(after - base < 24, "RSS stayed %.1f MB higher after the bombs",
-                  after - base);
+    TH_ASSERT_MSG(after - base < 24, "RSS stayed %.1f MB higher after the bombs", after - base);
     /* A real login still works. */
     th_login lg;
     TH_ASSERT_EQ(th_login_raw(s, "rita", "rita-demo", &lg), 200);
