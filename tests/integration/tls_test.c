@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
@@ -180,9 +181,32 @@ static int s_client(const th_server *s, const char *opts, char *out, size_t size
  * CCM-8 and TLS 1.1 refused, ECDHE-ECDSA-AES128-GCM-SHA256 and
  * ECDHE-ECDSA-CHACHA20-POLY1305 accepted.
  */
+static time_t x509_epoch(const mbedtls_x509_time *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = t->year - 1900;
+    tm.tm_mon = t->mon - 1;
+    tm.tm_mday = t->day;
+    tm.tm_hour = t->hour;
+    tm.tm_min = t->min;
+    tm.tm_sec = t->sec;
+    return timegm(&tm);
+}
+
 void test_integration__tls_suites(void)
 {
     th_server *s = th_server_start(NULL);
+
+    /* The demo certificate is valid for at most 825 days (TLS checkers such
+     * as testssl.sh flag longer ones). */
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    TH_ASSERT(mbedtls_x509_crt_parse_file(&crt, s->cert) >= 0);
+    double days = difftime(x509_epoch(&crt.valid_to), x509_epoch(&crt.valid_from)) / 86400.0;
+    mbedtls_x509_crt_free(&crt);
+    TH_ASSERT_MSG(days <= 825.0, "the demo certificate is valid for %.1f days", days);
+
     int accepted = 0;
     for (const int *id = mbedtls_ssl_list_ciphersuites(); *id != 0; id++) {
         const mbedtls_ssl_ciphersuite_t *cs = mbedtls_ssl_ciphersuite_from_id(*id);
