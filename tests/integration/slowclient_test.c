@@ -246,8 +246,13 @@ void test_integration__login_bombs(void)
     double after = ta_rss_mb(s->pid);
     th_log("roved RSS: %.1f MB before, %.1f MB peak, %.1f MB after %d x %d bombs of %zu KiB",
            base, peak, after, ROUNDS, PAR, big_len / 1024);
-    TH_ASSERT_MSG(peak - base < 48, "RSS grew by %.1f MB during the bombs", peak - base);
-    TH_ASSERT_MSG(after - base < 24, "RSS stayed %.1f MB higher after the bombs", after - base);
+    /* AddressSanitizer keeps freed memory in quarantine and gives every
+     * worker thread its own caches: there, only gross growth counts. */
+    double slack = th_arg("sanitize") != NULL ? 4.0 : 1.0;
+    TH_ASSERT_MSG(peak - base < 48 * slack, "RSS grew by %.1f MB during the bombs",
+                  peak - base);
+    TH_ASSERT_MSG(after - base < 24 * slack, "RSS stayed %.1f MB higher after the bombs",
+                  after - base);
     /* A real login still works. */
     th_login lg;
     TH_ASSERT_EQ(th_login_raw(s, "rita", "rita-demo", &lg), 200);
