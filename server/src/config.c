@@ -47,8 +47,26 @@ static const option options[] = {
      "HTTP worker threads. A keep-alive connection holds a worker while it is open.",
      INT(threads), 0, 1, 1024},
     {"keep-alive-ms", OPT_INT, "2000",
-     "How long an idle keep-alive connection may hold its worker thread (ms).",
+     "How long an idle keep-alive connection may hold its worker thread (ms); the whole "
+     "header of the next request must arrive within it.",
      INT(keep_alive_ms), 0, 0, 600000},
+    {"header-timeout-ms", OPT_INT, "10000",
+     "Deadline for a new connection's TLS handshake and whole first request header, from "
+     "when a worker takes the connection (ms).",
+     INT(header_timeout_ms), 0, 1000, 600000},
+    {"body-timeout-ms", OPT_INT, "10000",
+     "Deadline for a request body (ms), moved on by 1 s for every body-min-rate bytes "
+     "received: a stalled upload is dropped, a slow but steady one finishes.",
+     INT(body_timeout_ms), 0, 1000, 600000},
+    {"body-min-rate", OPT_INT, "1024",
+     "Slowest request body upload kept going, in bytes/s (see body-timeout-ms).",
+     INT(body_min_rate), 0, 1, 100000000},
+    {"max-connections-per-source", OPT_INT, "8",
+     "Once three quarters of the worker threads are taken, a new connection from a client "
+     "address (IPv4 address, IPv6 /64) that already holds this many is closed at once, "
+     "before any TLS work. 0: no limit (e.g. behind a reverse proxy that limits by "
+     "itself).",
+     INT(max_conns_per_source), 0, 0, 100000},
     {"log-level", OPT_STRING, "info", "Least severe level logged: debug, info, warn, error.",
      STR(log_level), 0, 0, 0},
     {"page-max", OPT_INT, "5000", "Most rows sent in one pulled page.", INT(page_max), 0, 1,

@@ -20,6 +20,10 @@ typedef struct roved_config {
     int demo;
     int threads;
     int keep_alive_ms;
+    int header_timeout_ms;
+    int body_timeout_ms;
+    int body_min_rate;
+    int max_conns_per_source;
     char log_level[16];
     int page_max;
     int pbkdf2_iterations;

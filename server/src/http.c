@@ -138,9 +138,29 @@ int roved_http_read_body(struct mg_connection *c, rove__buf *out, size_t max)
  */
 static void release(rove__buf *b) { free(rove__buf_detach(b, NULL)); }
 
+/* How large a device body may be, compressed and inflated. */
+typedef struct body_limits {
+    size_t raw, inflated;
+    const char *raw_msg, *inflated_msg;
+} body_limits;
+
+/* Bodies of authenticated devices (sync pushes can be large). */
+static const body_limits device_limits = {ROVE__MAX_BODY, ROVE__MAX_INFLATED,
+                                          "request body larger than 8 MiB",
+                                          "decompressed body larger than 64 MiB"};
+
+/*
+ * The login body is the only device body read before anyone is authenticated.
+ * It holds a user name (< 64 bytes), a password (< 256), a device id and a
+ * device name (< 128): well under 1 KiB. Small caps keep a flood of
+ * unauthenticated zlib bombs from costing more than a few KiB each.
+ */
+static const body_limits login_limits = {4 * 1024, 16 * 1024, "login body larger than 4 KiB",
+                                         "decompressed login body larger than 16 KiB"};
+
 /* Checks headers and reads, size-checks and inflates a device body. */
-static int read_device_body(struct mg_connection *c, rove__buf *raw, rove__buf *cbor,
-                            const char **msg)
+static int read_device_body(struct mg_connection *c, const body_limits *lim, rove__buf *raw,
+                            rove__buf *cbor, const char **msg)
 {
     *msg = NULL;
     if (!roved_http_content_type_is(c, ROVED_CBOR_TYPE)) {
@@ -152,18 +172,18 @@ static int read_device_body(struct mg_connection *c, rove__buf *raw, rove__buf *
         *msg = "this server speaks X-Rove-Protocol 1";
         return ROVE_EVERSION;
     }
-    int rc = roved_http_read_body(c, raw, ROVE__MAX_BODY);
+    int rc = roved_http_read_body(c, raw, lim->raw);
     if (rc == ROVE_ETOOBIG) {
-        *msg = "request body larger than 8 MiB";
+        *msg = lim->raw_msg;
         return rc;
     }
     if (rc != 0) {
         *msg = "could not read the request body";
         return rc;
     }
-    rc = rove__inflate(cbor, raw->ptr, raw->len, ROVE__MAX_INFLATED);
+    rc = rove__inflate(cbor, raw->ptr, raw->len, lim->inflated);
     if (rc == ROVE_ETOOBIG)
-        *msg = "decompressed body larger than 64 MiB";
+        *msg = lim->inflated_msg;
     else if (rc != 0) {
         *msg = "body is not valid zlib data";
         rc = ROVE_EPROTO;
@@ -197,7 +217,7 @@ static int handle_login(roved_server *srv, struct mg_connection *c)
     const char *msg = NULL;
     rove__errinfo err = {0, ""};
     char user_id[27] = "", device_id[27] = "";
-    int rc = read_device_body(c, &raw, &cbor, &msg);
+    int rc = read_device_body(c, &login_limits, &raw, &cbor, &msg);
     if (rc == 0) {
         rc = roved_login_run(srv, cbor.ptr, cbor.len, mg_get_request_info(c)->remote_addr,
                              &out, &err, user_id, device_id);
@@ -267,7 +287,7 @@ static int handle_sync(roved_server *srv, struct mg_connection *c)
     rove__errinfo err = {0, ""};
     roved_sync_stats st;
     memset(&st, 0, sizeof(st));
-    rc = read_device_body(c, &raw, &cbor, &msg);
+    rc = read_device_body(c, &device_limits, &raw, &cbor, &msg);
     size_t in_len = raw.len;
     release(&raw);
     if (rc == 0) {
@@ -465,7 +485,7 @@ static int handle_history(roved_server *srv, struct mg_connection *c)
         return refused;
     rove__buf raw = ROVE__BUF_INIT, cbor = ROVE__BUF_INIT;
     const char *msg = NULL;
-    int rc = read_device_body(c, &raw, &cbor, &msg);
+    int rc = read_device_body(c, &device_limits, &raw, &cbor, &msg);
     release(&raw);
     rove__flat_field f[] = {{"table", 0, {0}}, {"id", 0, {0}}};
     rove__errinfo err = {0, ""};
@@ -648,10 +668,18 @@ static int http_error(struct mg_connection *c, int status, const char *message)
 int roved_http_start(roved_server *srv, struct mg_context **out)
 {
     const roved_config *cfg = srv->cfg;
-    char ports[300], threads[16], keep_alive[16];
+    char ports[300], threads[16], keep_alive[16], header_timeout[16], body_timeout[16],
+        body_rate[16], per_source[16];
     snprintf(ports, sizeof(ports), "%ss", cfg->listen);
     snprintf(threads, sizeof(threads), "%d", cfg->threads);
     snprintf(keep_alive, sizeof(keep_alive), "%d", cfg->keep_alive_ms);
+    snprintf(header_timeout, sizeof(header_timeout), "%d", cfg->header_timeout_ms);
+    snprintf(body_timeout, sizeof(body_timeout), "%d", cfg->body_timeout_ms);
+    snprintf(body_rate, sizeof(body_rate), "%d", cfg->body_min_rate);
+    snprintf(per_source, sizeof(per_source), "%d", cfg->max_conns_per_source);
+    /* Slow and silent clients (docs/operations.md, "Slow clients"): deadlines for
+     * the TLS handshake plus header and for the body, and a cap per source
+     * checked before any TLS work (third_party/civetweb/0003). */
     const char *options[] = {
         "listening_ports",
         ports,
@@ -664,7 +692,13 @@ int roved_http_start(roved_server *srv, struct mg_context **out)
         "keep_alive_timeout_ms",
         keep_alive,
         "request_timeout_ms",
-        "30000",
+        header_timeout,
+        "rove_body_timeout_ms",
+        body_timeout,
+        "rove_body_min_rate",
+        body_rate,
+        "rove_max_connections_per_source",
+        per_source,
         "tcp_nodelay",
         "1",
         "enable_auth_domain_check",

@@ -778,7 +778,9 @@ void test_integration__sdk_auth_errors(void)
  * Unauthenticated clients that open TCP connections and never start TLS (or
  * a slow network doing the same) must not take the server down: with more
  * idle connections than worker threads (--threads, default 32), /healthz and
- * a sync must still be answered promptly.
+ * a sync must still be answered promptly. The idle connections come from
+ * 127.0.0.2: the source that holds them gets no more than its share
+ * (--max-connections-per-source, slowclient_test.c).
  */
 void test_integration__idle_connections(void)
 {
@@ -791,6 +793,8 @@ void test_integration__idle_connections(void)
         struct sockaddr_in a;
         memset(&a, 0, sizeof(a));
         a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+        TH_ASSERT(bind(fds[i], (struct sockaddr *)&a, sizeof(a)) == 0);
         a.sin_port = htons((uint16_t)s->port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         TH_ASSERT_MSG(connect(fds[i], (struct sockaddr *)&a, sizeof(a)) == 0,

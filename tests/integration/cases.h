@@ -35,7 +35,8 @@
     TH_CASES_TRANSFER(X)                                                                       \
     TH_CASES_LOGIN(X)                                                                          \
     TH_CASES_AUTHZ(X)                                                                          \
-    TH_CASES_PUSHAUTHZ(X)
+    TH_CASES_PUSHAUTHZ(X)                                                                      \
+    TH_CASES_NET(X)
 
 /* Scope and eviction (scope_test.c). */
 #define TH_CASES_SCOPE(X)                                                                      \
@@ -90,6 +91,16 @@
     X(push_authz_technician)                                                                   \
     X(push_authz_held)                                                                         \
     X(push_authz_server_owned)
+// clang-format on
+
+/* Slow and silent clients, bombs before authentication (slowclient_test.c), TLS
+ * cipher suites (tls_test.c). */
+// clang-format off
+#define TH_CASES_NET(X)                                                                        \
+    X(slow_clients_one_source)                                                                 \
+    X(slow_clients_deadlines)                                                                  \
+    X(login_bombs)                                                                             \
+    X(tls_suites)
 // clang-format on
 
 #define TH_CASE_DECL(name) void test_integration__##name(void);

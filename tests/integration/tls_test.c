@@ -1,18 +1,23 @@
 /*
  * TLS: the SDK verifies the server certificate and the optional public-key
- * pin, and roved refuses protocol versions below TLS 1.2.
+ * pin, and roved refuses protocol versions below TLS 1.2 and every cipher
+ * suite but ECDHE with AEAD.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
 
+#include "attack.h"
 #include "cases.h"
 #include "harness.h"
 
@@ -152,6 +157,100 @@ void test_integration__tls(void)
         TH_ASSERT_MSG(strstr(out, "Verify return code: 0 (ok)") != NULL,
                       "the certificate does not verify against ca.pem:\n%s", out);
         th_log("openssl s_client: TLS 1.0/1.1 refused, TLS 1.2 verified");
+    }
+    TH_ASSERT(th_server_healthy(s));
+    th_server_stop(s);
+}
+
+/* What `openssl s_client` makes of a handshake with the given options. */
+static int s_client(const th_server *s, const char *opts, char *out, size_t size)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd),
+             "openssl s_client -connect %s -servername localhost -CAfile '%s' "
+             "-verify_return_error %s </dev/null 2>&1",
+             s->hostport, s->ca, opts);
+    return run(cmd, out, size);
+}
+
+/*
+ * Only forward-secret key exchanges (ECDHE) with AEAD ciphers (AES-GCM,
+ * ChaCha20-Poly1305) are accepted. Every suite Mbed TLS knows is offered
+ * alone: with the demo certificate (ECDSA P-256) exactly the three
+ * ECDHE-ECDSA AEAD suites succeed. Then the same with openssl s_client: CBC,
+ * CCM-8 and TLS 1.1 refused, ECDHE-ECDSA-AES128-GCM-SHA256 and
+ * ECDHE-ECDSA-CHACHA20-POLY1305 accepted.
+ */
+static time_t x509_epoch(const mbedtls_x509_time *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = t->year - 1900;
+    tm.tm_mon = t->mon - 1;
+    tm.tm_mday = t->day;
+    tm.tm_hour = t->hour;
+    tm.tm_min = t->min;
+    tm.tm_sec = t->sec;
+    return timegm(&tm);
+}
+
+void test_integration__tls_suites(void)
+{
+    th_server *s = th_server_start(NULL);
+
+    /* The demo certificate is valid for at most 825 days (TLS checkers such
+     * as testssl.sh flag longer ones). */
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    TH_ASSERT(mbedtls_x509_crt_parse_file(&crt, s->cert) >= 0);
+    double days = difftime(x509_epoch(&crt.valid_to), x509_epoch(&crt.valid_from)) / 86400.0;
+    mbedtls_x509_crt_free(&crt);
+    TH_ASSERT_MSG(days <= 825.0, "the demo certificate is valid for %.1f days", days);
+
+    int accepted = 0;
+    for (const int *id = mbedtls_ssl_list_ciphersuites(); *id != 0; id++) {
+        const mbedtls_ssl_ciphersuite_t *cs = mbedtls_ssl_ciphersuite_from_id(*id);
+        TH_ASSERT(cs != NULL);
+        int ok = ta_tls_try(s->port, *id) == 0;
+        int want = cs->key_exchange == MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA &&
+                   (cs->cipher == MBEDTLS_CIPHER_AES_128_GCM ||
+                    cs->cipher == MBEDTLS_CIPHER_AES_256_GCM ||
+                    cs->cipher == MBEDTLS_CIPHER_CHACHA20_POLY1305);
+        TH_ASSERT_MSG(ok == want, "%s: %s", cs->name, ok ? "accepted" : "refused");
+        accepted += ok;
+    }
+    TH_ASSERT_EQ(accepted, 3);
+    th_log("Mbed TLS client: 3 suites accepted, every other one refused");
+
+    if (!have_openssl()) {
+        th_log("SKIPPED the openssl s_client checks: openssl is not installed");
+    } else {
+        static const struct {
+            const char *opts, *what;
+            int ok;
+        } cases[] = {
+            {"-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256",
+             1},
+            {"-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305",
+             1},
+            {"-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256", "CBC (SHA-256)", 0},
+            {"-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA", "CBC (SHA-1)", 0},
+            {"-tls1_2 -cipher ECDHE-ECDSA-AES128-CCM8", "CCM-8", 0},
+            {"-tls1_2 -cipher ECDHE-ECDSA-AES128-CCM", "CCM", 0},
+            {"-tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'", "TLS 1.1", 0},
+        };
+        char out[16384];
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            int rc = s_client(s, cases[i].opts, out, sizeof(out));
+            if (cases[i].ok) {
+                TH_ASSERT_MSG(rc == 0 && strstr(out, cases[i].what) != NULL,
+                              "%s refused (%d):\n%s", cases[i].what, rc, out);
+            } else {
+                TH_ASSERT_MSG(rc != 0, "%s accepted:\n%s", cases[i].what, out);
+            }
+        }
+        th_log("openssl s_client: ECDHE-ECDSA GCM and ChaCha20 accepted; CBC, CCM(-8) and "
+               "TLS 1.1 refused");
     }
     TH_ASSERT(th_server_healthy(s));
     th_server_stop(s);
